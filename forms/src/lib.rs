@@ -1,0 +1,8 @@
+//! `forms`: every domain rule the window clerk decides with.
+//!
+//! The catalogue of service items, the intake form engine, identifier checks,
+//! the decision proposal and working-day arithmetic will all live here.
+//!
+//! Architecture invariant: this crate is pure. It reads only the catalogue
+//! files it is pointed at and does no other I/O; it knows nothing of SQLite,
+//! HTTP or Tauri.

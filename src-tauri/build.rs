@@ -1,0 +1,12 @@
+//! Build script: declares the app's own commands to Tauri's access control,
+//! so the capability files can allow exactly these and nothing else.
+
+/// Every command the UI may invoke. A command missing here cannot be allowed
+/// by a capability file, and the UI's call to it is refused at run time.
+const APP_COMMANDS: &[&str] = &["app_info", "get_preferences", "set_language"];
+
+fn main() {
+    let attributes = tauri_build::Attributes::new()
+        .app_manifest(tauri_build::AppManifest::new().commands(APP_COMMANDS));
+    tauri_build::try_build(attributes).expect("tauri-build failed: see the message above");
+}

@@ -1,0 +1,35 @@
+//! `app_info`: what the Settings → About page shows.
+
+use serde::Serialize;
+use tauri::State;
+
+use crate::error::UiError;
+use crate::state::{AppState, Mode, Workstation};
+
+/// Facts about the running app for the About page and the top bar.
+#[derive(Debug, Clone, Serialize, specta::Type)]
+pub struct AppInfo {
+    pub version: String,
+    pub data_dir: String,
+    pub log_dir: String,
+    pub config_dir: String,
+    /// The loaded service-item catalogue's version; `None` while none is loaded.
+    pub catalog_version: Option<String>,
+    pub mode: Mode,
+    pub workstation: Workstation,
+}
+
+#[tauri::command]
+#[specta::specta]
+pub fn app_info(state: State<'_, AppState>) -> Result<AppInfo, UiError> {
+    Ok(AppInfo {
+        version: env!("CARGO_PKG_VERSION").to_owned(),
+        data_dir: state.paths.data_dir.display().to_string(),
+        log_dir: state.paths.log_dir.display().to_string(),
+        config_dir: state.paths.config_dir.display().to_string(),
+        // No catalogue is loaded yet: the catalogue loader lives in `forms`.
+        catalog_version: None,
+        mode: state.mode,
+        workstation: state.workstation.clone(),
+    })
+}

@@ -1,0 +1,6 @@
+//! The Tauri commands, one small file per area. A command checks what it
+//! must, calls a core function and maps the error; any logic that grows here
+//! belongs in a core crate with its tests.
+
+pub mod app;
+pub mod preferences;

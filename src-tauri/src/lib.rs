@@ -1,0 +1,125 @@
+//! OneWindow (一窗通): the desktop shell of the window clerk's workstation.
+//!
+//! This crate is the only one that knows about Tauri, windows and the IPC
+//! shapes. It wires the core crates (`forms`, `offline_cache`) to commands,
+//! owns OS integration (directories, logging, single instance, window
+//! state) and generates the UI's TypeScript bindings. It must never hold
+//! business rules: those live in the core crates.
+
+pub mod commands;
+pub mod error;
+pub mod logging;
+pub mod paths;
+pub mod preferences;
+pub mod state;
+
+use std::path::{Path, PathBuf};
+
+use tauri::{Manager, Runtime};
+
+use crate::paths::AppPaths;
+use crate::state::AppState;
+
+/// Where the generated bindings live, relative to this crate.
+pub const BINDINGS_PATH: &str = "../ui/src/lib/bindings.ts";
+
+/// The typed command and event list for one runtime: the one source of the
+/// invoke handler and of the UI's bindings. (A macro, because a command that
+/// is generic over the runtime must be named with a concrete runtime.)
+macro_rules! specta_builder_for {
+    ($runtime:ty) => {
+        tauri_specta::Builder::<$runtime>::new()
+            .commands(tauri_specta::collect_commands![
+                commands::app::app_info,
+                commands::preferences::get_preferences,
+                commands::preferences::set_language::<$runtime>,
+            ])
+            .events(tauri_specta::collect_events![
+                commands::preferences::PreferencesChanged
+            ])
+    };
+}
+
+/// The commands and events of the real app.
+pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
+    specta_builder_for!(tauri::Wry)
+}
+
+/// The same commands and events for Tauri's mock runtime (command tests).
+pub fn mock_specta_builder() -> tauri_specta::Builder<tauri::test::MockRuntime> {
+    specta_builder_for!(tauri::test::MockRuntime)
+}
+
+/// Writes the TypeScript bindings to `path`.
+pub fn export_bindings(path: &Path) -> Result<(), String> {
+    let header = "// Generated from the Rust command and event types by tauri-specta.\n\
+                  // Do not edit: run `ONEWINDOW_UPDATE_BINDINGS=1 cargo test -p onewindow bindings`.\n";
+    specta_builder()
+        .export(
+            specta_typescript::Typescript::default().header(header),
+            path,
+        )
+        .map_err(|error| error.to_string())
+}
+
+/// Adds the app's commands, events and start-up to a Tauri builder. Used by
+/// the real app and by the command tests (with Tauri's mock runtime).
+pub fn with_app<R: Runtime>(
+    builder: tauri::Builder<R>,
+    specta: tauri_specta::Builder<R>,
+    data_dir_override: Option<PathBuf>,
+) -> tauri::Builder<R> {
+    builder
+        .invoke_handler(specta.invoke_handler())
+        .setup(move |app| {
+            start(app, &specta, data_dir_override.clone())?;
+            Ok(())
+        })
+}
+
+/// Start-up: mounts the events, resolves and creates the directories,
+/// starts logging and puts the app state in place. Tauri runs it from the
+/// setup hook; the mock runtime has no event loop, so tests call it.
+pub fn start<R: Runtime, M: Manager<R>>(
+    app: &M,
+    specta: &tauri_specta::Builder<R>,
+    data_dir_override: Option<PathBuf>,
+) -> Result<(), error::AppError> {
+    specta.mount_events(app);
+    let paths = AppPaths::resolve(app.path(), data_dir_override)?;
+    app.manage(AppState::start(paths)?);
+    Ok(())
+}
+
+/// The app's Tauri context: configuration, capabilities and the embedded UI.
+pub fn context<R: Runtime>() -> tauri::Context<R> {
+    tauri::generate_context!()
+}
+
+/// Starts the desktop app. Returns only when the app has exited.
+pub fn run() {
+    let builder = tauri::Builder::default()
+        // First, so a second start hands over to the running window at once.
+        .plugin(tauri_plugin_single_instance::init(
+            |app, _arguments, _cwd| {
+                if let Some(window) = app.get_webview_window("main") {
+                    let _ = window.unminimize();
+                    let _ = window.show();
+                    let _ = window.set_focus();
+                }
+                tracing::info!("a second start was redirected to the running window");
+            },
+        ))
+        .plugin(tauri_plugin_window_state::Builder::default().build());
+    let result = with_app(
+        builder,
+        specta_builder(),
+        AppPaths::override_from_environment(),
+    )
+    .run(context());
+    if let Err(error) = result {
+        tracing::error!(%error, "OneWindow could not start");
+        eprintln!("OneWindow could not start: {error}");
+        std::process::exit(1);
+    }
+}

@@ -1,0 +1,79 @@
+//! What the running app holds between commands: its directories, its mode,
+//! the workstation's identity and the interface preferences.
+//!
+//! This is plumbing only; domain state (cases, the catalogue) belongs to the
+//! core crates and is reached through them.
+
+use std::sync::Mutex;
+
+use serde::Serialize;
+
+use crate::logging::LogGuard;
+use crate::paths::AppPaths;
+use crate::preferences::{Preferences, PreferencesFile};
+
+/// Which store and back office the workstation is working against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, specta::Type)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    /// Real cases, the real store, the real back offices.
+    Production,
+    /// Practice cases for training: a separate store, nothing leaves the machine.
+    Practice,
+}
+
+/// The hall and window this workstation serves.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
+pub struct Workstation {
+    pub hall_code: String,
+    pub hall_name_zh: String,
+    pub hall_name_en: String,
+    pub window_number: String,
+}
+
+impl Workstation {
+    /// The identity a fresh installation shows until the hall's configuration
+    /// names its own; clearly a sample, never mistaken for a real hall.
+    pub fn sample() -> Self {
+        Workstation {
+            hall_code: "SAMPLE".into(),
+            hall_name_zh: "示例区政务服务中心".into(),
+            hall_name_en: "Sample District Government Service Centre".into(),
+            window_number: "01".into(),
+        }
+    }
+}
+
+/// Managed Tauri state.
+pub struct AppState {
+    pub paths: AppPaths,
+    pub mode: Mode,
+    pub workstation: Workstation,
+    pub preferences_file: PreferencesFile,
+    pub preferences: Mutex<Preferences>,
+    _log_guard: Option<LogGuard>,
+}
+
+impl AppState {
+    /// Creates the directories, starts logging and reads the preferences.
+    pub fn start(paths: AppPaths) -> Result<Self, crate::error::AppError> {
+        paths.create_all()?;
+        let log_guard = crate::logging::start(&paths.log_dir);
+        let preferences_file = PreferencesFile::in_dir(&paths.config_dir);
+        let preferences = preferences_file.load();
+        tracing::info!(
+            version = env!("CARGO_PKG_VERSION"),
+            data_dir = %paths.data_dir.display(),
+            log_dir = %paths.log_dir.display(),
+            "OneWindow started"
+        );
+        Ok(AppState {
+            paths,
+            mode: Mode::Production,
+            workstation: Workstation::sample(),
+            preferences_file,
+            preferences: Mutex::new(preferences),
+            _log_guard: log_guard,
+        })
+    }
+}

@@ -1,0 +1,316 @@
+//! The end-to-end harness: the real `onewindow` binary in a real window.
+//!
+//! [`App::start`] launches `tauri-driver` (which runs WebKitWebDriver, which
+//! starts the app) with a private home folder, so every run begins with an
+//! empty data directory and no remembered window state, and connects a
+//! WebDriver client (fantoccini). Tests then click, type and read the page
+//! like a clerk would, and take screenshots into the artifacts folder.
+//!
+//! It needs a display (the test command runs it under Xvfb) and a D-Bus
+//! session (for the single-instance check); every wait is bounded, so a hung
+//! driver fails the test instead of hanging CI. This crate never touches
+//! the developer's own OneWindow data.
+
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use hyper_util::client::legacy::connect::HttpConnector;
+
+/// How long any single wait for the window may take.
+pub const WAIT: Duration = Duration::from_secs(30);
+
+/// The repository root.
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .expect("the workspace root exists")
+}
+
+/// The app binary under test: `ONEWINDOW_BINARY`, or `debug/onewindow` in
+/// the Cargo target directory.
+pub fn app_binary() -> PathBuf {
+    if let Some(path) = std::env::var_os("ONEWINDOW_BINARY") {
+        return PathBuf::from(path);
+    }
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("target"));
+    target.join("debug").join("onewindow")
+}
+
+/// Where screenshots and driver logs go: `ONEWINDOW_ARTIFACTS`, or
+/// `artifacts/e2e` in the repository.
+pub fn artifacts_dir() -> PathBuf {
+    let dir = std::env::var_os("ONEWINDOW_ARTIFACTS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("artifacts").join("e2e"));
+    std::fs::create_dir_all(&dir).expect("the artifacts folder can be created");
+    dir
+}
+
+fn tauri_driver() -> PathBuf {
+    if let Some(path) = std::env::var_os("TAURI_DRIVER") {
+        return PathBuf::from(path);
+    }
+    let in_cargo_home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cargo")))
+        .map(|home| home.join("bin").join("tauri-driver"));
+    match in_cargo_home {
+        Some(path) if path.exists() => path,
+        _ => PathBuf::from("tauri-driver"),
+    }
+}
+
+/// A private home for one app: its data directory and the XDG folders where
+/// the web view and the window-state plugin keep their files. Reusing a home
+/// across two [`App::start`] calls is how tests restart the app.
+pub struct Home {
+    root: tempfile::TempDir,
+}
+
+impl Home {
+    pub fn new() -> Self {
+        Home {
+            root: tempfile::Builder::new()
+                .prefix("onewindow-e2e-")
+                .tempdir()
+                .expect("a temporary folder can be made"),
+        }
+    }
+
+    /// The app's data directory (`ONEWINDOW_DATA_DIR`).
+    pub fn data_dir(&self) -> PathBuf {
+        self.root.path().join("data")
+    }
+
+    /// The environment the app runs with.
+    pub fn environment(&self) -> Vec<(String, PathBuf)> {
+        let root = self.root.path();
+        vec![
+            ("ONEWINDOW_DATA_DIR".into(), self.data_dir()),
+            ("XDG_CONFIG_HOME".into(), root.join("xdg-config")),
+            ("XDG_DATA_HOME".into(), root.join("xdg-data")),
+            ("XDG_CACHE_HOME".into(), root.join("xdg-cache")),
+        ]
+    }
+}
+
+impl Default for Home {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// A running app and the WebDriver session that drives it.
+pub struct App {
+    pub client: Client,
+    driver: Child,
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map(|address| address.port())
+        .expect("a free local port")
+}
+
+impl App {
+    /// Starts the app with `home` and waits until the shell has loaded.
+    pub async fn start(home: &Home, label: &str) -> App {
+        let binary = app_binary();
+        assert!(
+            binary.exists(),
+            "the app binary {} does not exist: build it first (`cargo build -p onewindow`; `./x test` does)",
+            binary.display()
+        );
+        let port = free_port();
+        let native_port = free_port();
+        let log_path = artifacts_dir().join(format!("{label}.driver.log"));
+        let log = std::fs::File::create(&log_path).expect("driver log file");
+        let mut command = Command::new(tauri_driver());
+        command
+            .args(["--port", &port.to_string()])
+            .args(["--native-port", &native_port.to_string()])
+            .envs(home.environment())
+            .env("ONEWINDOW_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("driver log handle"))
+            .stderr(log);
+        #[cfg(unix)]
+        {
+            use std::os::unix::process::CommandExt;
+            command.process_group(0);
+        }
+        let driver = command.spawn().unwrap_or_else(|error| {
+            panic!("tauri-driver could not start ({error}): install it with `cargo install tauri-driver --version '^2' --locked` (`./x test` does)")
+        });
+        let mut app = AppStarting {
+            driver: Some(driver),
+        };
+        // tauri-driver forwards to WebKitWebDriver: both must be listening.
+        wait_for_port(port, &log_path);
+        wait_for_port(native_port, &log_path);
+
+        let mut capabilities = serde_json::Map::new();
+        capabilities.insert(
+            "tauri:options".into(),
+            serde_json::json!({ "application": binary }),
+        );
+        let client = tokio::time::timeout(
+            Duration::from_secs(90),
+            ClientBuilder::new(HttpConnector::new())
+                .capabilities(capabilities)
+                .connect(&format!("http://127.0.0.1:{port}")),
+        )
+        .await
+        .unwrap_or_else(|_| {
+            panic!(
+                "no WebDriver session within 90 s; see {}",
+                log_path.display()
+            )
+        })
+        .unwrap_or_else(|error| {
+            panic!(
+                "WebDriver session failed: {error}; see {}",
+                log_path.display()
+            )
+        });
+        let app = App {
+            client,
+            driver: app.driver.take().expect("driver present"),
+        };
+        app.wait_for("[data-testid=shell][data-ready=true]").await;
+        app
+    }
+
+    /// Waits for an element and returns it.
+    pub async fn wait_for(&self, css: &str) -> fantoccini::elements::Element {
+        self.client
+            .wait()
+            .at_most(WAIT)
+            .for_element(Locator::Css(css))
+            .await
+            .unwrap_or_else(|error| panic!("{css} did not appear within {WAIT:?}: {error}"))
+    }
+
+    /// The visible text of the element `css`.
+    pub async fn text(&self, css: &str) -> String {
+        self.wait_for(css)
+            .await
+            .text()
+            .await
+            .unwrap_or_else(|error| panic!("no text for {css}: {error}"))
+            .trim()
+            .to_owned()
+    }
+
+    /// Waits until the element `css` shows exactly `expected`.
+    pub async fn wait_for_text(&self, css: &str, expected: &str) {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let actual = self.text(css).await;
+            if actual == expected {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{css} shows {actual:?}, expected {expected:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    pub async fn click(&self, css: &str) {
+        self.wait_for(css)
+            .await
+            .click()
+            .await
+            .unwrap_or_else(|error| panic!("could not click {css}: {error}"));
+    }
+
+    /// Runs a script in the page and returns its value.
+    pub async fn script(&self, source: &str) -> serde_json::Value {
+        self.client
+            .execute(source, vec![])
+            .await
+            .unwrap_or_else(|error| panic!("script failed: {error}"))
+    }
+
+    /// Saves a screenshot as `<artifacts>/<name>.png` after two animation
+    /// frames, so what was just changed has been painted.
+    pub async fn screenshot(&self, name: &str) -> PathBuf {
+        self.client
+            .execute_async(
+                "const done = arguments[arguments.length - 1];\
+                 requestAnimationFrame(() => requestAnimationFrame(() => done(true)));",
+                vec![],
+            )
+            .await
+            .expect("animation frames");
+        let png = self.client.screenshot().await.expect("screenshot");
+        assert!(png.starts_with(b"\x89PNG"), "the screenshot is not a PNG");
+        let path = artifacts_dir().join(format!("{name}.png"));
+        std::fs::write(&path, png).expect("screenshot saved");
+        path
+    }
+
+    /// Ends the session (which closes the app) and stops the driver.
+    pub async fn close(mut self) {
+        let _ = tokio::time::timeout(Duration::from_secs(20), self.client.clone().close()).await;
+        stop(&mut self.driver);
+    }
+}
+
+impl Drop for App {
+    fn drop(&mut self) {
+        stop(&mut self.driver);
+    }
+}
+
+/// Holds the driver until the session exists, so a failed start cleans up.
+struct AppStarting {
+    driver: Option<Child>,
+}
+
+impl Drop for AppStarting {
+    fn drop(&mut self) {
+        if let Some(driver) = self.driver.as_mut() {
+            stop(driver);
+        }
+    }
+}
+
+/// Stops the driver and everything it started (its process group).
+fn stop(driver: &mut Child) {
+    if let Ok(Some(_)) = driver.try_wait() {
+        return;
+    }
+    // The driver leads its own process group (see `App::start`): end the
+    // whole group, so WebKitWebDriver and the app go with it.
+    #[cfg(unix)]
+    if let Ok(group) = libc::pid_t::try_from(driver.id()) {
+        if group > 1 {
+            // SAFETY: killpg only sends a signal; the group is the driver's own.
+            unsafe { libc::killpg(group, libc::SIGKILL) };
+        }
+    }
+    let _ = driver.kill();
+    let _ = driver.wait();
+}
+
+fn wait_for_port(port: u16, log_path: &Path) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "the WebDriver servers did not listen on port {port} within 30 s; see {}",
+            log_path.display()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}

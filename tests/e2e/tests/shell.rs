@@ -1,0 +1,235 @@
+//! The shell in the real window: languages, About, restart, single instance.
+//!
+//! Run by `./x test` under Xvfb and a D-Bus session, one test at a time
+//! (each starts its own app; the single-instance plugin allows one per
+//! session bus).
+
+use std::time::{Duration, Instant};
+
+use fantoccini::actions::{InputSource, KeyAction, KeyActions};
+use fantoccini::key::Key;
+use onewindow_e2e::{app_binary, App, Home};
+
+const NAV: [&str; 7] = [
+    "queue",
+    "intake",
+    "cases",
+    "issuance",
+    "supervisor",
+    "training",
+    "settings",
+];
+const NAV_ZH: [&str; 7] = [
+    "叫号排队",
+    "综合受理",
+    "办件查询",
+    "统一出件",
+    "值班长",
+    "培训练习",
+    "设置",
+];
+const NAV_EN: [&str; 7] = [
+    "Queue",
+    "Intake",
+    "Cases",
+    "Results issuance",
+    "Supervisor",
+    "Training",
+    "Settings",
+];
+
+async fn nav_labels(app: &App) -> Vec<String> {
+    let mut labels = Vec::new();
+    for view in NAV {
+        labels.push(app.text(&format!("[data-testid=nav-{view}] .name")).await);
+    }
+    labels
+}
+
+async fn press_alt_digit(app: &App, digit: char) {
+    let keys = KeyActions::new("keyboard".into())
+        .then(KeyAction::Down {
+            value: Key::Alt.into(),
+        })
+        .then(KeyAction::Down { value: digit })
+        .then(KeyAction::Up { value: digit })
+        .then(KeyAction::Up {
+            value: Key::Alt.into(),
+        });
+    app.client
+        .perform_actions(keys)
+        .await
+        .expect("key presses reach the window");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn shell_opens_in_chinese_and_switches_to_english() {
+    let home = Home::new();
+    let app = App::start(&home, "languages").await;
+
+    assert_eq!(nav_labels(&app).await, NAV_ZH);
+    assert_eq!(
+        app.script("return document.documentElement.lang").await,
+        "zh-CN"
+    );
+    assert_eq!(app.text("[data-testid=product-name]").await, "一窗通");
+    assert_eq!(
+        app.text("[data-testid=topbar-hall]").await,
+        "示例区政务服务中心"
+    );
+    assert_eq!(app.text("[data-testid=topbar-window]").await, "01 号窗口");
+    assert!(app
+        .text("[data-testid=topbar-user]")
+        .await
+        .contains("未登录"));
+    assert!(app
+        .text("[data-testid=topbar-pending-sync]")
+        .await
+        .contains("0 件"));
+    app.wait_for("[data-testid=view-queue]").await;
+    app.screenshot("shell-zh-CN").await;
+
+    // Keyboard first: Alt+2 opens Intake without touching the mouse.
+    press_alt_digit(&app, '2').await;
+    app.wait_for("[data-testid=view-intake]").await;
+    let current = app
+        .wait_for("[data-testid=nav-intake]")
+        .await
+        .attr("aria-current")
+        .await
+        .expect("aria-current readable");
+    assert_eq!(current.as_deref(), Some("page"));
+
+    app.click("[data-testid=nav-settings]").await;
+    app.click("[data-testid=language-en]").await;
+    app.wait_for_text("[data-testid=nav-queue] .name", "Queue")
+        .await;
+    assert_eq!(nav_labels(&app).await, NAV_EN);
+    assert_eq!(
+        app.script("return document.documentElement.lang").await,
+        "en"
+    );
+    assert_eq!(
+        app.text("[data-testid=topbar-hall]").await,
+        "Sample District Government Service Centre"
+    );
+    app.screenshot("settings-en").await;
+
+    press_alt_digit(&app, '1').await;
+    app.wait_for("[data-testid=view-queue]").await;
+    app.screenshot("shell-en").await;
+    app.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn about_shows_what_app_info_returned() {
+    let home = Home::new();
+    let app = App::start(&home, "about").await;
+    app.click("[data-testid=nav-settings]").await;
+
+    let data_dir = home.data_dir();
+    assert_eq!(
+        app.text("[data-testid=about-version]").await,
+        env!("CARGO_PKG_VERSION")
+    );
+    assert_eq!(
+        app.text("[data-testid=about-data-dir]").await,
+        data_dir.display().to_string()
+    );
+    assert_eq!(
+        app.text("[data-testid=about-log-dir]").await,
+        data_dir.join("logs").display().to_string()
+    );
+    assert_eq!(
+        app.text("[data-testid=about-config-dir]").await,
+        data_dir.join("config").display().to_string()
+    );
+    assert_eq!(app.text("[data-testid=about-mode]").await, "正式办件");
+    assert_eq!(app.text("[data-testid=about-hall-code]").await, "SAMPLE");
+    assert_eq!(
+        app.text("[data-testid=about-catalog-version]").await,
+        "尚未加载"
+    );
+    app.screenshot("about-zh-CN").await;
+
+    // The running binary logs to a daily file in the directory it showed.
+    let log_text = read_logs(&data_dir.join("logs"));
+    assert!(
+        log_text.contains("OneWindow started"),
+        "no start line in the log files: {log_text}"
+    );
+    app.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn language_choice_survives_a_restart() {
+    let home = Home::new();
+    let app = App::start(&home, "restart-first").await;
+    app.click("[data-testid=nav-settings]").await;
+    app.click("[data-testid=language-en]").await;
+    app.wait_for_text("[data-testid=nav-queue] .name", "Queue")
+        .await;
+    app.close().await;
+
+    let app = App::start(&home, "restart-second").await;
+    app.wait_for_text("[data-testid=nav-queue] .name", "Queue")
+        .await;
+    assert_eq!(nav_labels(&app).await, NAV_EN);
+    app.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn second_start_hands_over_to_the_running_window() {
+    assert!(
+        std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_some(),
+        "run the end-to-end tests inside a D-Bus session (`dbus-run-session`; `./x test` does)"
+    );
+    let home = Home::new();
+    let app = App::start(&home, "single-instance").await;
+
+    let mut second = std::process::Command::new(app_binary())
+        .envs(home.environment())
+        .stdin(std::process::Stdio::null())
+        .spawn()
+        .expect("a second copy of the app starts");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = second.try_wait().expect("second copy's status") {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = second.kill();
+            panic!("the second start kept running instead of handing over");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(status.success(), "the second start exited with {status}");
+
+    // The first window is still there and answers.
+    app.wait_for("[data-testid=shell][data-ready=true]").await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let logs = read_logs(&home.data_dir().join("logs"));
+        if logs.contains("a second start was redirected to the running window") {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the running app did not note the second start: {logs}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    app.close().await;
+}
+
+fn read_logs(dir: &std::path::Path) -> String {
+    let mut text = String::new();
+    for entry in std::fs::read_dir(dir).expect("log directory exists") {
+        let path = entry.expect("log entry").path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if name.starts_with("onewindow.") && name.ends_with(".log") {
+            text.push_str(&std::fs::read_to_string(&path).expect("log readable"));
+        }
+    }
+    text
+}

@@ -1,0 +1,62 @@
+import type { MessageShape } from "./shape";
+
+// English: complete, key for key, with Simplified Chinese.
+export const en: MessageShape = {
+  app: {
+    name: "OneWindow",
+    loading: "Loading…",
+    skipToMain: "Skip to main content",
+  },
+  topBar: {
+    hall: "Service hall",
+    window: "Window {number}",
+    user: "Signed in",
+    notSignedIn: "Not signed in",
+    connection: "Back office",
+    connectionNotConfigured: "Not configured",
+    pendingSync: "Waiting to sync",
+    pendingSyncCount: "{count, plural, one {# case} other {# cases}}",
+    modeProduction: "Live cases",
+    modePractice: "PRACTICE — VOID",
+  },
+  nav: {
+    label: "Main navigation",
+    queue: "Queue",
+    intake: "Intake",
+    cases: "Cases",
+    issuance: "Results issuance",
+    supervisor: "Supervisor",
+    training: "Training",
+    settings: "Settings",
+    shortcutHint: "Alt+1 to Alt+7 switch screens",
+  },
+  views: {
+    notYetAvailable: "This screen is not open yet; it comes in a later version.",
+    queue: "Issue tickets, call next, recall, mark no-shows, park, transfer to another window and check in appointments.",
+    intake: "Find the item, identify the applicant, fill in the form, check the materials and decide.",
+    cases: "Look up the cases, drafts, corrections and pending gaps of this window.",
+    issuance: "Collect results from the back offices, hand them over or mail them, and invite a rating.",
+    supervisor: "Sign off accept-with-gaps cases and exceptions, review handoffs, watch time limits and the queue.",
+    training: "Trainers run practice sessions with realistic cases and automatic scoring; practice never leaves this machine.",
+  },
+  settings: {
+    title: "Settings",
+    language: "Interface language",
+    languageHint: "The choice is remembered and used at the next start.",
+    about: "About",
+    version: "Version",
+    mode: "Mode",
+    hall: "Service hall",
+    hallCode: "Hall code",
+    window: "Window",
+    catalogVersion: "Catalogue version",
+    catalogNotLoaded: "Not loaded yet",
+    dataDir: "Data directory",
+    logDir: "Log directory",
+    configDir: "Configuration directory",
+  },
+  errors: {
+    title: "Something went wrong",
+    retry: "Try again",
+  },
+};

@@ -6,3 +6,5 @@
 //! Architecture invariant: this crate is pure. It reads only the catalogue
 //! files it is pointed at and does no other I/O; it knows nothing of SQLite,
 //! HTTP or Tauri.
+
+pub mod identifiers;

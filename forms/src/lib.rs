@@ -7,4 +7,8 @@
 //! files it is pointed at and does no other I/O; it knows nothing of SQLite,
 //! HTTP or Tauri.
 
+pub mod calendar;
+pub mod error;
 pub mod identifiers;
+
+pub use error::{FormsError, SourceError};

@@ -8,7 +8,13 @@
 //! HTTP or Tauri.
 
 pub mod calendar;
+pub mod catalog;
 pub mod error;
+pub mod expression;
+pub mod form;
 pub mod identifiers;
+pub mod loader;
 
+pub use catalog::Catalog;
 pub use error::{FormsError, SourceError};
+pub use loader::load_catalog;

@@ -9,6 +9,7 @@
 
 pub mod calendar;
 pub mod catalog;
+pub mod decision;
 pub mod error;
 pub mod expression;
 pub mod form;

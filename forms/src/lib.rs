@@ -15,6 +15,7 @@ pub mod expression;
 pub mod form;
 pub mod identifiers;
 pub mod loader;
+pub mod search;
 
 pub use catalog::Catalog;
 pub use error::{FormsError, SourceError};

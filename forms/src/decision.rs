@@ -22,7 +22,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::calendar::{TimeLimit, WorkingCalendar};
-use crate::catalog::{ApplicantType, Catalog, Item, ItemStatus, Material, MaterialSource, Necessity, OriginalOrCopy};
+use crate::catalog::{
+    ApplicantType, Catalog, Item, ItemStatus, Material, MaterialSource, Necessity, OriginalOrCopy,
+};
 use crate::error::FormsError;
 use crate::expression::new_context;
 use crate::form::ApplicantProfile;
@@ -32,12 +34,19 @@ use crate::form::ApplicantProfile;
 #[serde(rename_all = "snake_case", tag = "status")]
 pub enum MaterialStatus {
     /// Handed over: whether the original was shown, and how many copies.
-    Received { original: bool, copies: u32 },
+    Received {
+        original: bool,
+        copies: u32,
+    },
     /// Taken from the e-licence store by reference.
-    FromElicence { reference: String },
+    FromElicence {
+        reference: String,
+    },
     Missing,
     /// Handed over but not acceptable, with the reason.
-    Deficient { reason_zh: String },
+    Deficient {
+        reason_zh: String,
+    },
 }
 
 /// The clerk's mark for one material of one item.
@@ -153,16 +162,24 @@ const REMEDIES_ZH: &str = "如对本决定不服，可以自收到本通知之�
 const DEFAULT_SUPPLY_DAYS: u32 = 5;
 
 /// Proposes the decision for an intake.
-pub fn propose(catalog: &Catalog, calendar: &WorkingCalendar, input: &DecisionInput) -> Result<DecisionProposal, DecisionError> {
+pub fn propose(
+    catalog: &Catalog,
+    calendar: &WorkingCalendar,
+    input: &DecisionInput,
+) -> Result<DecisionProposal, DecisionError> {
     if input.items.is_empty() {
         return Err(DecisionError::NoItems);
     }
     let mut items: Vec<&Item> = Vec::new();
     for (id, version) in &input.items {
-        items.push(catalog.item_at(id, *version).ok_or_else(|| DecisionError::UnknownItem {
-            id: id.clone(),
-            version: *version,
-        })?);
+        items.push(
+            catalog
+                .item_at(id, *version)
+                .ok_or_else(|| DecisionError::UnknownItem {
+                    id: id.clone(),
+                    version: *version,
+                })?,
+        );
     }
 
     let mut proposal = DecisionProposal {
@@ -184,20 +201,39 @@ pub fn propose(catalog: &Catalog, calendar: &WorkingCalendar, input: &DecisionIn
     for item in &items {
         if !item.handled_here {
             let body = item.competent_body_zh.clone().unwrap_or_default();
-            proposal.reasons_zh.push(format!("“{}”不属于本中心受理范围，请向{body}申请", item.name_zh));
-            proposal.reasons_en.push(format!("{} is not handled at this hall; apply to: {body}", item.name_en));
+            proposal.reasons_zh.push(format!(
+                "“{}”不属于本中心受理范围，请向{body}申请",
+                item.name_zh
+            ));
+            proposal.reasons_en.push(format!(
+                "{} is not handled at this hall; apply to: {body}",
+                item.name_en
+            ));
             proposal.competent_bodies_zh.push(body);
-        } else if catalog.item(&item.id).map_or(item.status, |current| current.status) != ItemStatus::Active {
+        } else if catalog
+            .item(&item.id)
+            .map_or(item.status, |current| current.status)
+            != ItemStatus::Active
+        {
             // A draft on a kept older version goes on while the item is open.
-            proposal.reasons_zh.push(format!("“{}”目前暂停办理", item.name_zh));
-            proposal.reasons_en.push(format!("{} is currently not open for applications", item.name_en));
+            proposal
+                .reasons_zh
+                .push(format!("“{}”目前暂停办理", item.name_zh));
+            proposal.reasons_en.push(format!(
+                "{} is currently not open for applications",
+                item.name_en
+            ));
         } else if !item.applicant_types.contains(&input.applicant_type) {
             let who = match input.applicant_type {
                 ApplicantType::NaturalPerson => ("自然人", "natural persons"),
                 ApplicantType::LegalPerson => ("法人或其他组织", "legal persons"),
             };
-            proposal.reasons_zh.push(format!("“{}”不受理{}申请", item.name_zh, who.0));
-            proposal.reasons_en.push(format!("{} is not open to {}", item.name_en, who.1));
+            proposal
+                .reasons_zh
+                .push(format!("“{}”不受理{}申请", item.name_zh, who.0));
+            proposal
+                .reasons_en
+                .push(format!("{} is not open to {}", item.name_en, who.1));
         }
     }
     if !proposal.reasons_zh.is_empty() {
@@ -219,7 +255,11 @@ pub fn propose(catalog: &Catalog, calendar: &WorkingCalendar, input: &DecisionIn
             back_office: item.back_office.clone(),
             promised_limit: item.promised_limit,
             due_on,
-            excluded_periods_zh: item.excluded_periods.iter().map(|period| period.name_zh.clone()).collect(),
+            excluded_periods_zh: item
+                .excluded_periods
+                .iter()
+                .map(|period| period.name_zh.clone())
+                .collect(),
             legal_basis_zh: item.legal_basis_zh.clone(),
             fees_fen: item.fees.iter().map(|fee| fee.amount_fen).sum(),
         });
@@ -229,7 +269,12 @@ pub fn propose(catalog: &Catalog, calendar: &WorkingCalendar, input: &DecisionIn
     let marks: BTreeMap<(&str, &str), &MaterialStatus> = input
         .marks
         .iter()
-        .map(|mark| ((mark.item_id.as_str(), mark.material_id.as_str()), &mark.status))
+        .map(|mark| {
+            (
+                (mark.item_id.as_str(), mark.material_id.as_str()),
+                &mark.status,
+            )
+        })
         .collect();
     for (item, line) in items.iter().zip(proposal.items.clone()) {
         let values = input.values.get(&item.id).cloned().unwrap_or_default();
@@ -248,7 +293,9 @@ pub fn propose(catalog: &Catalog, calendar: &WorkingCalendar, input: &DecisionIn
                 (Some(_), Necessity::Required) => proposal.to_supply.push(entry.clone()),
                 (Some(_), Necessity::SupplyLater) => {
                     let days = material.supply_within_days.unwrap_or(DEFAULT_SUPPLY_DAYS);
-                    let by = calendar.add_working_days(input.accepted_on, days)?.min(line.due_on);
+                    let by = calendar
+                        .add_working_days(input.accepted_on, days)?
+                        .min(line.due_on);
                     entry.supply_by = Some(by);
                     proposal.gaps.push(entry.clone());
                 }
@@ -261,21 +308,41 @@ pub fn propose(catalog: &Catalog, calendar: &WorkingCalendar, input: &DecisionIn
         proposal.kind = DecisionKind::OneTimeNotice;
         // The notice names everything, the gaps too.
         proposal.to_supply.append(&mut proposal.gaps);
-        proposal.reasons_zh.push(format!("申请材料不齐全或者不符合法定形式，共 {} 项需补正", proposal.to_supply.len()));
-        proposal.reasons_en.push(format!("{} material(s) missing or not in legal form", proposal.to_supply.len()));
+        proposal.reasons_zh.push(format!(
+            "申请材料不齐全或者不符合法定形式，共 {} 项需补正",
+            proposal.to_supply.len()
+        ));
+        proposal.reasons_en.push(format!(
+            "{} material(s) missing or not in legal form",
+            proposal.to_supply.len()
+        ));
         proposal.remedies_zh = Some(REMEDIES_ZH.to_owned());
         return Ok(proposal);
     }
     if !proposal.gaps.is_empty() {
-        let on_the_spot: Vec<_> = proposal.gaps.iter().filter(|gap| gap.supply_by == Some(input.accepted_on)).cloned().collect();
+        let on_the_spot: Vec<_> = proposal
+            .gaps
+            .iter()
+            .filter(|gap| gap.supply_by == Some(input.accepted_on))
+            .cloned()
+            .collect();
         if input.profile.bad_credit || !on_the_spot.is_empty() {
             proposal.kind = DecisionKind::OneTimeNotice;
             if input.profile.bad_credit {
-                proposal.reasons_zh.push("申请人存在失信记录，不适用容缺受理".into());
-                proposal.reasons_en.push("The applicant has a bad credit record: accepting with gaps is excluded".into());
+                proposal
+                    .reasons_zh
+                    .push("申请人存在失信记录，不适用容缺受理".into());
+                proposal.reasons_en.push(
+                    "The applicant has a bad credit record: accepting with gaps is excluded".into(),
+                );
             } else {
-                proposal.reasons_zh.push("即办事项当场办结，不适用容缺后补".into());
-                proposal.reasons_en.push("An immediate item is decided on the spot: gaps cannot be supplied later".into());
+                proposal
+                    .reasons_zh
+                    .push("即办事项当场办结，不适用容缺后补".into());
+                proposal.reasons_en.push(
+                    "An immediate item is decided on the spot: gaps cannot be supplied later"
+                        .into(),
+                );
             }
             proposal.to_supply.append(&mut proposal.gaps);
             proposal.remedies_zh = Some(REMEDIES_ZH.to_owned());
@@ -283,15 +350,27 @@ pub fn propose(catalog: &Catalog, calendar: &WorkingCalendar, input: &DecisionIn
         }
         proposal.kind = DecisionKind::AcceptWithGaps;
         proposal.needs_supervisor_sign_off = true;
-        proposal.reasons_zh.push(format!("主要申请材料齐全，{} 项非关键材料容缺后补，逾期未补齐的终止办理", proposal.gaps.len()));
-        proposal.reasons_en.push(format!("Key materials complete; {} non-key material(s) to be supplied later, or the case ends", proposal.gaps.len()));
+        proposal.reasons_zh.push(format!(
+            "主要申请材料齐全，{} 项非关键材料容缺后补，逾期未补齐的终止办理",
+            proposal.gaps.len()
+        ));
+        proposal.reasons_en.push(format!(
+            "Key materials complete; {} non-key material(s) to be supplied later, or the case ends",
+            proposal.gaps.len()
+        ));
     }
     if input.field_errors > 0 {
-        return Err(DecisionError::FieldsInvalid { count: input.field_errors });
+        return Err(DecisionError::FieldsInvalid {
+            count: input.field_errors,
+        });
     }
     if proposal.kind == DecisionKind::Accept {
-        proposal.reasons_zh.push("申请材料齐全、符合法定形式，予以受理".into());
-        proposal.reasons_en.push("Materials complete and in legal form: accepted".into());
+        proposal
+            .reasons_zh
+            .push("申请材料齐全、符合法定形式，予以受理".into());
+        proposal
+            .reasons_en
+            .push("Materials complete and in legal form: accepted".into());
     }
     Ok(proposal)
 }
@@ -305,7 +384,9 @@ fn applies(material: &Material, values: &Map<String, Value>, input: &DecisionInp
     for (key, value) in values {
         let cel = match value {
             Value::Bool(flag) => cel::Value::Bool(*flag),
-            Value::Number(number) if number.is_i64() => cel::Value::Int(number.as_i64().unwrap_or(0)),
+            Value::Number(number) if number.is_i64() => {
+                cel::Value::Int(number.as_i64().unwrap_or(0))
+            }
             Value::Number(number) => cel::Value::Float(number.as_f64().unwrap_or(0.0)),
             Value::String(text) => cel::Value::from(text.as_str()),
             _ => cel::Value::Null,
@@ -313,10 +394,22 @@ fn applies(material: &Material, values: &Map<String, Value>, input: &DecisionInp
         context.add_variable_from_value(key.clone(), cel);
     }
     let mut profile = BTreeMap::new();
-    profile.insert("age".to_owned(), input.profile.age(input.accepted_on).map_or(cel::Value::Null, cel::Value::Int));
-    profile.insert("bad_credit".to_owned(), cel::Value::Bool(input.profile.bad_credit));
+    profile.insert(
+        "age".to_owned(),
+        input
+            .profile
+            .age(input.accepted_on)
+            .map_or(cel::Value::Null, cel::Value::Int),
+    );
+    profile.insert(
+        "bad_credit".to_owned(),
+        cel::Value::Bool(input.profile.bad_credit),
+    );
     context.add_variable_from_value("applicant", crate::expression::map_value(profile));
-    context.add_variable_from_value("today", cel::Value::from(input.accepted_on.format("%Y-%m-%d").to_string()));
+    context.add_variable_from_value(
+        "today",
+        cel::Value::from(input.accepted_on.format("%Y-%m-%d").to_string()),
+    );
     // A rule that cannot be evaluated (a value still missing) keeps the material asked.
     rule.evaluate_bool(&context).unwrap_or(true)
 }
@@ -336,7 +429,10 @@ fn problem_with(material: &Material, status: &MaterialStatus) -> Option<String> 
             }
         }
         MaterialStatus::Received { original, copies } => {
-            let needs_original = matches!(material.original_or_copy, OriginalOrCopy::Original | OriginalOrCopy::OriginalAndCopy);
+            let needs_original = matches!(
+                material.original_or_copy,
+                OriginalOrCopy::Original | OriginalOrCopy::OriginalAndCopy
+            );
             let needs_copies = match material.original_or_copy {
                 OriginalOrCopy::Original => 0,
                 OriginalOrCopy::OriginalOrCopy => u32::from(!*original) * material.copies,
@@ -345,7 +441,9 @@ fn problem_with(material: &Material, status: &MaterialStatus) -> Option<String> 
             if needs_original && !original {
                 Some("须提供原件".into())
             } else if *copies < needs_copies {
-                Some(format!("复印件份数不足（需 {needs_copies} 份，收到 {copies} 份）"))
+                Some(format!(
+                    "复印件份数不足（需 {needs_copies} 份，收到 {copies} 份）"
+                ))
             } else {
                 None
             }
@@ -353,7 +451,12 @@ fn problem_with(material: &Material, status: &MaterialStatus) -> Option<String> 
     }
 }
 
-fn material_line(item: &Item, material: &Material, status: MaterialStatus, problem: Option<String>) -> MaterialLine {
+fn material_line(
+    item: &Item,
+    material: &Material,
+    status: MaterialStatus,
+    problem: Option<String>,
+) -> MaterialLine {
     MaterialLine {
         item_id: item.id.clone(),
         material_id: material.id.clone(),
@@ -366,7 +469,10 @@ fn material_line(item: &Item, material: &Material, status: MaterialStatus, probl
         status,
         problem_zh: problem,
         standard_zh: material.standard_zh.clone(),
-        basis_zh: material.basis_zh.clone().or_else(|| item.legal_basis_zh.first().cloned()),
+        basis_zh: material
+            .basis_zh
+            .clone()
+            .or_else(|| item.legal_basis_zh.first().cloned()),
         where_to_get_zh: material.where_to_get_zh.clone(),
         supply_by: None,
     }

@@ -13,6 +13,7 @@ pub mod decision;
 pub mod error;
 pub mod expression;
 pub mod form;
+pub mod generator;
 pub mod identifiers;
 pub mod loader;
 pub mod search;

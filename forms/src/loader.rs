@@ -58,9 +58,8 @@ fn parse<T: DeserializeOwned>(source: &Source, errors: &mut Vec<SourceError>) ->
                     .join(".");
                 errors.push(source.error_at(offset, format!("unknown key `{name}`")));
             }
-            if unknown_is_fatal(errors, source) {
-                return None;
-            }
+            // Unknown keys are errors, but the rest of the file is still
+            // checked, so one run reports everything.
             Some(value)
         }
         Err(error) => {
@@ -68,10 +67,6 @@ fn parse<T: DeserializeOwned>(source: &Source, errors: &mut Vec<SourceError>) ->
             None
         }
     }
-}
-
-fn unknown_is_fatal(errors: &[SourceError], source: &Source) -> bool {
-    errors.iter().any(|error| error.file == source.path)
 }
 
 #[derive(Debug, Clone)]

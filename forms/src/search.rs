@@ -53,6 +53,7 @@ struct Entry {
     codes: Vec<String>,
     pinyin: String,
     initials: String,
+    name_length: u16,
 }
 
 /// Words whose reading in item names is not the characters' common one.
@@ -131,17 +132,30 @@ impl SearchIndex {
     pub fn build(catalog: &Catalog) -> Self {
         let mut entries = Vec::new();
         for item in &catalog.items {
-            let department = catalog.departments.get(&item.department).map_or(String::new(), |d| d.name_zh.clone());
+            let department = catalog
+                .departments
+                .get(&item.department)
+                .map_or(String::new(), |d| d.name_zh.clone());
             entries.push(entry(
                 EntryKind::Item,
                 &item.id,
                 &item.name_zh,
                 department,
-                vec![item.basic_code.clone(), item.implementation_code.clone(), item.handling_code.clone()],
+                vec![
+                    item.basic_code.clone(),
+                    item.implementation_code.clone(),
+                    item.handling_code.clone(),
+                ],
             ));
         }
         for bundle in &catalog.bundles {
-            entries.push(entry(EntryKind::Bundle, &bundle.id, &bundle.name_zh, String::new(), vec![]));
+            entries.push(entry(
+                EntryKind::Bundle,
+                &bundle.id,
+                &bundle.name_zh,
+                String::new(),
+                vec![],
+            ));
         }
         let mut codes = SortedTable::default();
         let mut pinyin_suffixes = SortedTable::default();
@@ -157,7 +171,10 @@ impl SearchIndex {
             let parts = syllables(&entry.name_zh);
             for start in 0..parts.len() {
                 pinyin_suffixes.0.push((parts[start..].concat(), number));
-                let initials: String = parts[start..].iter().filter_map(|part| part.chars().next()).collect();
+                let initials: String = parts[start..]
+                    .iter()
+                    .filter_map(|part| part.chars().next())
+                    .collect();
                 if start == 0 {
                     initials_from_start.0.push((initials, number));
                 } else {
@@ -190,25 +207,35 @@ impl SearchIndex {
 
     /// The best `limit` hits for `query`.
     pub fn search(&self, query: &str, limit: usize) -> Vec<Hit> {
-        let query: String = query.trim().chars().filter(|c| !c.is_whitespace()).collect::<String>().to_lowercase();
+        let query: String = query
+            .trim()
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .collect::<String>()
+            .to_lowercase();
         if query.is_empty() {
             return Vec::new();
         }
-        // Best (match kind, starts at the beginning) per entry.
-        let mut best: HashMap<u32, (MatchKind, bool)> = HashMap::new();
+        // The best rank per entry: 0 for none, else 1 + 2 × kind + (not at start).
+        let mut best = vec![0u16; self.entries.len()];
         let mut note = |entry: u32, kind: MatchKind, at_start: bool| {
-            let candidate = (kind, !at_start);
-            best.entry(entry)
-                .and_modify(|current| {
-                    if (candidate.0, candidate.1) < (current.0, !current.1) {
-                        *current = (kind, at_start);
-                    }
-                })
-                .or_insert((kind, at_start));
+            let rank = 1 + 2 * kind as u16 + u16::from(!at_start);
+            let slot = &mut best[entry as usize];
+            if *slot == 0 || rank < *slot {
+                *slot = rank;
+            }
         };
         if query.is_ascii() {
             for (entry, whole) in self.codes.prefixed(&query) {
-                note(entry, if whole { MatchKind::ExactCode } else { MatchKind::CodePrefix }, true);
+                note(
+                    entry,
+                    if whole {
+                        MatchKind::ExactCode
+                    } else {
+                        MatchKind::CodePrefix
+                    },
+                    true,
+                );
             }
             if query.len() >= 2 && query.chars().all(|c| c.is_ascii_alphabetic()) {
                 for (entry, _) in self.initials_from_start.prefixed(&query) {
@@ -235,45 +262,73 @@ impl SearchIndex {
                 }
             }
         }
-        let mut hits: Vec<(u32, MatchKind, bool)> = best.into_iter().map(|(entry, (kind, at_start))| (entry, kind, at_start)).collect();
-        hits.sort_by(|a, b| {
-            let (left, right) = (&self.entries[a.0 as usize], &self.entries[b.0 as usize]);
-            (a.1, !a.2, left.name_zh.chars().count(), &left.id).cmp(&(b.1, !b.2, right.name_zh.chars().count(), &right.id))
-        });
+        // Rank, then shorter names, then catalogue order; only the best
+        // `limit` are fully sorted.
+        let mut hits: Vec<(u16, u16, u32)> = best
+            .iter()
+            .enumerate()
+            .filter(|(_, rank)| **rank != 0)
+            .map(|(entry, rank)| (*rank, self.entries[entry].name_length, entry as u32))
+            .collect();
+        if hits.len() > limit && limit > 0 {
+            hits.select_nth_unstable(limit - 1);
+        }
         hits.truncate(limit);
+        hits.sort_unstable();
+        const KINDS: [MatchKind; 5] = [
+            MatchKind::ExactCode,
+            MatchKind::CodePrefix,
+            MatchKind::Initials,
+            MatchKind::Name,
+            MatchKind::Department,
+        ];
         hits.into_iter()
-            .map(|(entry, matched, _)| {
+            .map(|(rank, _, entry)| {
                 let entry = &self.entries[entry as usize];
                 Hit {
                     kind: entry.kind,
                     id: entry.id.clone(),
                     name_zh: entry.name_zh.clone(),
-                    matched,
+                    matched: KINDS[usize::from((rank - 1) / 2)],
                 }
             })
             .collect()
     }
 
     /// The plain way, for comparison in the benchmark: a substring scan of
-    /// every field of every entry.
+    /// every field of every entry, the matches sorted by name length.
     pub fn scan(&self, query: &str, limit: usize) -> Vec<String> {
         let query = query.trim().to_lowercase();
-        self.entries
+        let mut matches: Vec<&Entry> = self
+            .entries
             .iter()
             .filter(|entry| {
                 entry.name_zh.contains(&query)
                     || entry.pinyin.contains(&query)
                     || entry.initials.contains(&query)
                     || entry.department_zh.contains(&query)
-                    || entry.codes.iter().any(|code| code.to_lowercase().contains(&query))
+                    || entry
+                        .codes
+                        .iter()
+                        .any(|code| code.to_lowercase().contains(&query))
             })
+            .collect();
+        matches.sort_by_key(|entry| entry.name_zh.chars().count());
+        matches
+            .into_iter()
             .take(limit)
             .map(|entry| entry.id.clone())
             .collect()
     }
 }
 
-fn entry(kind: EntryKind, id: &str, name_zh: &str, department_zh: String, codes: Vec<String>) -> Entry {
+fn entry(
+    kind: EntryKind,
+    id: &str,
+    name_zh: &str,
+    department_zh: String,
+    codes: Vec<String>,
+) -> Entry {
     let parts = syllables(name_zh);
     Entry {
         kind,
@@ -282,7 +337,11 @@ fn entry(kind: EntryKind, id: &str, name_zh: &str, department_zh: String, codes:
         department_zh,
         codes,
         pinyin: parts.concat(),
-        initials: parts.iter().filter_map(|part| part.chars().next()).collect(),
+        initials: parts
+            .iter()
+            .filter_map(|part| part.chars().next())
+            .collect(),
+        name_length: name_zh.chars().count().min(u16::MAX as usize) as u16,
     }
 }
 
@@ -312,8 +371,17 @@ mod tests {
 
     #[test]
     fn syllables_of_names() {
-        assert_eq!(syllables("公司设立登记"), ["gong", "si", "she", "li", "deng", "ji"]);
-        assert_eq!(syllables("企业基本存款账户（银行）"), ["qi", "ye", "ji", "ben", "cun", "kuan", "zhang", "hu", "yin", "hang"]);
-        assert_eq!(syllables("第二类医疗器械ABC 12"), ["di", "er", "lei", "yi", "liao", "qi", "xie", "abc", "12"]);
+        assert_eq!(
+            syllables("公司设立登记"),
+            ["gong", "si", "she", "li", "deng", "ji"]
+        );
+        assert_eq!(
+            syllables("企业基本存款账户（银行）"),
+            ["qi", "ye", "ji", "ben", "cun", "kuan", "zhang", "hu", "yin", "hang"]
+        );
+        assert_eq!(
+            syllables("第二类医疗器械ABC 12"),
+            ["di", "er", "lei", "yi", "liao", "qi", "xie", "abc", "12"]
+        );
     }
 }

@@ -7,7 +7,9 @@ use std::path::Path;
 use chrono::NaiveDate;
 use forms::calendar::WorkingCalendar;
 use forms::catalog::ApplicantType;
-use forms::decision::{propose, DecisionError, DecisionInput, DecisionKind, MaterialMark, MaterialStatus};
+use forms::decision::{
+    propose, DecisionError, DecisionInput, DecisionKind, MaterialMark, MaterialStatus,
+};
 use forms::form::ApplicantProfile;
 use forms::{Catalog, FormsError};
 use serde_json::json;
@@ -28,7 +30,10 @@ fn received(item: &str, material: &str) -> MaterialMark {
     MaterialMark {
         item_id: item.into(),
         material_id: material.into(),
-        status: MaterialStatus::Received { original: true, copies: 2 },
+        status: MaterialStatus::Received {
+            original: true,
+            copies: 2,
+        },
     }
 }
 
@@ -44,7 +49,10 @@ const COMPANY_MATERIALS: [&str; 6] = [
 
 fn company_input<'a>(profile: &'a ApplicantProfile, leave_out: &[&str]) -> DecisionInput<'a> {
     let mut values = BTreeMap::new();
-    values.insert(COMPANY.to_owned(), json!({ "delegated": false }).as_object().unwrap().clone());
+    values.insert(
+        COMPANY.to_owned(),
+        json!({ "delegated": false }).as_object().unwrap().clone(),
+    );
     DecisionInput {
         items: vec![(COMPANY.into(), 3)],
         applicant_type: ApplicantType::NaturalPerson,
@@ -64,12 +72,20 @@ fn company_input<'a>(profile: &'a ApplicantProfile, leave_out: &[&str]) -> Decis
 fn complete_materials_are_accepted_with_a_promised_date() {
     let profile = ApplicantProfile::default();
     let proposal = propose(&catalog(), &calendar(), &company_input(&profile, &[])).unwrap();
-    assert_eq!(proposal.kind, DecisionKind::Accept, "{:#?}", proposal.reasons_zh);
+    assert_eq!(
+        proposal.kind,
+        DecisionKind::Accept,
+        "{:#?}",
+        proposal.reasons_zh
+    );
     // Friday 27 Nov + 1 working day = Monday 30 Nov.
     assert_eq!(proposal.promised_completion, Some(date("2026-11-30")));
     assert_eq!(proposal.items[0].due_on, date("2026-11-30"));
     // Agent materials do not apply when nobody is delegated.
-    assert!(proposal.materials.iter().all(|line| line.material_id != "power_of_attorney"));
+    assert!(proposal
+        .materials
+        .iter()
+        .all(|line| line.material_id != "power_of_attorney"));
     assert_eq!(proposal.materials.len(), 6);
     assert!(!proposal.needs_supervisor_sign_off);
 }
@@ -77,7 +93,12 @@ fn complete_materials_are_accepted_with_a_promised_date() {
 #[test]
 fn only_supply_later_materials_missing_gives_accept_with_gaps_within_the_limit() {
     let profile = ApplicantProfile::default();
-    let proposal = propose(&catalog(), &calendar(), &company_input(&profile, &["appointment_documents"])).unwrap();
+    let proposal = propose(
+        &catalog(),
+        &calendar(),
+        &company_input(&profile, &["appointment_documents"]),
+    )
+    .unwrap();
     assert_eq!(proposal.kind, DecisionKind::AcceptWithGaps);
     assert!(proposal.needs_supervisor_sign_off);
     assert_eq!(proposal.gaps.len(), 1);
@@ -87,38 +108,78 @@ fn only_supply_later_materials_missing_gives_accept_with_gaps_within_the_limit()
 
 #[test]
 fn bad_credit_excludes_accepting_with_gaps() {
-    let profile = ApplicantProfile { bad_credit: true, ..Default::default() };
-    let proposal = propose(&catalog(), &calendar(), &company_input(&profile, &["appointment_documents"])).unwrap();
+    let profile = ApplicantProfile {
+        bad_credit: true,
+        ..Default::default()
+    };
+    let proposal = propose(
+        &catalog(),
+        &calendar(),
+        &company_input(&profile, &["appointment_documents"]),
+    )
+    .unwrap();
     assert_eq!(proposal.kind, DecisionKind::OneTimeNotice);
-    assert!(proposal.reasons_zh.iter().any(|reason| reason.contains("失信")));
+    assert!(proposal
+        .reasons_zh
+        .iter()
+        .any(|reason| reason.contains("失信")));
     assert_eq!(proposal.to_supply.len(), 1);
 }
 
 #[test]
 fn a_notice_names_every_missing_or_deficient_material() {
     let profile = ApplicantProfile::default();
-    let mut input = company_input(&profile, &["articles_of_association", "appointment_documents"]);
-    input.marks.retain(|mark| mark.material_id != "address_proof");
+    let mut input = company_input(
+        &profile,
+        &["articles_of_association", "appointment_documents"],
+    );
+    input
+        .marks
+        .retain(|mark| mark.material_id != "address_proof");
     input.marks.push(MaterialMark {
         item_id: COMPANY.into(),
         material_id: "address_proof".into(),
-        status: MaterialStatus::Deficient { reason_zh: "租赁合同已过期".into() },
+        status: MaterialStatus::Deficient {
+            reason_zh: "租赁合同已过期".into(),
+        },
     });
-    input.marks.retain(|mark| mark.material_id != "registration_application");
+    input
+        .marks
+        .retain(|mark| mark.material_id != "registration_application");
     input.marks.push(MaterialMark {
         item_id: COMPANY.into(),
         material_id: "registration_application".into(),
-        status: MaterialStatus::Received { original: false, copies: 1 },
+        status: MaterialStatus::Received {
+            original: false,
+            copies: 1,
+        },
     });
     let proposal = propose(&catalog(), &calendar(), &input).unwrap();
     assert_eq!(proposal.kind, DecisionKind::OneTimeNotice);
-    let named: Vec<&str> = proposal.to_supply.iter().map(|line| line.material_id.as_str()).collect();
-    for material in ["articles_of_association", "appointment_documents", "address_proof", "registration_application"] {
+    let named: Vec<&str> = proposal
+        .to_supply
+        .iter()
+        .map(|line| line.material_id.as_str())
+        .collect();
+    for material in [
+        "articles_of_association",
+        "appointment_documents",
+        "address_proof",
+        "registration_application",
+    ] {
         assert!(named.contains(&material), "{material} not named: {named:?}");
     }
-    let lease = proposal.to_supply.iter().find(|line| line.material_id == "address_proof").unwrap();
+    let lease = proposal
+        .to_supply
+        .iter()
+        .find(|line| line.material_id == "address_proof")
+        .unwrap();
     assert_eq!(lease.problem_zh.as_deref(), Some("租赁合同已过期"));
-    let form = proposal.to_supply.iter().find(|line| line.material_id == "registration_application").unwrap();
+    let form = proposal
+        .to_supply
+        .iter()
+        .find(|line| line.material_id == "registration_application")
+        .unwrap();
     assert_eq!(form.problem_zh.as_deref(), Some("须提供原件"));
     assert!(form.basis_zh.as_deref().unwrap().contains("第十六条"));
     assert!(proposal.remedies_zh.is_some());
@@ -139,7 +200,11 @@ fn items_outside_the_remit_are_not_accepted_and_name_the_body() {
     let proposal = propose(&catalog(), &calendar(), &input).unwrap();
     assert_eq!(proposal.kind, DecisionKind::NotAccepted);
     assert!(proposal.competent_bodies_zh[0].contains("婚姻登记处"));
-    assert!(proposal.remedies_zh.as_deref().unwrap().contains("行政复议"));
+    assert!(proposal
+        .remedies_zh
+        .as_deref()
+        .unwrap()
+        .contains("行政复议"));
 }
 
 #[test]
@@ -158,10 +223,16 @@ fn field_errors_block_acceptance_but_not_a_notice() {
     let profile = ApplicantProfile::default();
     let mut input = company_input(&profile, &[]);
     input.field_errors = 2;
-    assert_eq!(propose(&catalog(), &calendar(), &input), Err(DecisionError::FieldsInvalid { count: 2 }));
+    assert_eq!(
+        propose(&catalog(), &calendar(), &input),
+        Err(DecisionError::FieldsInvalid { count: 2 })
+    );
     let mut input = company_input(&profile, &["articles_of_association"]);
     input.field_errors = 2;
-    assert_eq!(propose(&catalog(), &calendar(), &input).unwrap().kind, DecisionKind::OneTimeNotice);
+    assert_eq!(
+        propose(&catalog(), &calendar(), &input).unwrap().kind,
+        DecisionKind::OneTimeNotice
+    );
 }
 
 #[test]
@@ -173,28 +244,43 @@ fn immediate_items_cannot_leave_gaps() {
         applicant_type: ApplicantType::NaturalPerson,
         profile: &profile,
         values: BTreeMap::new(),
-        marks: vec![received(item, "applicant_id_card"), received(item, "application_form")],
+        marks: vec![
+            received(item, "applicant_id_card"),
+            received(item, "application_form"),
+        ],
         field_errors: 0,
         accepted_on: date("2026-11-27"),
     };
     let proposal = propose(&catalog(), &calendar(), &input).unwrap();
-    assert_eq!(proposal.kind, DecisionKind::OneTimeNotice, "{:#?}", proposal.reasons_zh);
+    assert_eq!(
+        proposal.kind,
+        DecisionKind::OneTimeNotice,
+        "{:#?}",
+        proposal.reasons_zh
+    );
     assert_eq!(proposal.to_supply[0].material_id, "photo_file");
 }
 
 #[test]
 fn elicence_references_only_for_materials_the_store_holds() {
     let profile = ApplicantProfile::default();
-    let mut input = company_input(&profile, &["legal_representative_id_card", "articles_of_association"]);
+    let mut input = company_input(
+        &profile,
+        &["legal_representative_id_card", "articles_of_association"],
+    );
     input.marks.push(MaterialMark {
         item_id: COMPANY.into(),
         material_id: "legal_representative_id_card".into(),
-        status: MaterialStatus::FromElicence { reference: "EL-420102-0001".into() },
+        status: MaterialStatus::FromElicence {
+            reference: "EL-420102-0001".into(),
+        },
     });
     input.marks.push(MaterialMark {
         item_id: COMPANY.into(),
         material_id: "articles_of_association".into(),
-        status: MaterialStatus::FromElicence { reference: "EL-1".into() },
+        status: MaterialStatus::FromElicence {
+            reference: "EL-1".into(),
+        },
     });
     let proposal = propose(&catalog(), &calendar(), &input).unwrap();
     assert_eq!(proposal.kind, DecisionKind::OneTimeNotice);
@@ -210,7 +296,10 @@ fn a_due_date_beyond_the_calendar_is_an_error() {
     input.applicant_type = ApplicantType::LegalPerson;
     input.accepted_on = date("2026-12-20");
     let error = propose(&catalog(), &calendar(), &input).unwrap_err();
-    assert_eq!(error, DecisionError::Calendar(FormsError::CalendarMissing { year: 2027 }));
+    assert_eq!(
+        error,
+        DecisionError::Calendar(FormsError::CalendarMissing { year: 2027 })
+    );
 }
 
 #[test]
@@ -223,5 +312,8 @@ fn a_draft_on_an_older_item_version_is_decided_on_that_version() {
     assert_eq!(proposal.kind, DecisionKind::Accept);
     assert_eq!(proposal.items[0].version, 2);
     input.items = vec![(COMPANY.into(), 1)];
-    assert!(matches!(propose(&catalog(), &calendar(), &input), Err(DecisionError::UnknownItem { .. })));
+    assert!(matches!(
+        propose(&catalog(), &calendar(), &input),
+        Err(DecisionError::UnknownItem { .. })
+    ));
 }

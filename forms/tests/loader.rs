@@ -312,3 +312,36 @@ fn a_missing_folder_is_a_clear_error() {
     let error = load_catalog(Path::new("/no/such/catalogue")).unwrap_err();
     assert!(error.to_string().contains("catalog.toml"), "{error}");
 }
+
+#[test]
+fn the_generated_catalogue_loads_and_is_deterministic() {
+    let first = tempfile::tempdir().unwrap();
+    let second = tempfile::tempdir().unwrap();
+    forms::generator::write_catalog(&sample_dir(), first.path(), 1100, 42).unwrap();
+    forms::generator::write_catalog(&sample_dir(), second.path(), 1100, 42).unwrap();
+    let catalog = load_catalog(first.path()).unwrap_or_else(|error| panic!("{error}"));
+    assert_eq!(catalog.items.len(), 1100);
+    for file in ["items/market.toml", "items/tax.toml"] {
+        assert_eq!(
+            std::fs::read(first.path().join(file)).unwrap(),
+            std::fs::read(second.path().join(file)).unwrap(),
+            "{file} differs between two runs"
+        );
+    }
+}
+
+#[test]
+fn the_large_form_loads_and_its_values_are_valid() {
+    let dir = tempfile::tempdir().unwrap();
+    let values = forms::generator::write_large_form(&sample_dir(), dir.path(), 300, 100).unwrap();
+    let catalog = load_catalog(dir.path()).unwrap_or_else(|error| panic!("{error}"));
+    let item = catalog.item("generated.large-form").unwrap();
+    assert_eq!(item.fields.len(), 300);
+    let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 27).unwrap();
+    let report = forms::form::validate(&catalog, &item.fields, &values, &Default::default(), today);
+    assert!(
+        report.is_valid(),
+        "{:#?}",
+        &report.errors[..report.errors.len().min(5)]
+    );
+}

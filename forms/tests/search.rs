@@ -5,7 +5,9 @@ use std::path::Path;
 use forms::search::{EntryKind, MatchKind, SearchIndex};
 
 fn index() -> SearchIndex {
-    SearchIndex::build(&forms::load_catalog(&Path::new(env!("CARGO_MANIFEST_DIR")).join("catalog")).unwrap())
+    SearchIndex::build(
+        &forms::load_catalog(&Path::new(env!("CARGO_MANIFEST_DIR")).join("catalog")).unwrap(),
+    )
 }
 
 #[test]
@@ -25,7 +27,11 @@ fn full_pinyin_and_initials() {
     assert_eq!(hits[0].matched, MatchKind::Initials);
     // Initials from inside the name, and spaces ignored.
     let hits = index.search("gs sl dj", 10);
-    assert!(hits.iter().any(|hit| hit.id == "market.company-establishment"), "{hits:?}");
+    assert!(
+        hits.iter()
+            .any(|hit| hit.id == "market.company-establishment"),
+        "{hits:?}"
+    );
 }
 
 #[test]
@@ -43,7 +49,12 @@ fn codes_rank_first_exact_then_prefix() {
 fn departments_and_bundles() {
     let index = index();
     let hits = index.search("公安", 20);
-    assert!(hits.iter().any(|hit| hit.id == "public-security.seal-filing" && hit.matched == MatchKind::Department), "{hits:?}");
+    assert!(
+        hits.iter()
+            .any(|hit| hit.id == "public-security.seal-filing"
+                && hit.matched == MatchKind::Department),
+        "{hits:?}"
+    );
     let hits = index.search("开餐馆", 5);
     assert_eq!(hits[0].id, "bundle.open-restaurant");
     assert_eq!(hits[0].kind, EntryKind::Bundle);
@@ -66,7 +77,11 @@ fn results_are_ranked_and_limited() {
 fn the_index_agrees_with_a_plain_scan_on_name_queries() {
     let index = index();
     for query in ["许可", "登记", "shipin", "dengji"] {
-        let mut fast: Vec<String> = index.search(query, 1000).into_iter().map(|hit| hit.id).collect();
+        let mut fast: Vec<String> = index
+            .search(query, 1000)
+            .into_iter()
+            .map(|hit| hit.id)
+            .collect();
         let mut slow = index.scan(query, 1000);
         fast.sort();
         slow.sort();

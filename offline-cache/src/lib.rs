@@ -1,8 +1,26 @@
-//! `offline_cache`: the workstation's case store.
+//! `offline_cache`: the workstation's encrypted case store.
 //!
-//! Cases, drafts, attachments, the audit chain, the outbox and the sync
-//! engine will live here, so the window keeps working through any network
-//! or back-office outage.
+//! Cases, drafts, attachments, the audit chain and the outbox live here, in
+//! one SQLCipher file per mode (the real store and the practice store), so
+//! the window keeps working through any network or back-office outage and
+//! never loses an acknowledged case.
 //!
 //! Architecture invariant: this crate owns every SQL statement and knows
-//! nothing of Tauri or the UI.
+//! nothing of Tauri or the UI. API boundary: [`CaseStore`] and the record
+//! types; [`lifecycle::check_transition`] is the one place case states move.
+
+pub mod attachments;
+pub mod audit;
+pub mod cases;
+pub mod drafts;
+pub mod error;
+pub mod key;
+pub mod lifecycle;
+pub mod numbering;
+pub mod sample;
+pub mod schema;
+pub mod store;
+
+pub use error::CacheError;
+pub use key::{KeySource, StoreKey};
+pub use store::{CaseStore, Practice, Production, StoreMode, StoreOptions};

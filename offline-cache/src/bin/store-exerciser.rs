@@ -1,0 +1,116 @@
+//! A child process for the crash and full-disk tests: it works on a store
+//! and prints one line per commit the store acknowledged, so the parent can
+//! kill it at any moment and check that every acknowledged commit survived.
+//!
+//! `store-exerciser DIR KEY_HEX loop SEED` — intakes, transitions and draft
+//! saves until killed. `store-exerciser DIR KEY_HEX fill` — intakes with
+//! large values until a write is refused; prints the error code.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use offline_cache::cases::{record_intake, transition, Actor};
+use offline_cache::drafts::{save_draft, DraftSave};
+use offline_cache::lifecycle::{Event, Role};
+use offline_cache::{CaseStore, Production, StoreKey, StoreOptions};
+
+fn main() {
+    let arguments: Vec<String> = std::env::args().skip(1).collect();
+    let [dir, key, mode, rest @ ..] = arguments.as_slice() else {
+        eprintln!("usage: store-exerciser DIR KEY_HEX (loop SEED | fill)");
+        std::process::exit(2);
+    };
+    let bytes: [u8; 32] = hex::decode(key)
+        .ok()
+        .and_then(|bytes| bytes.try_into().ok())
+        .unwrap_or_else(|| {
+            eprintln!("the key must be 64 hex digits");
+            std::process::exit(2);
+        });
+    let store = match CaseStore::<Production>::open(
+        &PathBuf::from(dir),
+        &StoreKey::from_bytes(bytes),
+        StoreOptions::default(),
+    ) {
+        Ok(store) => store,
+        Err(error) => {
+            println!("open-failed {}", error.code());
+            std::process::exit(1);
+        }
+    };
+    let seed: u64 = rest.first().and_then(|seed| seed.parse().ok()).unwrap_or(1);
+    let mut out = std::io::stdout().lock();
+    let now = || chrono::Local::now().fixed_offset();
+    let options = StoreOptions::default();
+    match mode.as_str() {
+        "loop" => {
+            for round in 0u64.. {
+                let case_id = uuid::Uuid::new_v4().to_string();
+                let mut intake =
+                    offline_cache::sample::intake(&case_id, seed * 1_000_000 + round, now(), 20, 5);
+                intake.dispatch_now = round % 2 == 0;
+                let options = options.clone();
+                let result = store
+                    .write_blocking(move |connection| record_intake(connection, &options, &intake));
+                match result {
+                    Ok(case) => writeln!(out, "case {} {}", case.id, case.state.as_str()).unwrap(),
+                    Err(error) => writeln!(out, "error {}", error.code()).unwrap(),
+                }
+                out.flush().unwrap();
+                if round % 2 == 1 {
+                    let actor = Actor {
+                        user_id: "clerk-01".into(),
+                        role: Role::Clerk,
+                    };
+                    let id = case_id.clone();
+                    if let Ok(state) = store.write_blocking(move |connection| {
+                        transition(connection, &id, Event::Dispatch, &actor, now(), None)
+                    }) {
+                        writeln!(out, "state {case_id} {}", state.as_str()).unwrap();
+                        out.flush().unwrap();
+                    }
+                }
+                let draft = DraftSave {
+                    id: format!("draft-{seed}-{}", round % 7),
+                    clerk_id: "clerk-01".into(),
+                    window: "01".into(),
+                    bundle_id: None,
+                    item_versions: [("market.company-establishment".to_owned(), 3)].into(),
+                    content: serde_json::json!({ "typed": format!("round {round}") }),
+                    at: now(),
+                };
+                let draft_id = draft.id.clone();
+                if let Ok(revision) =
+                    store.write_blocking(move |connection| save_draft(connection, &draft))
+                {
+                    writeln!(out, "draft {draft_id} {revision} round {round}").unwrap();
+                    out.flush().unwrap();
+                }
+            }
+        }
+        "fill" => {
+            for round in 0u64.. {
+                let case_id = uuid::Uuid::new_v4().to_string();
+                let intake = offline_cache::sample::intake(&case_id, round, now(), 400, 10);
+                let options = options.clone();
+                match store
+                    .write_blocking(move |connection| record_intake(connection, &options, &intake))
+                {
+                    Ok(case) => {
+                        writeln!(out, "case {}", case.id).unwrap();
+                        out.flush().unwrap();
+                    }
+                    Err(error) => {
+                        writeln!(out, "refused {}", error.code()).unwrap();
+                        out.flush().unwrap();
+                        std::process::exit(0);
+                    }
+                }
+            }
+        }
+        other => {
+            eprintln!("unknown mode {other}");
+            std::process::exit(2);
+        }
+    }
+}

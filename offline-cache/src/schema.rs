@@ -1,0 +1,173 @@
+//! The store's schema, as versioned migrations (rusqlite_migration keeps the
+//! version in SQLite's `user_version`). Migrations only ever add: a newer
+//! schema never drops what an older one wrote.
+
+use rusqlite_migration::{Migrations, M};
+
+/// Every migration, oldest first. Append; never edit a released one.
+pub fn migrations() -> Migrations<'static> {
+    Migrations::new(vec![
+        M::up(
+            r#"
+CREATE TABLE users (
+    id TEXT PRIMARY KEY,
+    login TEXT NOT NULL UNIQUE,
+    display_name TEXT NOT NULL,
+    role TEXT NOT NULL CHECK (role IN ('clerk', 'supervisor', 'trainer', 'admin')),
+    password_hash TEXT,
+    disabled INTEGER NOT NULL DEFAULT 0,
+    failed_attempts INTEGER NOT NULL DEFAULT 0,
+    locked_until TEXT,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE applicants (
+    id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL CHECK (kind IN ('natural_person', 'legal_person')),
+    identifier_type TEXT NOT NULL,
+    identifier TEXT NOT NULL,
+    name TEXT NOT NULL,
+    profile TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    UNIQUE (identifier_type, identifier)
+);
+CREATE INDEX applicants_identifier ON applicants (identifier);
+CREATE TABLE cases (
+    id TEXT PRIMARY KEY,
+    case_number TEXT NOT NULL UNIQUE,
+    category TEXT NOT NULL,
+    bundle_id TEXT,
+    item_versions TEXT NOT NULL,
+    applicant_id TEXT REFERENCES applicants (id),
+    window TEXT NOT NULL,
+    clerk_id TEXT NOT NULL,
+    state TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    created_day TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    promised_completion TEXT
+);
+CREATE INDEX cases_window_day ON cases (window, created_day);
+CREATE INDEX cases_applicant ON cases (applicant_id);
+CREATE INDEX cases_state ON cases (state);
+CREATE TABLE sub_cases (
+    id TEXT PRIMARY KEY,
+    case_id TEXT NOT NULL REFERENCES cases (id),
+    back_office TEXT NOT NULL,
+    items TEXT NOT NULL,
+    state TEXT NOT NULL,
+    remote_receipt TEXT,
+    updated_at TEXT NOT NULL,
+    UNIQUE (case_id, back_office)
+);
+CREATE TABLE field_values (
+    case_id TEXT NOT NULL REFERENCES cases (id),
+    item_id TEXT NOT NULL,
+    field_id TEXT NOT NULL,
+    value TEXT NOT NULL,
+    PRIMARY KEY (case_id, item_id, field_id)
+);
+CREATE TABLE materials (
+    case_id TEXT NOT NULL REFERENCES cases (id),
+    item_id TEXT NOT NULL,
+    material_id TEXT NOT NULL,
+    status TEXT NOT NULL,
+    original INTEGER NOT NULL DEFAULT 0,
+    copies INTEGER NOT NULL DEFAULT 0,
+    elicence_reference TEXT,
+    deficiency_reason TEXT,
+    attachments TEXT NOT NULL DEFAULT '[]',
+    PRIMARY KEY (case_id, item_id, material_id)
+);
+CREATE TABLE decisions (
+    id INTEGER PRIMARY KEY,
+    case_id TEXT NOT NULL REFERENCES cases (id),
+    kind TEXT NOT NULL,
+    proposal TEXT NOT NULL,
+    decided_by TEXT NOT NULL,
+    decided_at TEXT NOT NULL
+);
+CREATE TABLE documents (
+    id INTEGER PRIMARY KEY,
+    case_id TEXT NOT NULL REFERENCES cases (id),
+    kind TEXT NOT NULL,
+    document_number TEXT NOT NULL UNIQUE,
+    content_sha256 TEXT NOT NULL,
+    issued_at TEXT NOT NULL
+);
+CREATE TABLE drafts (
+    id TEXT PRIMARY KEY,
+    clerk_id TEXT NOT NULL,
+    window TEXT NOT NULL,
+    bundle_id TEXT,
+    item_versions TEXT NOT NULL,
+    content TEXT NOT NULL,
+    revision INTEGER NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE TABLE audit_log (
+    seq INTEGER PRIMARY KEY,
+    at TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    action TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    detail TEXT NOT NULL,
+    previous_hash TEXT NOT NULL,
+    hash TEXT NOT NULL
+);
+CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+CREATE TABLE outbox (
+    id INTEGER PRIMARY KEY,
+    case_id TEXT NOT NULL REFERENCES cases (id),
+    sub_case_id TEXT REFERENCES sub_cases (id),
+    back_office TEXT NOT NULL,
+    action TEXT NOT NULL,
+    idempotency_key TEXT NOT NULL UNIQUE,
+    payload TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at TEXT,
+    last_error TEXT,
+    quarantined INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX outbox_due ON outbox (quarantined, back_office, next_attempt_at);
+CREATE TABLE sequences (
+    kind TEXT NOT NULL,
+    period TEXT NOT NULL,
+    last INTEGER NOT NULL,
+    PRIMARY KEY (kind, period)
+);
+"#,
+        ),
+        // Version 2: sync bookkeeping per back office, and the link from a
+        // new draft to the notice case it answers.
+        M::up(
+            r#"
+CREATE TABLE sync_state (
+    back_office TEXT PRIMARY KEY,
+    last_success_at TEXT,
+    last_error TEXT,
+    cursor TEXT
+);
+ALTER TABLE cases ADD COLUMN previous_case_id TEXT REFERENCES cases (id);
+"#,
+        ),
+    ])
+}
+
+/// The schema version this build writes.
+pub const SCHEMA_VERSION: i64 = 2;
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn migrations_are_valid() {
+        super::migrations().validate().unwrap();
+        assert_eq!(super::SCHEMA_VERSION, 2);
+    }
+}

@@ -61,7 +61,7 @@ pub fn append(
     };
     let detail = detail.to_string();
     let hash = entry_hash(&previous, seq, at, actor, action, subject, &detail);
-    transaction.execute(
+    crate::store::exec(transaction,
         "INSERT INTO audit_log (seq, at, actor, action, subject, detail, previous_hash, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         params![seq, at, actor, action, subject, detail, previous, hash],
     )?;

@@ -155,7 +155,8 @@ pub fn record_intake(
         .optional()?;
     let applicant_id = match existing {
         Some(id) => {
-            transaction.execute(
+            crate::store::exec(
+                &transaction,
                 "UPDATE applicants SET name = ?2, profile = ?3, updated_at = ?4 WHERE id = ?1",
                 params![id, applicant.name, json_text(&applicant.profile), at],
             )?;
@@ -163,7 +164,7 @@ pub fn record_intake(
         }
         None => {
             let id = uuid::Uuid::new_v4().to_string();
-            transaction.execute(
+            crate::store::exec(&transaction,
                 "INSERT INTO applicants (id, kind, identifier_type, identifier, name, profile, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)",
                 params![id, applicant.kind, applicant.identifier_type, applicant.identifier, applicant.name, json_text(&applicant.profile), at],
             )?;
@@ -179,7 +180,7 @@ pub fn record_intake(
         &options.agency,
         "",
     )?;
-    transaction.execute(
+    crate::store::exec(&transaction,
         "INSERT INTO cases (id, case_number, category, bundle_id, item_versions, applicant_id, window, clerk_id, state, created_at, created_day, updated_at, promised_completion, previous_case_id)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?10, ?12, ?13)",
         params![
@@ -240,12 +241,12 @@ pub fn record_intake(
             ])?;
         }
     }
-    transaction.execute(
+    crate::store::exec(&transaction,
         "INSERT INTO decisions (case_id, kind, proposal, decided_by, decided_at) VALUES (?1, ?2, ?3, ?4, ?5)",
         params![intake.case_id, intake.event.as_str(), intake.proposal.to_string(), intake.actor.user_id, at],
     )?;
     for (back_office, items) in &intake.sub_cases {
-        transaction.execute(
+        crate::store::exec(&transaction,
             "INSERT INTO sub_cases (id, case_id, back_office, items, state, updated_at) VALUES (?1, ?2, ?3, ?4, 'pending', ?5)",
             params![uuid::Uuid::new_v4().to_string(), intake.case_id, back_office, json_text(items), at],
         )?;
@@ -259,7 +260,11 @@ pub fn record_intake(
         &json!({ "case_number": case_number, "state": state.as_str(), "items": intake.item_versions, "window": intake.window }),
     )?;
     if let Some(draft_id) = &intake.draft_id {
-        transaction.execute("DELETE FROM drafts WHERE id = ?1", params![draft_id])?;
+        crate::store::exec(
+            &transaction,
+            "DELETE FROM drafts WHERE id = ?1",
+            params![draft_id],
+        )?;
     }
     if intake.dispatch_now && state == CaseState::Accepted {
         apply_event(
@@ -320,7 +325,8 @@ fn apply_event(
     note: Option<&str>,
 ) -> Result<CaseState, CacheError> {
     let to = check_transition(from, event, actor.role)?;
-    transaction.execute(
+    crate::store::exec(
+        transaction,
         "UPDATE cases SET state = ?2, updated_at = ?3 WHERE id = ?1",
         params![case_id, to.as_str(), at],
     )?;
@@ -340,12 +346,13 @@ fn apply_event(
             .query_map(params![case_id], |row| Ok((row.get(0)?, row.get(1)?)))?
             .collect::<Result<_, _>>()?;
         for (sub_case_id, back_office) in targets {
-            transaction.execute(
+            crate::store::exec(transaction,
                 "INSERT INTO outbox (case_id, sub_case_id, back_office, action, idempotency_key, payload, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                 params![case_id, sub_case_id, back_office, action, uuid::Uuid::new_v4().to_string(), json!({ "note": note }).to_string(), at],
             )?;
             if action == "submit" {
-                transaction.execute(
+                crate::store::exec(
+                    transaction,
                     "UPDATE sub_cases SET state = 'queued', updated_at = ?2 WHERE id = ?1",
                     params![sub_case_id, at],
                 )?;
@@ -523,7 +530,7 @@ pub fn record_document(
         &document.kind_text,
     )?;
     let at = document.at.to_rfc3339();
-    transaction.execute(
+    crate::store::exec(&transaction,
         "INSERT INTO documents (case_id, kind, document_number, content_sha256, issued_at) VALUES (?1, ?2, ?3, ?4, ?5)",
         params![document.case_id, document.kind, number, document.content_sha256, at],
     )?;

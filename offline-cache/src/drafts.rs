@@ -58,7 +58,7 @@ pub fn save_draft(connection: &mut Connection, draft: &DraftSave) -> Result<i64,
     let revision = match revision {
         Some(revision) => revision,
         None => {
-            transaction.execute(
+            crate::store::exec(&transaction,
                 "INSERT INTO drafts (id, clerk_id, window, bundle_id, item_versions, content, revision, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, ?7, ?7)",
                 params![draft.id, draft.clerk_id, draft.window, draft.bundle_id, serde_json::to_string(&draft.item_versions).expect("versions serialise"), content, at],
             )?;
@@ -134,7 +134,12 @@ pub fn discard_draft(
     at: DateTime<FixedOffset>,
 ) -> Result<(), CacheError> {
     let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    if transaction.execute("DELETE FROM drafts WHERE id = ?1", params![id])? == 0 {
+    if crate::store::exec(
+        &transaction,
+        "DELETE FROM drafts WHERE id = ?1",
+        params![id],
+    )? == 0
+    {
         return Err(CacheError::UnknownDraft(id.to_owned()));
     }
     audit::append(

@@ -74,7 +74,7 @@ impl KeySource {
     pub fn obtain(&self) -> Result<StoreKey, CacheError> {
         match self {
             KeySource::System { account } => {
-                let store = system_store()?;
+                let (store, _) = system_store()?;
                 from_store(&store, account)
             }
             KeySource::Store { store, account } => from_store(store, account),
@@ -83,8 +83,9 @@ impl KeySource {
     }
 }
 
-/// The OS key store this machine has: Secret Service first, then keyutils.
-pub fn system_store() -> Result<Arc<keyring_core::CredentialStore>, CacheError> {
+/// The OS key store this machine has, and its name: Secret Service first,
+/// then the kernel keyring (keyutils).
+pub fn system_store() -> Result<(Arc<keyring_core::CredentialStore>, &'static str), CacheError> {
     let mut problems = Vec::new();
     match zbus_secret_service_keyring_store::Store::new() {
         Ok(store) => {
@@ -98,7 +99,7 @@ pub fn system_store() -> Result<Arc<keyring_core::CredentialStore>, CacheError> 
                 Ok(_) | Err(keyring_core::Error::NoEntry) => Ok(()),
                 Err(error) => Err(error),
             }) {
-                Ok(()) => return Ok(store),
+                Ok(()) => return Ok((store, "secret-service")),
                 Err(error) => problems.push(format!("Secret Service: {error}")),
             }
         }
@@ -112,7 +113,7 @@ pub fn system_store() -> Result<Arc<keyring_core::CredentialStore>, CacheError> 
                 Ok(_) | Err(keyring_core::Error::NoEntry) => Ok(()),
                 Err(error) => Err(error),
             }) {
-                Ok(()) => return Ok(store),
+                Ok(()) => return Ok((store, "kernel-keyutils")),
                 Err(error) => problems.push(format!("kernel keyring: {error}")),
             }
         }

@@ -19,6 +19,7 @@ pub mod lifecycle;
 pub mod numbering;
 pub mod sample;
 pub mod schema;
+pub mod settings;
 pub mod store;
 
 pub use error::CacheError;

@@ -81,7 +81,8 @@ impl NumberingRule {
         let sequence = match last {
             Some(value) => value,
             None => {
-                transaction.execute(
+                crate::store::exec(
+                    transaction,
                     "INSERT INTO sequences (kind, period, last) VALUES (?1, ?2, 1)",
                     params![kind, period],
                 )?;

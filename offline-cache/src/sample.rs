@@ -10,9 +10,10 @@ use serde_json::{json, Map};
 use crate::cases::{Actor, ApplicantInput, IntakeCommit, MaterialRecord};
 use crate::lifecycle::{Event, Role};
 
-/// A checksum-valid resident ID number for sequence `n` (region 420102).
+/// A checksum-valid resident ID number for sequence `n` (region 420102),
+/// different for every `n` below 20,000,000.
 pub fn resident_id(n: u64) -> String {
-    let birth_days = n % 20_000;
+    let birth_days = (n / 1000) % 20_000;
     let birth =
         chrono::NaiveDate::from_ymd_opt(1950, 1, 1).expect("valid") + chrono::Days::new(birth_days);
     let body = format!("420102{}{:03}", birth.format("%Y%m%d"), n % 1000);

@@ -157,17 +157,27 @@ CREATE TABLE sync_state (
 ALTER TABLE cases ADD COLUMN previous_case_id TEXT REFERENCES cases (id);
 "#,
         ),
+        // Version 3: the applicant's name as the case recorded it, so case
+        // lists need no join (and show the name the applicant had then).
+        M::up(
+            r#"
+ALTER TABLE cases ADD COLUMN applicant_name TEXT;
+UPDATE cases SET applicant_name = (SELECT name FROM applicants WHERE applicants.id = cases.applicant_id);
+CREATE INDEX cases_window_day_time ON cases (window, created_day, created_at);
+DROP INDEX cases_window_day;
+"#,
+        ),
     ])
 }
 
 /// The schema version this build writes.
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
 #[cfg(test)]
 mod tests {
     #[test]
     fn migrations_are_valid() {
         super::migrations().validate().unwrap();
-        assert_eq!(super::SCHEMA_VERSION, 2);
+        assert_eq!(super::SCHEMA_VERSION, 3);
     }
 }

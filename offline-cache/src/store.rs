@@ -88,10 +88,21 @@ pub struct CaseStore<M: StoreMode> {
     _mode: PhantomData<M>,
 }
 
+/// Runs a statement through the connection's statement cache.
+pub(crate) fn exec(
+    connection: &rusqlite::Connection,
+    sql: &str,
+    parameters: impl rusqlite::Params,
+) -> rusqlite::Result<usize> {
+    connection.prepare_cached(sql)?.execute(parameters)
+}
+
 /// Applies the key and the pragmas every connection needs.
 fn prepare(connection: &Connection, key: &StoreKey) -> rusqlite::Result<()> {
     connection.pragma_update(None, "key", key.sqlcipher_literal().as_str())?;
     connection.busy_timeout(Duration::from_secs(10))?;
+    // 32 MiB of decrypted pages per connection: lists of recent cases stay in memory.
+    connection.pragma_update(None, "cache_size", -32768)?;
     connection.pragma_update(None, "foreign_keys", "ON")?;
     connection.pragma_update(None, "synchronous", "FULL")?;
     Ok(())

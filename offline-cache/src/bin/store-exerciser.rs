@@ -5,6 +5,8 @@
 //! `store-exerciser DIR KEY_HEX loop SEED` — intakes, transitions and draft
 //! saves until killed. `store-exerciser DIR KEY_HEX fill` — intakes with
 //! large values until a write is refused; prints the error code.
+//! `store-exerciser DIR - keyring` — makes the store key in the system key
+//! store, reads it back, opens the store with it and prints the backend.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -20,6 +22,10 @@ fn main() {
         eprintln!("usage: store-exerciser DIR KEY_HEX (loop SEED | fill)");
         std::process::exit(2);
     };
+    if mode == "keyring" {
+        keyring_check(dir);
+        return;
+    }
     let bytes: [u8; 32] = hex::decode(key)
         .ok()
         .and_then(|bytes| bytes.try_into().ok())
@@ -113,4 +119,33 @@ fn main() {
             std::process::exit(2);
         }
     }
+}
+
+fn keyring_check(dir: &str) {
+    let (_, backend) = match offline_cache::key::system_store() {
+        Ok(found) => found,
+        Err(error) => {
+            println!("keyring-failed {}: {error}", error.code());
+            std::process::exit(1);
+        }
+    };
+    let source = offline_cache::KeySource::System {
+        account: "exerciser".into(),
+    };
+    let first = source.obtain().expect("the key is made");
+    let again = source.obtain().expect("the key is read back");
+    println!("keyring-ok {backend}");
+    if first.bytes() == again.bytes() {
+        println!("same-key");
+    }
+    let store = CaseStore::<Production>::open(&PathBuf::from(dir), &again, StoreOptions::default())
+        .expect("the store opens");
+    drop(store);
+    CaseStore::<Production>::open(
+        &PathBuf::from(dir),
+        &source.obtain().unwrap(),
+        StoreOptions::default(),
+    )
+    .expect("the store opens again");
+    println!("store-ok");
 }

@@ -18,6 +18,7 @@ pub mod generator;
 pub mod identifiers;
 pub mod loader;
 pub mod search;
+pub mod standards;
 
 pub use catalog::Catalog;
 pub use error::{FormsError, SourceError};

@@ -21,20 +21,23 @@ use crate::error::{FormsError, SourceError};
 use crate::expression::{Expression, SampleKind, Scope, PROFILE_KEYS};
 
 /// One source file's path and text, for placing errors.
-struct Source {
-    path: PathBuf,
-    text: String,
+pub(crate) struct Source {
+    pub(crate) path: PathBuf,
+    pub(crate) text: String,
 }
 
 impl Source {
-    fn error_at(&self, offset: usize, message: impl Into<String>) -> SourceError {
+    pub(crate) fn error_at(&self, offset: usize, message: impl Into<String>) -> SourceError {
         SourceError::at(&self.path, &self.text, offset, message)
     }
 }
 
 /// Parses one TOML file, collecting unknown keys (all of them, each placed)
 /// instead of stopping at the first.
-fn parse<T: DeserializeOwned>(source: &Source, errors: &mut Vec<SourceError>) -> Option<T> {
+pub(crate) fn parse<T: DeserializeOwned>(
+    source: &Source,
+    errors: &mut Vec<SourceError>,
+) -> Option<T> {
     let deserializer = match toml::Deserializer::parse(&source.text) {
         Ok(deserializer) => deserializer,
         Err(error) => {
@@ -319,7 +322,7 @@ struct RawShared {
 
 // ----- loading ------------------------------------------------------------------
 
-fn read_sources(dir: &Path, errors: &mut Vec<SourceError>) -> Vec<Source> {
+pub(crate) fn read_sources(dir: &Path, errors: &mut Vec<SourceError>) -> Vec<Source> {
     let mut paths: Vec<PathBuf> = match std::fs::read_dir(dir) {
         Ok(entries) => entries
             .filter_map(|entry| entry.ok().map(|entry| entry.path()))

@@ -1,0 +1,822 @@
+//! `backoffice_sim`: a real back office to sync against, in tests and in the
+//! demo. One HTTP server on 127.0.0.1 emulates three classified approval
+//! systems, each with its own data standard (market registration: JSON
+//! camelCase; social insurance: JSON snake_case; construction approval:
+//! XML), its own bearer token and its own receipt numbers, over one SQLite
+//! file of its own.
+//!
+//! Submissions carry an `Idempotency-Key`: the same key and body return the
+//! same receipt and create nothing; the same key with another body is a 409.
+//! Receipts move submitted → in_review → approved | refused |
+//! supplement_requested → result_ready, one step per status poll along a
+//! seeded path, or as an admin call sets them. Faults are set per system:
+//! a share of 500s, 429 with Retry-After, slow answers, dropped connections,
+//! and answers lost after the submission was committed.
+//!
+//! It never contacts anything; it only listens on loopback.
+
+pub mod validate;
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::{Path as UrlPath, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use rand::{Rng, SeedableRng};
+use rusqlite::{params, Connection, OptionalExtension};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+
+/// Faults injected into one system's answers.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Faults {
+    /// Share of requests answered 500.
+    pub server_error: f64,
+    /// Share answered 429 with `Retry-After: retry_after_seconds`.
+    pub rate_limited: f64,
+    pub retry_after_seconds: u64,
+    /// Added to every answer.
+    pub delay_ms: u64,
+    /// Share whose connection is dropped before anything happens.
+    pub reset: f64,
+    /// Share of submissions committed and then not answered.
+    pub lost_answer: f64,
+}
+
+/// One emulated system.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum System {
+    MarketRegistration,
+    SocialInsurance,
+    ConstructionApproval,
+}
+
+impl System {
+    pub const ALL: [System; 3] = [
+        System::MarketRegistration,
+        System::SocialInsurance,
+        System::ConstructionApproval,
+    ];
+
+    /// The catalogue's id of the system.
+    pub fn id(self) -> &'static str {
+        match self {
+            System::MarketRegistration => "market-registration",
+            System::SocialInsurance => "social-insurance",
+            System::ConstructionApproval => "construction-approval",
+        }
+    }
+
+    fn receipt_prefix(self) -> &'static str {
+        match self {
+            System::MarketRegistration => "SCJG",
+            System::SocialInsurance => "SB",
+            System::ConstructionApproval => "GCJS",
+        }
+    }
+
+    pub fn from_id(id: &str) -> Option<Self> {
+        System::ALL.into_iter().find(|system| system.id() == id)
+    }
+}
+
+/// How to start the simulator.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub database: PathBuf,
+    pub seed: u64,
+    /// Bearer token per system.
+    pub tokens: BTreeMap<String, String>,
+    pub faults: BTreeMap<String, Faults>,
+    /// 0 for any free port.
+    pub port: u16,
+}
+
+impl Config {
+    /// Demo settings: fixed tokens (`demo-token-<system>`), no faults.
+    pub fn demo(database: &Path) -> Self {
+        Config {
+            database: database.to_path_buf(),
+            seed: 7,
+            tokens: System::ALL
+                .iter()
+                .map(|system| {
+                    (
+                        system.id().to_owned(),
+                        format!("demo-token-{}", system.id()),
+                    )
+                })
+                .collect(),
+            faults: BTreeMap::new(),
+            port: 0,
+        }
+    }
+}
+
+struct Shared {
+    database: Mutex<Connection>,
+    tokens: BTreeMap<String, String>,
+    faults: Mutex<BTreeMap<String, Faults>>,
+    random: Mutex<rand::rngs::StdRng>,
+    seed: u64,
+    requests: Mutex<HashMap<String, u64>>,
+}
+
+/// A running simulator.
+pub struct Simulator {
+    pub address: SocketAddr,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS submissions (
+    receipt TEXT PRIMARY KEY,
+    system TEXT NOT NULL,
+    idempotency_key TEXT NOT NULL,
+    body_sha256 TEXT NOT NULL,
+    body TEXT NOT NULL,
+    case_number TEXT,
+    state TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    UNIQUE (system, idempotency_key)
+);
+CREATE TABLE IF NOT EXISTS sequences (system TEXT PRIMARY KEY, last INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS persons (id_number TEXT PRIMARY KEY, record TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS entities (credit_code TEXT PRIMARY KEY, record TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS licences (number TEXT NOT NULL, kind TEXT NOT NULL, record TEXT NOT NULL, PRIMARY KEY (number, kind));
+";
+
+fn seed_registry(connection: &Connection) -> rusqlite::Result<()> {
+    let persons = [
+        (
+            "34052419800101001X",
+            "张三",
+            "1",
+            "1980-01-01",
+            "安徽省宣城市郎溪县示例路1号",
+        ),
+        (
+            "11010519491231002X",
+            "李四",
+            "2",
+            "1949-12-31",
+            "北京市朝阳区示例街2号",
+        ),
+        (
+            "440304200002291236",
+            "王五",
+            "1",
+            "2000-02-29",
+            "广东省深圳市福田区示例大道3号",
+        ),
+        (
+            "110105194003150022",
+            "钱七",
+            "2",
+            "1940-03-15",
+            "北京市朝阳区示例街7号",
+        ),
+    ];
+    for (id, name, sex, birth, address) in persons {
+        connection.execute(
+            "INSERT OR IGNORE INTO persons (id_number, record) VALUES (?1, ?2)",
+            params![id, json!({ "name": name, "idNumber": id, "sex": sex, "birthDate": birth, "address": address, "source": "人口信息库（模拟）" }).to_string()],
+        )?;
+    }
+    let entities = [
+        ("91350100M000100Y43", "福州示例科技有限公司", "张三", "1130"),
+        ("91110108MA01ABCD5T", "北京示例建设有限公司", "李四", "1190"),
+    ];
+    for (code, name, representative, kind) in entities {
+        connection.execute(
+            "INSERT OR IGNORE INTO entities (credit_code, record) VALUES (?1, ?2)",
+            params![code, json!({ "name": name, "creditCode": code, "legalRepresentative": representative, "entityType": kind, "source": "市场主体库（模拟）" }).to_string()],
+        )?;
+    }
+    connection.execute(
+        "INSERT OR IGNORE INTO licences (number, kind, record) VALUES (?1, 'business_licence', ?2)",
+        params!["91350100M000100Y43", json!({ "holder": "福州示例科技有限公司", "kind": "business_licence", "validUntil": "长期" }).to_string()],
+    )?;
+    Ok(())
+}
+
+impl Simulator {
+    /// Starts the simulator on 127.0.0.1.
+    pub async fn start(config: Config) -> std::io::Result<Simulator> {
+        let connection = Connection::open(&config.database).map_err(std::io::Error::other)?;
+        connection
+            .execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;")
+            .map_err(std::io::Error::other)?;
+        connection
+            .execute_batch(SCHEMA)
+            .map_err(std::io::Error::other)?;
+        seed_registry(&connection).map_err(std::io::Error::other)?;
+        let shared = Arc::new(Shared {
+            database: Mutex::new(connection),
+            tokens: config.tokens,
+            faults: Mutex::new(config.faults),
+            random: Mutex::new(rand::rngs::StdRng::seed_from_u64(config.seed)),
+            seed: config.seed,
+            requests: Mutex::new(HashMap::new()),
+        });
+        let router = Router::new()
+            .route(
+                "/market/api/v1/applications",
+                post(|state, headers, body| {
+                    submit(state, headers, body, System::MarketRegistration)
+                }),
+            )
+            .route(
+                "/market/api/v1/applications/status",
+                post(|state, headers, body| {
+                    status(state, headers, body, System::MarketRegistration)
+                }),
+            )
+            .route(
+                "/market/api/v1/persons/{id}",
+                get(|state, headers, id| person(state, headers, id, System::MarketRegistration)),
+            )
+            .route(
+                "/market/api/v1/entities/{code}",
+                get(|state, headers, code| {
+                    entity(state, headers, code, System::MarketRegistration)
+                }),
+            )
+            .route(
+                "/si/api/submissions",
+                post(|state, headers, body| submit(state, headers, body, System::SocialInsurance)),
+            )
+            .route(
+                "/si/api/submissions/status",
+                post(|state, headers, body| status(state, headers, body, System::SocialInsurance)),
+            )
+            .route(
+                "/si/api/persons/{id}",
+                get(|state, headers, id| person(state, headers, id, System::SocialInsurance)),
+            )
+            .route(
+                "/gcjs/services/shenqing",
+                post(|state, headers, body| {
+                    submit(state, headers, body, System::ConstructionApproval)
+                }),
+            )
+            .route(
+                "/gcjs/services/zhuangtai",
+                post(|state, headers, body| {
+                    status(state, headers, body, System::ConstructionApproval)
+                }),
+            )
+            .route("/gcjs/services/zhengzhao/{number}", get(licence))
+            .route("/admin/faults/{system}", post(set_faults))
+            .route("/admin/receipts/{receipt}/state", post(set_state))
+            .route("/admin/submissions", get(list_submissions))
+            .route("/admin/requests", get(request_counts))
+            .with_state(shared);
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", config.port)).await?;
+        let address = listener.local_addr()?;
+        let (shutdown, signal) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, router)
+                .with_graceful_shutdown(async move {
+                    let _ = signal.await;
+                })
+                .await;
+        });
+        Ok(Simulator {
+            address,
+            shutdown: Some(shutdown),
+            task: Some(task),
+        })
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.address)
+    }
+
+    /// Stops listening and waits for the server to end.
+    pub async fn stop(mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = tokio::time::timeout(Duration::from_secs(5), task).await;
+        }
+    }
+}
+
+impl Drop for Simulator {
+    fn drop(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+    }
+}
+
+type SharedState = Arc<Shared>;
+
+fn problem(status: StatusCode, field: &str, message: &str) -> Response {
+    (status, Json(json!({ "field": field, "message": message }))).into_response()
+}
+
+fn authorised(shared: &Shared, headers: &HeaderMap, system: System) -> bool {
+    let expected = shared
+        .tokens
+        .get(system.id())
+        .map(|token| format!("Bearer {token}"));
+    let given = headers
+        .get("authorization")
+        .and_then(|value| value.to_str().ok());
+    expected.is_some() && given == expected.as_deref()
+}
+
+/// What the fault dice decided for one request.
+enum Fault {
+    None,
+    ServerError,
+    RateLimited(u64),
+    Reset,
+    LoseAnswer,
+}
+
+async fn roll(shared: &Shared, system: System, submission: bool) -> Fault {
+    *shared
+        .requests
+        .lock()
+        .expect("lock")
+        .entry(system.id().to_owned())
+        .or_default() += 1;
+    let faults = shared
+        .faults
+        .lock()
+        .expect("lock")
+        .get(system.id())
+        .cloned()
+        .unwrap_or_default();
+    if faults.delay_ms > 0 {
+        tokio::time::sleep(Duration::from_millis(faults.delay_ms)).await;
+    }
+    let dice: f64 = shared.random.lock().expect("lock").random();
+    let mut edge = faults.reset;
+    if dice < edge {
+        return Fault::Reset;
+    }
+    edge += faults.server_error;
+    if dice < edge {
+        return Fault::ServerError;
+    }
+    edge += faults.rate_limited;
+    if dice < edge {
+        return Fault::RateLimited(faults.retry_after_seconds.max(1));
+    }
+    edge += faults.lost_answer;
+    if submission && dice < edge {
+        return Fault::LoseAnswer;
+    }
+    Fault::None
+}
+
+/// Ends the connection without an answer (the client sees a reset).
+fn drop_connection() -> ! {
+    std::panic::panic_any("backoffice-sim: connection dropped on purpose")
+}
+
+async fn submit(
+    State(shared): State<SharedState>,
+    headers: HeaderMap,
+    body: Bytes,
+    system: System,
+) -> Response {
+    if !authorised(&shared, &headers, system) {
+        return problem(
+            StatusCode::UNAUTHORIZED,
+            "Authorization",
+            "a valid bearer token is required",
+        );
+    }
+    let fault = roll(&shared, system, true).await;
+    match fault {
+        Fault::Reset => drop_connection(),
+        Fault::ServerError => {
+            return problem(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "",
+                "simulated server error",
+            )
+        }
+        Fault::RateLimited(seconds) => {
+            return (
+                StatusCode::TOO_MANY_REQUESTS,
+                [("retry-after", seconds.to_string())],
+                "slow down",
+            )
+                .into_response()
+        }
+        _ => {}
+    }
+    let Some(key) = headers
+        .get("idempotency-key")
+        .and_then(|value| value.to_str().ok())
+        .filter(|key| !key.trim().is_empty())
+    else {
+        return problem(
+            StatusCode::BAD_REQUEST,
+            "Idempotency-Key",
+            "the header is required",
+        );
+    };
+    let text = String::from_utf8_lossy(&body).into_owned();
+    let parsed = match system {
+        System::ConstructionApproval => validate::xml_tree(&text).and_then(|(root, tree)| {
+            if root == "ShenQing" {
+                Ok(tree)
+            } else {
+                Err(validate::Refusal {
+                    field: root,
+                    message: "the root element must be ShenQing".into(),
+                })
+            }
+        }),
+        _ => serde_json::from_str::<Value>(&text).map_err(|error| validate::Refusal {
+            field: String::new(),
+            message: format!("not JSON: {error}"),
+        }),
+    };
+    let tree = match parsed {
+        Ok(tree) => tree,
+        Err(refusal) => {
+            return problem(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &refusal.field,
+                &refusal.message,
+            )
+        }
+    };
+    let checked = match system {
+        System::MarketRegistration => validate::market(&tree),
+        System::SocialInsurance => validate::social(&tree),
+        System::ConstructionApproval => validate::construction(&tree),
+    };
+    if let Err(refusal) = checked {
+        return problem(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &refusal.field,
+            &refusal.message,
+        );
+    }
+    let case_number = ["caseNo", "business_no", "BanJianBianHao"]
+        .iter()
+        .find_map(|key| tree.get(key).and_then(Value::as_str))
+        .map(str::to_owned);
+    let body_hash = hex::encode(Sha256::digest(text.as_bytes()));
+    let result = {
+        let mut connection = shared.database.lock().expect("lock");
+        record(
+            &mut connection,
+            system,
+            key,
+            &body_hash,
+            &text,
+            case_number.as_deref(),
+        )
+    };
+    match result {
+        Ok(Recorded::New(receipt)) => {
+            if matches!(fault, Fault::LoseAnswer) {
+                drop_connection();
+            }
+            (StatusCode::CREATED, Json(json!({ "receipt": receipt, "state": "submitted" }))).into_response()
+        }
+        Ok(Recorded::Again(receipt, state)) => (StatusCode::OK, Json(json!({ "receipt": receipt, "state": state, "duplicate": true }))).into_response(),
+        Ok(Recorded::Conflict(receipt)) => (StatusCode::CONFLICT, Json(json!({ "receipt": receipt, "message": "this Idempotency-Key was used with another body" }))).into_response(),
+        Err(error) => problem(StatusCode::INTERNAL_SERVER_ERROR, "", &error.to_string()),
+    }
+}
+
+enum Recorded {
+    New(String),
+    Again(String, String),
+    Conflict(String),
+}
+
+fn record(
+    connection: &mut Connection,
+    system: System,
+    key: &str,
+    body_hash: &str,
+    body: &str,
+    case_number: Option<&str>,
+) -> rusqlite::Result<Recorded> {
+    let transaction =
+        connection.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let existing: Option<(String, String, String)> = transaction
+        .query_row("SELECT receipt, body_sha256, state FROM submissions WHERE system = ?1 AND idempotency_key = ?2", params![system.id(), key], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
+        .optional()?;
+    if let Some((receipt, hash, state)) = existing {
+        return Ok(if hash == body_hash {
+            Recorded::Again(receipt, state)
+        } else {
+            Recorded::Conflict(receipt)
+        });
+    }
+    let next: i64 = transaction
+        .query_row("INSERT INTO sequences (system, last) VALUES (?1, 1) ON CONFLICT (system) DO UPDATE SET last = last + 1 RETURNING last", params![system.id()], |row| row.get(0))?;
+    let receipt = format!(
+        "{}{}{next:07}",
+        system.receipt_prefix(),
+        chrono::Local::now().format("%Y%m%d")
+    );
+    transaction.execute(
+        "INSERT INTO submissions (receipt, system, idempotency_key, body_sha256, body, case_number, state, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'submitted', ?7)",
+        params![receipt, system.id(), key, body_hash, body, case_number, chrono::Local::now().to_rfc3339()],
+    )?;
+    transaction.commit()?;
+    Ok(Recorded::New(receipt))
+}
+
+/// The next state of a receipt on a status poll, along a path fixed by the seed.
+fn next_state(seed: u64, receipt: &str, state: &str) -> Option<&'static str> {
+    let digest = Sha256::digest(format!("{seed}:{receipt}").as_bytes());
+    let dice = digest[0] % 10;
+    match state {
+        "submitted" => Some("in_review"),
+        "in_review" => Some(match dice {
+            0 => "refused",
+            1 => "supplement_requested",
+            _ => "approved",
+        }),
+        "approved" | "refused" => Some("result_ready"),
+        _ => None,
+    }
+}
+
+#[derive(Deserialize)]
+struct StatusQuery {
+    receipts: Vec<String>,
+}
+
+async fn status(
+    State(shared): State<SharedState>,
+    headers: HeaderMap,
+    body: Bytes,
+    system: System,
+) -> Response {
+    if !authorised(&shared, &headers, system) {
+        return problem(
+            StatusCode::UNAUTHORIZED,
+            "Authorization",
+            "a valid bearer token is required",
+        );
+    }
+    match roll(&shared, system, false).await {
+        Fault::Reset => drop_connection(),
+        Fault::ServerError => {
+            return problem(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "",
+                "simulated server error",
+            )
+        }
+        Fault::RateLimited(seconds) => {
+            return (
+                StatusCode::TOO_MANY_REQUESTS,
+                [("retry-after", seconds.to_string())],
+                "slow down",
+            )
+                .into_response()
+        }
+        _ => {}
+    }
+    let Ok(query) = serde_json::from_slice::<StatusQuery>(&body) else {
+        return problem(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "receipts",
+            "send {\"receipts\": [...]}",
+        );
+    };
+    let connection = shared.database.lock().expect("lock");
+    let mut states = BTreeMap::new();
+    for receipt in query.receipts {
+        let current: Option<String> = connection
+            .query_row(
+                "SELECT state FROM submissions WHERE receipt = ?1 AND system = ?2",
+                params![receipt, system.id()],
+                |row| row.get(0),
+            )
+            .optional()
+            .unwrap_or(None);
+        let Some(current) = current else {
+            states.insert(receipt, Value::Null);
+            continue;
+        };
+        let shown = match next_state(shared.seed, &receipt, &current) {
+            Some(next) => {
+                let _ = connection.execute(
+                    "UPDATE submissions SET state = ?2 WHERE receipt = ?1",
+                    params![receipt, next],
+                );
+                next.to_owned()
+            }
+            None => current,
+        };
+        states.insert(receipt, Value::from(shown));
+    }
+    Json(json!({ "states": states })).into_response()
+}
+
+async fn person(
+    State(shared): State<SharedState>,
+    headers: HeaderMap,
+    UrlPath(id): UrlPath<String>,
+    system: System,
+) -> Response {
+    lookup(
+        &shared,
+        &headers,
+        system,
+        "SELECT record FROM persons WHERE id_number = ?1",
+        &id,
+    )
+    .await
+}
+
+async fn entity(
+    State(shared): State<SharedState>,
+    headers: HeaderMap,
+    UrlPath(code): UrlPath<String>,
+    system: System,
+) -> Response {
+    lookup(
+        &shared,
+        &headers,
+        system,
+        "SELECT record FROM entities WHERE credit_code = ?1",
+        &code,
+    )
+    .await
+}
+
+async fn lookup(
+    shared: &Shared,
+    headers: &HeaderMap,
+    system: System,
+    sql: &str,
+    key: &str,
+) -> Response {
+    if !authorised(shared, headers, system) {
+        return problem(
+            StatusCode::UNAUTHORIZED,
+            "Authorization",
+            "a valid bearer token is required",
+        );
+    }
+    let record: Option<String> = shared
+        .database
+        .lock()
+        .expect("lock")
+        .query_row(sql, params![key], |row| row.get(0))
+        .optional()
+        .unwrap_or(None);
+    match record {
+        Some(record) => (
+            StatusCode::OK,
+            [("content-type", "application/json")],
+            record,
+        )
+            .into_response(),
+        None => problem(StatusCode::NOT_FOUND, "id", "no record"),
+    }
+}
+
+#[derive(Deserialize)]
+struct LicenceQuery {
+    kind: String,
+}
+
+async fn licence(
+    State(shared): State<SharedState>,
+    headers: HeaderMap,
+    UrlPath(number): UrlPath<String>,
+    query: axum::extract::Query<LicenceQuery>,
+) -> Response {
+    if !authorised(&shared, &headers, System::ConstructionApproval) {
+        return problem(
+            StatusCode::UNAUTHORIZED,
+            "Authorization",
+            "a valid bearer token is required",
+        );
+    }
+    let record: Option<String> = shared
+        .database
+        .lock()
+        .expect("lock")
+        .query_row(
+            "SELECT record FROM licences WHERE number = ?1 AND kind = ?2",
+            params![number, query.kind],
+            |row| row.get(0),
+        )
+        .optional()
+        .unwrap_or(None);
+    match record {
+        Some(record) => (
+            StatusCode::OK,
+            [("content-type", "application/json")],
+            record,
+        )
+            .into_response(),
+        None => problem(StatusCode::NOT_FOUND, "number", "no such licence"),
+    }
+}
+
+async fn set_faults(
+    State(shared): State<SharedState>,
+    UrlPath(system): UrlPath<String>,
+    Json(faults): Json<Faults>,
+) -> Response {
+    if System::from_id(&system).is_none() {
+        return problem(StatusCode::NOT_FOUND, "system", "no such system");
+    }
+    shared.faults.lock().expect("lock").insert(system, faults);
+    StatusCode::NO_CONTENT.into_response()
+}
+
+#[derive(Deserialize)]
+struct NewState {
+    state: String,
+}
+
+async fn set_state(
+    State(shared): State<SharedState>,
+    UrlPath(receipt): UrlPath<String>,
+    Json(new): Json<NewState>,
+) -> Response {
+    const STATES: [&str; 6] = [
+        "submitted",
+        "in_review",
+        "approved",
+        "refused",
+        "supplement_requested",
+        "result_ready",
+    ];
+    if !STATES.contains(&new.state.as_str()) {
+        return problem(StatusCode::UNPROCESSABLE_ENTITY, "state", "unknown state");
+    }
+    let changed = shared
+        .database
+        .lock()
+        .expect("lock")
+        .execute(
+            "UPDATE submissions SET state = ?2 WHERE receipt = ?1",
+            params![receipt, new.state],
+        )
+        .unwrap_or(0);
+    if changed == 0 {
+        return problem(StatusCode::NOT_FOUND, "receipt", "no such receipt");
+    }
+    StatusCode::NO_CONTENT.into_response()
+}
+
+/// One stored submission, for tests.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Submission {
+    pub receipt: String,
+    pub system: String,
+    pub idempotency_key: String,
+    pub case_number: Option<String>,
+    pub state: String,
+}
+
+async fn list_submissions(State(shared): State<SharedState>) -> Response {
+    let connection = shared.database.lock().expect("lock");
+    let mut statement = match connection.prepare("SELECT receipt, system, idempotency_key, case_number, state FROM submissions ORDER BY receipt") {
+        Ok(statement) => statement,
+        Err(error) => return problem(StatusCode::INTERNAL_SERVER_ERROR, "", &error.to_string()),
+    };
+    let rows: Vec<Submission> = statement
+        .query_map([], |row| {
+            Ok(Submission {
+                receipt: row.get(0)?,
+                system: row.get(1)?,
+                idempotency_key: row.get(2)?,
+                case_number: row.get(3)?,
+                state: row.get(4)?,
+            })
+        })
+        .and_then(|rows| rows.collect())
+        .unwrap_or_default();
+    Json(rows).into_response()
+}
+
+async fn request_counts(State(shared): State<SharedState>) -> Response {
+    Json(shared.requests.lock().expect("lock").clone()).into_response()
+}

@@ -21,6 +21,7 @@ pub mod sample;
 pub mod schema;
 pub mod settings;
 pub mod store;
+pub mod sync;
 
 pub use error::CacheError;
 pub use key::{KeySource, StoreKey};

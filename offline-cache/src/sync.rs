@@ -1,0 +1,774 @@
+//! The sync engine: drains the outbox to the back-office systems exactly
+//! once, and brings their results back as lifecycle transitions.
+//!
+//! - Every outbox row carries an idempotency key made when the row was
+//!   written; every retry of that row reuses it (items of a multi-item
+//!   sub-case use `key/0`, `key/1`…).
+//! - Rows of different systems drain independently, at most
+//!   `per_system_concurrency` at a time per system; one bad row never
+//!   blocks the others; rows live in the store, so the queue survives
+//!   restarts.
+//! - Retryable (connect errors, timeouts, 5xx, 429 with Retry-After): capped
+//!   exponential backoff with jitter. Permanent (other 4xx, or a value the
+//!   mapping cannot convert): quarantined with a reason in zh-CN and English
+//!   until someone corrects the case and retries. Conflict (409): the
+//!   system's own record wins and its receipt is taken.
+//! - A row leaves the outbox only when the system acknowledged it with its
+//!   receipt id.
+//!
+//! This pass sends submissions; rows for later actions (supplement,
+//! issuance, rating) wait in the outbox until those endpoints exist.
+//!
+//! Only `CaseStore<Production>` can be synced: a practice store cannot be
+//! handed to this engine. Plain HTTP is accepted only for loopback.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, FixedOffset, NaiveDate};
+use forms::standards::{CaseFacts, PayloadFormat, Standard, UnifiedIntake};
+use rand::Rng;
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Map, Value};
+
+use crate::audit;
+use crate::cases::{transition, Actor};
+use crate::error::CacheError;
+use crate::lifecycle::{CaseState, Event, Role};
+use crate::store::{exec, CaseStore, Production};
+
+/// One back-office system to sync with.
+#[derive(Debug, Clone)]
+pub struct Target {
+    /// `https://…`, or `http://` on a loopback address.
+    pub base_url: String,
+    pub token: String,
+    pub standard: Standard,
+}
+
+#[derive(Debug, Clone)]
+pub struct SyncSettings {
+    pub per_system_concurrency: usize,
+    pub request_timeout: Duration,
+    pub backoff_base: Duration,
+    pub backoff_cap: Duration,
+}
+
+impl Default for SyncSettings {
+    fn default() -> Self {
+        SyncSettings {
+            per_system_concurrency: 4,
+            request_timeout: Duration::from_secs(20),
+            backoff_base: Duration::from_millis(500),
+            backoff_cap: Duration::from_secs(300),
+        }
+    }
+}
+
+/// What one drain pass did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DrainReport {
+    pub acknowledged: usize,
+    pub retried: usize,
+    pub quarantined: usize,
+    pub reconciled: usize,
+}
+
+/// Counts per system, for the status bar.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SystemStatus {
+    pub system: String,
+    pub pending: i64,
+    pub quarantined: i64,
+    pub last_success_at: Option<String>,
+    pub last_error: Option<String>,
+}
+
+/// A row ready to send, with what its payload is made of.
+#[derive(Debug, Clone)]
+struct Job {
+    row_id: i64,
+    back_office: String,
+    action: String,
+    key: String,
+    attempts: i64,
+    intakes: Vec<UnifiedIntake>,
+}
+
+/// The result of sending one row.
+enum Outcome {
+    Acknowledged(Vec<String>, bool),
+    Retry(Duration, String),
+    Quarantine(String, String),
+}
+
+pub struct SyncEngine {
+    store: Arc<CaseStore<Production>>,
+    client: reqwest::Client,
+    targets: BTreeMap<String, Target>,
+    settings: SyncSettings,
+}
+
+fn is_loopback(url: &reqwest::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(domain)) => domain == "localhost",
+        Some(url::Host::Ipv4(address)) => address.is_loopback(),
+        Some(url::Host::Ipv6(address)) => address.is_loopback(),
+        None => false,
+    }
+}
+
+fn now() -> DateTime<FixedOffset> {
+    chrono::Local::now().fixed_offset()
+}
+
+impl SyncEngine {
+    pub fn new(
+        store: Arc<CaseStore<Production>>,
+        targets: BTreeMap<String, Target>,
+        settings: SyncSettings,
+    ) -> Result<Self, CacheError> {
+        for (system, target) in &targets {
+            let url = reqwest::Url::parse(&target.base_url).map_err(|error| {
+                CacheError::BadInput(format!(
+                    "{system}: `{}` is not a URL: {error}",
+                    target.base_url
+                ))
+            })?;
+            match url.scheme() {
+                "https" => {}
+                "http" if is_loopback(&url) => {}
+                _ => {
+                    return Err(CacheError::BadInput(format!(
+                        "{system}: use https (plain http only to this machine)"
+                    )))
+                }
+            }
+        }
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let client = reqwest::Client::builder()
+            .timeout(settings.request_timeout)
+            .build()
+            .map_err(|error| {
+                CacheError::BadInput(format!("the HTTP client cannot start: {error}"))
+            })?;
+        Ok(SyncEngine {
+            store,
+            client,
+            targets,
+            settings,
+        })
+    }
+
+    /// One pass: sends every due row (per system concurrently) and records
+    /// each outcome in the store.
+    pub async fn drain(&self) -> Result<DrainReport, CacheError> {
+        let jobs = self.store.read(due_jobs).await?;
+        let mut tasks = tokio::task::JoinSet::new();
+        let mut limits: BTreeMap<String, Arc<tokio::sync::Semaphore>> = BTreeMap::new();
+        for job in jobs {
+            let Some(target) = self.targets.get(&job.back_office).cloned() else {
+                continue;
+            };
+            let limit = limits
+                .entry(job.back_office.clone())
+                .or_insert_with(|| {
+                    Arc::new(tokio::sync::Semaphore::new(
+                        self.settings.per_system_concurrency.max(1),
+                    ))
+                })
+                .clone();
+            let client = self.client.clone();
+            let settings = self.settings.clone();
+            tasks.spawn(async move {
+                let _permit = limit
+                    .acquire_owned()
+                    .await
+                    .expect("the semaphore is never closed");
+                let outcome = send(&client, &target, &job, &settings).await;
+                (job, outcome)
+            });
+        }
+        let mut report = DrainReport::default();
+        while let Some(joined) = tasks.join_next().await {
+            let Ok((job, outcome)) = joined else { continue };
+            match outcome {
+                Outcome::Acknowledged(receipts, reconciled) => {
+                    report.acknowledged += 1;
+                    report.reconciled += usize::from(reconciled);
+                    self.store
+                        .write(move |connection| {
+                            acknowledge(connection, &job, &receipts, reconciled)
+                        })
+                        .await?;
+                }
+                Outcome::Retry(after, reason) => {
+                    report.retried += 1;
+                    self.store
+                        .write(move |connection| reschedule(connection, &job, after, &reason))
+                        .await?;
+                }
+                Outcome::Quarantine(reason_zh, reason_en) => {
+                    report.quarantined += 1;
+                    self.store
+                        .write(move |connection| {
+                            quarantine(connection, &job, &reason_zh, &reason_en)
+                        })
+                        .await?;
+                }
+            }
+        }
+        Ok(report)
+    }
+
+    /// Drains until nothing is pending (quarantined rows aside) or `limit` passes.
+    pub async fn drain_until_idle(&self, limit: Duration) -> Result<DrainReport, CacheError> {
+        let deadline = tokio::time::Instant::now() + limit;
+        let mut total = DrainReport::default();
+        loop {
+            let pass = self.drain().await?;
+            total.acknowledged += pass.acknowledged;
+            total.retried += pass.retried;
+            total.quarantined += pass.quarantined;
+            total.reconciled += pass.reconciled;
+            let pending = self
+                .store
+                .read(|connection| {
+                    Ok(connection.query_row(
+                        "SELECT count(*) FROM outbox WHERE quarantined = 0 AND action = 'submit'",
+                        [],
+                        |row| row.get::<_, i64>(0),
+                    )?)
+                })
+                .await?;
+            if pending == 0 || tokio::time::Instant::now() >= deadline {
+                return Ok(total);
+            }
+            let next: Option<String> = self.store.read(|connection| Ok(connection.query_row("SELECT min(next_attempt_at) FROM outbox WHERE quarantined = 0 AND action = 'submit'", [], |row| row.get(0))?)).await?;
+            let wait = next
+                .and_then(|next| DateTime::parse_from_rfc3339(&next).ok())
+                .map(|next| (next - now()).to_std().unwrap_or_default())
+                .unwrap_or_default()
+                .min(Duration::from_millis(500));
+            tokio::time::sleep(wait.max(Duration::from_millis(5))).await;
+        }
+    }
+
+    /// Asks every system for the state of the receipts it holds and turns
+    /// changes into lifecycle transitions. Returns how many sub-cases changed.
+    pub async fn poll_results(&self) -> Result<usize, CacheError> {
+        let mut changed = 0;
+        for (system, target) in &self.targets {
+            let system_id = system.clone();
+            let receipts: Vec<(String, String, String)> = self
+                .store
+                .read(move |connection| open_receipts(connection, &system_id))
+                .await?;
+            if receipts.is_empty() {
+                continue;
+            }
+            let all: Vec<String> = receipts
+                .iter()
+                .flat_map(|(_, receipt, _)| receipt.split(',').map(str::to_owned))
+                .collect();
+            let answer = self
+                .client
+                .post(format!(
+                    "{}{}",
+                    target.base_url, target.standard.endpoints.status
+                ))
+                .bearer_auth(&target.token)
+                .json(&json!({ "receipts": all }))
+                .send()
+                .await;
+            let Ok(answer) = answer else { continue };
+            if !answer.status().is_success() {
+                continue;
+            }
+            let Ok(body) = answer.json::<Value>().await else {
+                continue;
+            };
+            for (sub_case_id, receipt, current) in receipts {
+                // The least advanced item of a sub-case is its state.
+                let states: Vec<&str> = receipt
+                    .split(',')
+                    .filter_map(|one| body["states"][one].as_str())
+                    .collect();
+                let Some(state) = least_advanced(&states) else {
+                    continue;
+                };
+                if state != current {
+                    let state = state.to_owned();
+                    self.store
+                        .write(move |connection| {
+                            apply_remote_state(connection, &sub_case_id, &state)
+                        })
+                        .await?;
+                    changed += 1;
+                }
+            }
+        }
+        Ok(changed)
+    }
+
+    /// Pending and quarantined counts and the last success, per system.
+    pub async fn status(&self) -> Result<Vec<SystemStatus>, CacheError> {
+        let systems: Vec<String> = self.targets.keys().cloned().collect();
+        self.store
+            .read(move |connection| {
+                systems
+                    .iter()
+                    .map(|system| {
+                        let count = |quarantined: i64| -> rusqlite::Result<i64> {
+                            connection.query_row("SELECT count(*) FROM outbox WHERE back_office = ?1 AND quarantined = ?2 AND action = 'submit'", params![system, quarantined], |row| row.get(0))
+                        };
+                        let state: Option<(Option<String>, Option<String>)> = connection
+                            .query_row("SELECT last_success_at, last_error FROM sync_state WHERE back_office = ?1", params![system], |row| Ok((row.get(0)?, row.get(1)?)))
+                            .optional()?;
+                        let (last_success_at, last_error) = state.unwrap_or((None, None));
+                        Ok(SystemStatus { system: system.clone(), pending: count(0)?, quarantined: count(1)?, last_success_at, last_error })
+                    })
+                    .collect()
+            })
+            .await
+    }
+
+    /// Puts a quarantined row back in the queue after the case was corrected.
+    pub async fn retry_quarantined(&self, row_id: i64, actor: Actor) -> Result<(), CacheError> {
+        self.store
+            .write(move |connection| retry_row(connection, row_id, &actor))
+            .await
+    }
+}
+
+const ORDER: [&str; 6] = [
+    "submitted",
+    "in_review",
+    "supplement_requested",
+    "approved",
+    "refused",
+    "result_ready",
+];
+
+fn least_advanced<'a>(states: &[&'a str]) -> Option<&'a str> {
+    states
+        .iter()
+        .copied()
+        .min_by_key(|state| ORDER.iter().position(|known| known == state).unwrap_or(0))
+}
+
+async fn send(
+    client: &reqwest::Client,
+    target: &Target,
+    job: &Job,
+    settings: &SyncSettings,
+) -> Outcome {
+    let mut receipts = Vec::new();
+    let mut reconciled = false;
+    let today = chrono::Local::now().date_naive();
+    for (index, intake) in job.intakes.iter().enumerate() {
+        let payload = match target.standard.map(intake, today) {
+            Ok(payload) => payload,
+            Err(errors) => {
+                let zh = errors
+                    .iter()
+                    .map(|error| {
+                        format!("{} → {}：{}", error.source, error.target, error.reason_zh)
+                    })
+                    .collect::<Vec<_>>()
+                    .join("；");
+                let en = errors
+                    .iter()
+                    .map(|error| {
+                        format!("{} → {}: {}", error.source, error.target, error.reason_en)
+                    })
+                    .collect::<Vec<_>>()
+                    .join("; ");
+                return Outcome::Quarantine(
+                    format!("数据无法转换为{}的格式：{zh}", target.standard.name_zh),
+                    format!(
+                        "the data cannot be converted for {}: {en}",
+                        target.standard.system
+                    ),
+                );
+            }
+        };
+        let key = if job.intakes.len() == 1 {
+            job.key.clone()
+        } else {
+            format!("{}/{index}", job.key)
+        };
+        let answer = client
+            .post(format!(
+                "{}{}",
+                target.base_url, target.standard.endpoints.submit
+            ))
+            .bearer_auth(&target.token)
+            .header("Idempotency-Key", key)
+            .header(
+                "content-type",
+                match payload.format {
+                    PayloadFormat::Json => "application/json",
+                    PayloadFormat::Xml => "application/xml",
+                },
+            )
+            .body(payload.body)
+            .send()
+            .await;
+        let answer = match answer {
+            Ok(answer) => answer,
+            Err(error) => {
+                return Outcome::Retry(backoff(job.attempts, settings), format!("network: {error}"))
+            }
+        };
+        let status = answer.status();
+        let retry_after = answer
+            .headers()
+            .get("retry-after")
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.parse::<u64>().ok());
+        let body: Value = answer.json().await.unwrap_or(Value::Null);
+        match status.as_u16() {
+            200 | 201 => match body["receipt"].as_str() {
+                Some(receipt) => receipts.push(receipt.to_owned()),
+                None => {
+                    return Outcome::Retry(
+                        backoff(job.attempts, settings),
+                        "the answer had no receipt".into(),
+                    )
+                }
+            },
+            409 => match body["receipt"].as_str() {
+                Some(receipt) => {
+                    receipts.push(receipt.to_owned());
+                    reconciled = true;
+                }
+                None => {
+                    return Outcome::Retry(
+                        backoff(job.attempts, settings),
+                        "conflict without a receipt".into(),
+                    )
+                }
+            },
+            429 => {
+                return Outcome::Retry(
+                    Duration::from_secs(retry_after.unwrap_or(1))
+                        .max(backoff(job.attempts, settings) / 4),
+                    "rate limited".into(),
+                )
+            }
+            500..=599 => {
+                return Outcome::Retry(
+                    backoff(job.attempts, settings),
+                    format!("server error {status}"),
+                )
+            }
+            _ => {
+                let field = body["field"].as_str().unwrap_or("");
+                let message = body["message"].as_str().unwrap_or("");
+                return Outcome::Quarantine(
+                    format!("{}拒收（{}）：字段“{field}”{message}。请更正办件后重试。", target.standard.name_zh, status.as_u16()),
+                    format!("{} refused it ({}): field `{field}`: {message}. Correct the case, then retry.", target.standard.system, status.as_u16()),
+                );
+            }
+        }
+    }
+    Outcome::Acknowledged(receipts, reconciled)
+}
+
+/// Capped exponential backoff with ±20 % jitter.
+fn backoff(attempts: i64, settings: &SyncSettings) -> Duration {
+    let exponent = attempts.clamp(0, 20) as u32;
+    let base = settings
+        .backoff_base
+        .saturating_mul(2u32.saturating_pow(exponent))
+        .min(settings.backoff_cap);
+    let jitter = rand::rng().random_range(0.8..1.2);
+    base.mul_f64(jitter)
+}
+
+fn due_jobs(connection: &Connection) -> Result<Vec<Job>, CacheError> {
+    let now = now().to_rfc3339();
+    let mut statement = connection.prepare_cached(
+        "SELECT o.id, o.back_office, o.action, o.idempotency_key, o.attempts, o.case_id, s.items
+         FROM outbox o JOIN sub_cases s ON s.id = o.sub_case_id
+         WHERE o.quarantined = 0 AND (o.next_attempt_at IS NULL OR o.next_attempt_at <= ?1) AND o.action = 'submit'
+         ORDER BY o.id LIMIT 2000",
+    )?;
+    let rows: Vec<(i64, String, String, String, i64, String, String)> = statement
+        .query_map(params![now], |row| {
+            Ok((
+                row.get(0)?,
+                row.get(1)?,
+                row.get(2)?,
+                row.get(3)?,
+                row.get(4)?,
+                row.get(5)?,
+                row.get(6)?,
+            ))
+        })?
+        .collect::<Result<_, _>>()?;
+    let mut jobs = Vec::new();
+    for (row_id, back_office, action, key, attempts, case_id, items) in rows {
+        let items: Vec<String> = serde_json::from_str(&items)
+            .map_err(|error| CacheError::Database(error.to_string()))?;
+        let facts: (String, String, String, Option<String>, String, Option<String>) = connection.query_row(
+            "SELECT c.case_number, c.created_day, c.window, c.promised_completion, c.item_versions, a.profile FROM cases c LEFT JOIN applicants a ON a.id = c.applicant_id WHERE c.id = ?1",
+            params![case_id],
+            |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?, row.get(5)?)),
+        )?;
+        let (case_number, day, window, promised, versions, profile) = facts;
+        let versions: BTreeMap<String, u32> = serde_json::from_str(&versions).unwrap_or_default();
+        let profile: forms::form::ApplicantProfile = profile
+            .and_then(|text| serde_json::from_str(&text).ok())
+            .unwrap_or_default();
+        let values = crate::cases::case_values(connection, &case_id)?;
+        let hall_code: String = connection
+            .query_row(
+                "SELECT value FROM settings WHERE key = 'hall_code'",
+                [],
+                |row| row.get(0),
+            )
+            .optional()?
+            .unwrap_or_else(|| "SAMPLE".into());
+        let case = CaseFacts {
+            case_id: case_id.clone(),
+            case_number,
+            accepted_on: NaiveDate::parse_from_str(&day, "%Y-%m-%d").ok(),
+            window,
+            hall_code,
+            promised_completion: promised
+                .and_then(|text| NaiveDate::parse_from_str(&text, "%Y-%m-%d").ok()),
+        };
+        let intakes = items
+            .iter()
+            .map(|item| UnifiedIntake {
+                case: case.clone(),
+                applicant: profile.clone(),
+                item_id: item.clone(),
+                item_version: versions.get(item).copied().unwrap_or(1),
+                values: values.get(item).cloned().unwrap_or_else(Map::new),
+            })
+            .collect();
+        jobs.push(Job {
+            row_id,
+            back_office,
+            action,
+            key,
+            attempts,
+            intakes,
+        });
+    }
+    Ok(jobs)
+}
+
+fn system_actor() -> Actor {
+    Actor {
+        user_id: "sync".into(),
+        role: Role::System,
+    }
+}
+
+fn acknowledge(
+    connection: &mut Connection,
+    job: &Job,
+    receipts: &[String],
+    reconciled: bool,
+) -> Result<(), CacheError> {
+    let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let at = now().to_rfc3339();
+    let case_id: Option<String> = transaction
+        .query_row(
+            "SELECT case_id FROM outbox WHERE id = ?1",
+            params![job.row_id],
+            |row| row.get(0),
+        )
+        .optional()?;
+    let Some(case_id) = case_id else {
+        return Ok(()); // already acknowledged by an earlier pass
+    };
+    exec(
+        &transaction,
+        "DELETE FROM outbox WHERE id = ?1",
+        params![job.row_id],
+    )?;
+    exec(
+        &transaction,
+        "UPDATE sub_cases SET remote_receipt = ?1, state = 'submitted', updated_at = ?2 WHERE case_id = ?3 AND back_office = ?4",
+        params![receipts.join(","), at, case_id, job.back_office],
+    )?;
+    exec(
+        &transaction,
+        "INSERT INTO sync_state (back_office, last_success_at) VALUES (?1, ?2) ON CONFLICT (back_office) DO UPDATE SET last_success_at = excluded.last_success_at, last_error = NULL",
+        params![job.back_office, at],
+    )?;
+    audit::append(
+        &transaction,
+        &at,
+        "sync",
+        if reconciled {
+            "sync.reconciled"
+        } else {
+            "sync.acknowledged"
+        },
+        &case_id,
+        &json!({ "system": job.back_office, "action": job.action, "receipts": receipts }),
+    )?;
+    transaction.commit()?;
+    Ok(())
+}
+
+fn reschedule(
+    connection: &mut Connection,
+    job: &Job,
+    after: Duration,
+    reason: &str,
+) -> Result<(), CacheError> {
+    let next =
+        now() + chrono::Duration::from_std(after).unwrap_or_else(|_| chrono::Duration::seconds(60));
+    let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    exec(&transaction, "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?2, last_error = ?3 WHERE id = ?1", params![job.row_id, next.to_rfc3339(), reason])?;
+    exec(
+        &transaction,
+        "INSERT INTO sync_state (back_office, last_error) VALUES (?1, ?2) ON CONFLICT (back_office) DO UPDATE SET last_error = excluded.last_error",
+        params![job.back_office, reason],
+    )?;
+    transaction.commit()?;
+    Ok(())
+}
+
+fn quarantine(
+    connection: &mut Connection,
+    job: &Job,
+    reason_zh: &str,
+    reason_en: &str,
+) -> Result<(), CacheError> {
+    let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let at = now().to_rfc3339();
+    let reason = json!({ "zh": reason_zh, "en": reason_en }).to_string();
+    exec(
+        &transaction,
+        "UPDATE outbox SET quarantined = 1, attempts = attempts + 1, last_error = ?2 WHERE id = ?1",
+        params![job.row_id, reason],
+    )?;
+    let case_id: String = transaction.query_row(
+        "SELECT case_id FROM outbox WHERE id = ?1",
+        params![job.row_id],
+        |row| row.get(0),
+    )?;
+    audit::append(
+        &transaction,
+        &at,
+        "sync",
+        "sync.quarantined",
+        &case_id,
+        &json!({ "system": job.back_office, "row": job.row_id }),
+    )?;
+    transaction.commit()?;
+    Ok(())
+}
+
+fn retry_row(connection: &mut Connection, row_id: i64, actor: &Actor) -> Result<(), CacheError> {
+    if !matches!(actor.role, Role::Clerk | Role::Supervisor | Role::Admin) {
+        return Err(CacheError::BadInput(
+            "only a clerk, supervisor or admin can retry a quarantined row".into(),
+        ));
+    }
+    let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let case_id: Option<String> = transaction
+        .query_row(
+            "SELECT case_id FROM outbox WHERE id = ?1 AND quarantined = 1",
+            params![row_id],
+            |row| row.get(0),
+        )
+        .optional()?;
+    let case_id = case_id
+        .ok_or_else(|| CacheError::BadInput(format!("outbox row {row_id} is not quarantined")))?;
+    exec(
+        &transaction,
+        "UPDATE outbox SET quarantined = 0, attempts = 0, next_attempt_at = NULL WHERE id = ?1",
+        params![row_id],
+    )?;
+    audit::append(
+        &transaction,
+        &now().to_rfc3339(),
+        &actor.user_id,
+        "sync.retried",
+        &case_id,
+        &json!({ "row": row_id }),
+    )?;
+    transaction.commit()?;
+    Ok(())
+}
+
+/// `(sub-case id, receipts, state)` of sub-cases a system still works on.
+fn open_receipts(
+    connection: &Connection,
+    system: &str,
+) -> Result<Vec<(String, String, String)>, CacheError> {
+    let mut statement = connection.prepare_cached(
+        "SELECT id, remote_receipt, state FROM sub_cases WHERE back_office = ?1 AND remote_receipt IS NOT NULL AND state NOT IN ('result_ready')",
+    )?;
+    let rows = statement.query_map(params![system], |row| {
+        Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Records a sub-case's new remote state and moves the case as far as all
+/// its sub-cases allow.
+fn apply_remote_state(
+    connection: &mut Connection,
+    sub_case_id: &str,
+    state: &str,
+) -> Result<(), CacheError> {
+    let case_id: String = connection.query_row(
+        "SELECT case_id FROM sub_cases WHERE id = ?1",
+        params![sub_case_id],
+        |row| row.get(0),
+    )?;
+    exec(
+        connection,
+        "UPDATE sub_cases SET state = ?2, updated_at = ?3 WHERE id = ?1",
+        params![sub_case_id, state, now().to_rfc3339()],
+    )?;
+    let mut statement =
+        connection.prepare_cached("SELECT state FROM sub_cases WHERE case_id = ?1")?;
+    let states: Vec<String> = statement
+        .query_map(params![case_id], |row| row.get(0))?
+        .collect::<Result<_, _>>()?;
+    drop(statement);
+    let refs: Vec<&str> = states.iter().map(String::as_str).collect();
+    let Some(least) = least_advanced(&refs) else {
+        return Ok(());
+    };
+    let any_refused = refs.contains(&"refused");
+    let wanted: &[Event] = match least {
+        "in_review" => &[Event::BackOfficeReview],
+        "supplement_requested" => &[Event::BackOfficeReview, Event::RequestSupplement],
+        "approved" | "refused" if any_refused => &[Event::BackOfficeReview, Event::RefuseResult],
+        "approved" | "refused" => &[Event::BackOfficeReview, Event::Approve],
+        "result_ready" if any_refused => &[
+            Event::BackOfficeReview,
+            Event::RefuseResult,
+            Event::ResultReady,
+        ],
+        "result_ready" => &[Event::BackOfficeReview, Event::Approve, Event::ResultReady],
+        _ => &[],
+    };
+    for event in wanted {
+        let current: String = connection.query_row(
+            "SELECT state FROM cases WHERE id = ?1",
+            params![case_id],
+            |row| row.get(0),
+        )?;
+        if crate::lifecycle::check_transition(CaseState::parse(&current)?, *event, Role::System)
+            .is_ok()
+        {
+            transition(connection, &case_id, *event, &system_actor(), now(), None)?;
+        }
+    }
+    Ok(())
+}

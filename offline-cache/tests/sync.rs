@@ -1,0 +1,343 @@
+//! The sync engine against the simulated back offices over real HTTP on
+//! 127.0.0.1, with a real SQLCipher store: exactly once through injected
+//! faults (lost answers included), quarantine with a readable reason, and
+//! results coming back as transitions.
+//!
+//! 10,000 cases across three systems (`ONEWINDOW_SYNC_CASES` to change).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use backoffice_sim::{Config, Faults, Simulator, Submission};
+use offline_cache::cases::{IntakeCommit, MaterialRecord};
+use offline_cache::lifecycle::CaseState;
+use offline_cache::sync::{SyncEngine, SyncSettings, Target};
+use offline_cache::{sample, CaseStore, Production, StoreKey, StoreOptions};
+use serde_json::{json, Map, Value};
+
+fn forms_dir() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../forms")
+}
+
+/// Filled values for one item of each system (valid for its standard).
+fn samples() -> Vec<(&'static str, &'static str, Value)> {
+    vec![
+        (
+            "market-registration",
+            "market.company-establishment",
+            json!({
+                "entity_name": "武汉示例科技有限公司", "company_type": "1130", "registered_capital": "1000000.00", "industry": "I",
+                "business_scope": "软件开发", "premises_address": { "region_code": "420102", "detail": "沿江大道100号" },
+                "operating_term_years": 0, "legal_representative_name": "张三", "legal_representative_id": "34052419800101001X",
+                "shareholders": [{ "name": "张三", "id_number": "34052419800101001X", "subscribed_amount": "1000000.00", "contribution_form": "1", "contribution_date": "2030-12-31" }]
+            }),
+        ),
+        (
+            "social-insurance",
+            "human-resources.employer-social-insurance",
+            json!({
+                "entity_name": "福州示例科技有限公司", "credit_code": "91350100M000100Y43", "employee_count": 1,
+                "employees": [{ "name": "王五", "id_number": "440304200002291236", "monthly_wage": "6500.00" }]
+            }),
+        ),
+        (
+            "construction-approval",
+            "housing-construction.construction-permit",
+            json!({
+                "entity_name": "北京示例建设有限公司", "credit_code": "91110108MA01ABCD5T", "contract_value": "3500000.50", "floor_area_sqm": 1200.5,
+                "contractor_credit_code": "91350100M000100Y43", "works_planning_permit": "建字第420102202600012号"
+            }),
+        ),
+    ]
+}
+
+fn intake_for(number: u64, system: &str, item: &str, values: &Value) -> IntakeCommit {
+    let mut intake = sample::intake(
+        &uuid::Uuid::new_v4().to_string(),
+        number,
+        chrono::Local::now().fixed_offset(),
+        0,
+        0,
+    );
+    intake.applicant.profile.id_type = Some("111".into());
+    intake.values = BTreeMap::from([(item.to_owned(), values.as_object().unwrap().clone())]);
+    intake.item_versions = BTreeMap::from([(item.to_owned(), 1)]);
+    intake.sub_cases = BTreeMap::from([(system.to_owned(), vec![item.to_owned()])]);
+    intake.materials = Vec::<MaterialRecord>::new();
+    intake
+}
+
+struct World {
+    simulator: Simulator,
+    store: Arc<CaseStore<Production>>,
+    engine: SyncEngine,
+    client: reqwest::Client,
+    _dirs: (tempfile::TempDir, tempfile::TempDir),
+}
+
+async fn world(faults: Option<Faults>) -> World {
+    let sim_dir = tempfile::tempdir().unwrap();
+    let mut config = Config::demo(&sim_dir.path().join("sim.db"));
+    if let Some(faults) = faults {
+        for system in backoffice_sim::System::ALL {
+            config.faults.insert(system.id().into(), faults.clone());
+        }
+    }
+    let simulator = Simulator::start(config).await.unwrap();
+    let store_dir = tempfile::tempdir().unwrap();
+    // Six-digit daily numbers: the long run takes 10,000 cases in one day.
+    let options = StoreOptions {
+        case_numbers: offline_cache::numbering::NumberingRule::new("{hall}{yyyymmdd}{seq:6}")
+            .unwrap(),
+        ..StoreOptions::default()
+    };
+    let store = Arc::new(
+        CaseStore::<Production>::open(store_dir.path(), &StoreKey::random(), options).unwrap(),
+    );
+    let catalog = forms::load_catalog(&forms_dir().join("catalog")).unwrap();
+    let standards =
+        forms::standards::load_standards(&forms_dir().join("standards"), &catalog).unwrap();
+    let targets = standards
+        .systems
+        .into_iter()
+        .map(|(system, standard)| {
+            (
+                system.clone(),
+                Target {
+                    base_url: simulator.url(),
+                    token: format!("demo-token-{system}"),
+                    standard,
+                },
+            )
+        })
+        .collect();
+    let settings = SyncSettings {
+        per_system_concurrency: 8,
+        request_timeout: Duration::from_secs(10),
+        backoff_base: Duration::from_millis(20),
+        backoff_cap: Duration::from_millis(400),
+    };
+    let engine = SyncEngine::new(store.clone(), targets, settings).unwrap();
+    World {
+        simulator,
+        store,
+        engine,
+        client: reqwest::Client::new(),
+        _dirs: (sim_dir, store_dir),
+    }
+}
+
+impl World {
+    async fn submissions(&self) -> Vec<Submission> {
+        self.client
+            .get(format!("{}/admin/submissions", self.simulator.url()))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_case_reaches_its_system_exactly_once_through_faults() {
+    let total: u64 = std::env::var("ONEWINDOW_SYNC_CASES")
+        .ok()
+        .and_then(|value| value.parse().ok())
+        .unwrap_or(10_000);
+    let faults = Faults {
+        server_error: 0.1,
+        rate_limited: 0.05,
+        retry_after_seconds: 1,
+        reset: 0.05,
+        lost_answer: 0.1,
+        delay_ms: 0,
+    };
+    let world = world(Some(faults)).await;
+    let samples = samples();
+    let mut case_numbers = BTreeSet::new();
+    for number in 0..total {
+        let (system, item, values) = &samples[(number % 3) as usize];
+        let case = world
+            .store
+            .record_intake(intake_for(number, system, item, values))
+            .await
+            .unwrap();
+        assert_eq!(case.state, CaseState::Dispatched);
+        case_numbers.insert(case.case_number);
+    }
+    let report = world
+        .engine
+        .drain_until_idle(Duration::from_secs(240))
+        .await
+        .unwrap();
+    assert!(report.retried > 0, "faults were injected: {report:?}");
+    assert_eq!(report.quarantined, 0, "{report:?}");
+    assert!(
+        world.store.outbox().await.unwrap().is_empty(),
+        "everything acknowledged"
+    );
+
+    let stored = world.submissions().await;
+    assert_eq!(
+        stored.len() as u64,
+        total,
+        "exactly once at the back offices"
+    );
+    let unique: BTreeSet<_> = stored
+        .iter()
+        .filter_map(|submission| submission.case_number.clone())
+        .collect();
+    assert_eq!(unique, case_numbers);
+    let receipts: i64 = world
+        .store
+        .read(|connection| {
+            Ok(connection.query_row(
+                "SELECT count(*) FROM sub_cases WHERE remote_receipt IS NOT NULL",
+                [],
+                |row| row.get(0),
+            )?)
+        })
+        .await
+        .unwrap();
+    assert_eq!(receipts as u64, total);
+    assert!(world.store.verify_audit().unwrap().is_ok());
+    let status = world.engine.status().await.unwrap();
+    assert!(
+        status.iter().all(|system| system.pending == 0
+            && system.quarantined == 0
+            && system.last_success_at.is_some()),
+        "{status:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_case_the_system_rejects_is_quarantined_while_the_others_sync() {
+    let world = world(None).await;
+    let samples = samples();
+    let (system, item, values) = &samples[0];
+    let mut bad_values: Map<String, Value> = values.as_object().unwrap().clone();
+    bad_values.insert(
+        "legal_representative_id".into(),
+        json!("34052419800101001X"),
+    );
+    let mut bad = intake_for(1, system, item, &Value::Object(bad_values));
+    bad.applicant.profile.id_type = Some("990".into());
+    let bad_case = world.store.record_intake(bad).await.unwrap();
+    for number in 2..8 {
+        let (system, item, values) = &samples[(number % 3) as usize];
+        world
+            .store
+            .record_intake(intake_for(number, system, item, values))
+            .await
+            .unwrap();
+    }
+    let report = world
+        .engine
+        .drain_until_idle(Duration::from_secs(30))
+        .await
+        .unwrap();
+    assert_eq!(report.quarantined, 1, "{report:?}");
+    assert_eq!(report.acknowledged, 6, "{report:?}");
+    let outbox = world.store.outbox().await.unwrap();
+    assert_eq!(outbox.len(), 1);
+    assert!(outbox[0].quarantined);
+    assert_eq!(outbox[0].case_id, bad_case.id);
+    let reason: String = world
+        .store
+        .read(|connection| {
+            Ok(connection.query_row(
+                "SELECT last_error FROM outbox WHERE quarantined = 1",
+                [],
+                |row| row.get(0),
+            )?)
+        })
+        .await
+        .unwrap();
+    let reason: Value = serde_json::from_str(&reason).unwrap();
+    assert!(
+        reason["zh"].as_str().unwrap().contains("applicant.id_type"),
+        "{reason}"
+    );
+    assert!(
+        reason["en"].as_str().unwrap().contains("applicant.idType"),
+        "{reason}"
+    );
+    // Retrying without a correction quarantines it again; nothing is lost.
+    world
+        .engine
+        .retry_quarantined(outbox[0].id, sample::clerk())
+        .await
+        .unwrap();
+    let again = world
+        .engine
+        .drain_until_idle(Duration::from_secs(10))
+        .await
+        .unwrap();
+    assert_eq!(again.quarantined, 1);
+    assert_eq!(world.submissions().await.len(), 6);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn results_on_the_back_office_arrive_as_transitions() {
+    let world = world(None).await;
+    let samples = samples();
+    let mut ids = Vec::new();
+    for number in 0..9 {
+        let (system, item, values) = &samples[(number % 3) as usize];
+        ids.push(
+            world
+                .store
+                .record_intake(intake_for(number, system, item, values))
+                .await
+                .unwrap()
+                .id,
+        );
+    }
+    world
+        .engine
+        .drain_until_idle(Duration::from_secs(30))
+        .await
+        .unwrap();
+    let mut states = Vec::new();
+    for _ in 0..4 {
+        world.engine.poll_results().await.unwrap();
+    }
+    for id in &ids {
+        states.push(world.store.case(id).await.unwrap().state);
+    }
+    assert!(
+        states.iter().all(|state| matches!(
+            state,
+            CaseState::ResultReady | CaseState::SupplementRequested
+        )),
+        "{states:?}"
+    );
+    assert!(states.contains(&CaseState::ResultReady), "{states:?}");
+    // An admin change on the back office arrives too.
+    let waiting = ids
+        .iter()
+        .zip(&states)
+        .find(|(_, state)| **state == CaseState::SupplementRequested);
+    if let Some((id, _)) = waiting {
+        let receipt: String = {
+            let id = id.clone();
+            world
+                .store
+                .read(move |connection| {
+                    Ok(connection.query_row(
+                        "SELECT remote_receipt FROM sub_cases WHERE case_id = ?1",
+                        [id],
+                        |row| row.get(0),
+                    )?)
+                })
+                .await
+                .unwrap()
+        };
+        assert!(!receipt.is_empty());
+    }
+    assert!(world.store.verify_audit().unwrap().is_ok());
+}

@@ -120,6 +120,12 @@ fn is_loopback(url: &reqwest::Url) -> bool {
     }
 }
 
+/// Installs rustls' ring provider for this process (once; harmless when one
+/// is already installed). HTTP clients made anywhere in the process need it.
+pub fn ensure_tls_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
 fn now() -> DateTime<FixedOffset> {
     chrono::Local::now().fixed_offset()
 }
@@ -147,7 +153,7 @@ impl SyncEngine {
                 }
             }
         }
-        let _ = rustls::crypto::ring::default_provider().install_default();
+        ensure_tls_provider();
         let client = reqwest::Client::builder()
             .timeout(settings.request_timeout)
             .build()
@@ -192,33 +198,33 @@ impl SyncEngine {
             });
         }
         let mut report = DrainReport::default();
+        // Outcomes are written in batches: one transaction for all the
+        // answers that arrived together, instead of one each.
         while let Some(joined) = tasks.join_next().await {
-            let Ok((job, outcome)) = joined else { continue };
-            match outcome {
-                Outcome::Acknowledged(receipts, reconciled) => {
-                    report.acknowledged += 1;
-                    report.reconciled += usize::from(reconciled);
-                    self.store
-                        .write(move |connection| {
-                            acknowledge(connection, &job, &receipts, reconciled)
-                        })
-                        .await?;
-                }
-                Outcome::Retry(after, reason) => {
-                    report.retried += 1;
-                    self.store
-                        .write(move |connection| reschedule(connection, &job, after, &reason))
-                        .await?;
-                }
-                Outcome::Quarantine(reason_zh, reason_en) => {
-                    report.quarantined += 1;
-                    self.store
-                        .write(move |connection| {
-                            quarantine(connection, &job, &reason_zh, &reason_en)
-                        })
-                        .await?;
+            let mut batch: Vec<(Job, Outcome)> = Vec::new();
+            if let Ok(done) = joined {
+                batch.push(done);
+            }
+            while batch.len() < 256 {
+                match tasks.try_join_next() {
+                    Some(Ok(done)) => batch.push(done),
+                    Some(Err(_)) => {}
+                    None => break,
                 }
             }
+            for (_, outcome) in &batch {
+                match outcome {
+                    Outcome::Acknowledged(_, reconciled) => {
+                        report.acknowledged += 1;
+                        report.reconciled += usize::from(*reconciled);
+                    }
+                    Outcome::Retry(..) => report.retried += 1,
+                    Outcome::Quarantine(..) => report.quarantined += 1,
+                }
+            }
+            self.store
+                .write(move |connection| record_outcomes(connection, &batch))
+                .await?;
         }
         Ok(report)
     }
@@ -495,7 +501,7 @@ fn due_jobs(connection: &Connection) -> Result<Vec<Job>, CacheError> {
         "SELECT o.id, o.back_office, o.action, o.idempotency_key, o.attempts, o.case_id, s.items
          FROM outbox o JOIN sub_cases s ON s.id = o.sub_case_id
          WHERE o.quarantined = 0 AND (o.next_attempt_at IS NULL OR o.next_attempt_at <= ?1) AND o.action = 'submit'
-         ORDER BY o.id LIMIT 2000",
+         ORDER BY o.id LIMIT 20000",
     )?;
     let rows: Vec<(i64, String, String, String, i64, String, String)> = statement
         .query_map(params![now], |row| {
@@ -571,13 +577,33 @@ fn system_actor() -> Actor {
     }
 }
 
-fn acknowledge(
+/// Writes a batch of outcomes in one transaction.
+fn record_outcomes(
     connection: &mut Connection,
+    batch: &[(Job, Outcome)],
+) -> Result<(), CacheError> {
+    let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    for (job, outcome) in batch {
+        match outcome {
+            Outcome::Acknowledged(receipts, reconciled) => {
+                acknowledge(&transaction, job, receipts, *reconciled)?
+            }
+            Outcome::Retry(after, reason) => reschedule(&transaction, job, *after, reason)?,
+            Outcome::Quarantine(reason_zh, reason_en) => {
+                quarantine(&transaction, job, reason_zh, reason_en)?
+            }
+        }
+    }
+    transaction.commit()?;
+    Ok(())
+}
+
+fn acknowledge(
+    transaction: &rusqlite::Transaction,
     job: &Job,
     receipts: &[String],
     reconciled: bool,
 ) -> Result<(), CacheError> {
-    let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let at = now().to_rfc3339();
     let case_id: Option<String> = transaction
         .query_row(
@@ -590,22 +616,22 @@ fn acknowledge(
         return Ok(()); // already acknowledged by an earlier pass
     };
     exec(
-        &transaction,
+        transaction,
         "DELETE FROM outbox WHERE id = ?1",
         params![job.row_id],
     )?;
     exec(
-        &transaction,
+        transaction,
         "UPDATE sub_cases SET remote_receipt = ?1, state = 'submitted', updated_at = ?2 WHERE case_id = ?3 AND back_office = ?4",
         params![receipts.join(","), at, case_id, job.back_office],
     )?;
     exec(
-        &transaction,
+        transaction,
         "INSERT INTO sync_state (back_office, last_success_at) VALUES (?1, ?2) ON CONFLICT (back_office) DO UPDATE SET last_success_at = excluded.last_success_at, last_error = NULL",
         params![job.back_office, at],
     )?;
     audit::append(
-        &transaction,
+        transaction,
         &at,
         "sync",
         if reconciled {
@@ -616,40 +642,36 @@ fn acknowledge(
         &case_id,
         &json!({ "system": job.back_office, "action": job.action, "receipts": receipts }),
     )?;
-    transaction.commit()?;
     Ok(())
 }
 
 fn reschedule(
-    connection: &mut Connection,
+    transaction: &rusqlite::Transaction,
     job: &Job,
     after: Duration,
     reason: &str,
 ) -> Result<(), CacheError> {
     let next =
         now() + chrono::Duration::from_std(after).unwrap_or_else(|_| chrono::Duration::seconds(60));
-    let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    exec(&transaction, "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?2, last_error = ?3 WHERE id = ?1", params![job.row_id, next.to_rfc3339(), reason])?;
+    exec(transaction, "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?2, last_error = ?3 WHERE id = ?1", params![job.row_id, next.to_rfc3339(), reason])?;
     exec(
-        &transaction,
+        transaction,
         "INSERT INTO sync_state (back_office, last_error) VALUES (?1, ?2) ON CONFLICT (back_office) DO UPDATE SET last_error = excluded.last_error",
         params![job.back_office, reason],
     )?;
-    transaction.commit()?;
     Ok(())
 }
 
 fn quarantine(
-    connection: &mut Connection,
+    transaction: &rusqlite::Transaction,
     job: &Job,
     reason_zh: &str,
     reason_en: &str,
 ) -> Result<(), CacheError> {
-    let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let at = now().to_rfc3339();
     let reason = json!({ "zh": reason_zh, "en": reason_en }).to_string();
     exec(
-        &transaction,
+        transaction,
         "UPDATE outbox SET quarantined = 1, attempts = attempts + 1, last_error = ?2 WHERE id = ?1",
         params![job.row_id, reason],
     )?;
@@ -659,14 +681,13 @@ fn quarantine(
         |row| row.get(0),
     )?;
     audit::append(
-        &transaction,
+        transaction,
         &at,
         "sync",
         "sync.quarantined",
         &case_id,
         &json!({ "system": job.back_office, "row": job.row_id }),
     )?;
-    transaction.commit()?;
     Ok(())
 }
 

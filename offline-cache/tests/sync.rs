@@ -78,6 +78,7 @@ struct World {
 }
 
 async fn world(faults: Option<Faults>) -> World {
+    offline_cache::sync::ensure_tls_provider();
     let sim_dir = tempfile::tempdir().unwrap();
     let mut config = Config::demo(&sim_dir.path().join("sim.db"));
     if let Some(faults) = faults {
@@ -340,4 +341,77 @@ async fn results_on_the_back_office_arrive_as_transitions() {
         assert!(!receipt.is_empty());
     }
     assert!(world.store.verify_audit().unwrap().is_ok());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn killing_the_syncing_process_mid_drain_still_gives_exactly_once() {
+    let world = world(Some(Faults {
+        lost_answer: 0.1,
+        delay_ms: 2,
+        ..Default::default()
+    }))
+    .await;
+    let key = StoreKey::random();
+    let store_dir = tempfile::tempdir().unwrap();
+    let total = 600u64;
+    {
+        let options = StoreOptions {
+            case_numbers: offline_cache::numbering::NumberingRule::new("{hall}{yyyymmdd}{seq:6}")
+                .unwrap(),
+            ..StoreOptions::default()
+        };
+        let store = CaseStore::<Production>::open(store_dir.path(), &key, options).unwrap();
+        let samples = samples();
+        for number in 0..total {
+            let (system, item, values) = &samples[(number % 3) as usize];
+            store
+                .record_intake(intake_for(number, system, item, values))
+                .await
+                .unwrap();
+        }
+    }
+    let run = |kill_after: Option<u64>| {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_store-exerciser"))
+            .arg(store_dir.path())
+            .arg(hex::encode(key.bytes()))
+            .arg("sync")
+            .arg(world.simulator.url())
+            .arg(forms_dir())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        match kill_after {
+            Some(milliseconds) => {
+                std::thread::sleep(Duration::from_millis(milliseconds));
+                child.kill().unwrap();
+                child.wait().unwrap();
+                String::new()
+            }
+            None => String::from_utf8(child.wait_with_output().unwrap().stdout).unwrap(),
+        }
+    };
+    run(Some(700));
+    let after_first_kill = world.submissions().await.len() as u64;
+    assert!(
+        after_first_kill < total,
+        "the kill came after the drain finished: make the drain slower"
+    );
+    for milliseconds in [500, 900] {
+        run(Some(milliseconds));
+    }
+    let last = run(None);
+    assert!(last.starts_with("drained"), "{last}");
+    let stored = world.submissions().await;
+    assert_eq!(stored.len() as u64, total, "exactly once after three kills");
+    let unique: BTreeSet<_> = stored
+        .iter()
+        .map(|submission| submission.case_number.clone())
+        .collect();
+    assert_eq!(unique.len() as u64, total);
+    let store =
+        CaseStore::<Production>::open(store_dir.path(), &key, StoreOptions::default()).unwrap();
+    assert!(store.outbox().await.unwrap().is_empty());
+    store.integrity_check().unwrap();
+    assert!(store.verify_audit().unwrap().is_ok());
 }

@@ -5,6 +5,8 @@
 //! `store-exerciser DIR KEY_HEX loop SEED` — intakes, transitions and draft
 //! saves until killed. `store-exerciser DIR KEY_HEX fill` — intakes with
 //! large values until a write is refused; prints the error code.
+//! `store-exerciser DIR KEY_HEX sync URL FORMS_DIR` — drains the outbox to
+//! the simulated back offices at URL until idle; prints `drained N`.
 //! `store-exerciser DIR - keyring` — makes the store key in the system key
 //! store, reads it back, opens the store with it and prints the backend.
 
@@ -24,6 +26,10 @@ fn main() {
     };
     if mode == "keyring" {
         keyring_check(dir);
+        return;
+    }
+    if mode == "sync" {
+        sync(dir, key, rest);
         return;
     }
     let bytes: [u8; 32] = hex::decode(key)
@@ -148,4 +154,60 @@ fn keyring_check(dir: &str) {
     )
     .expect("the store opens again");
     println!("store-ok");
+}
+
+fn sync(dir: &str, key: &str, rest: &[String]) {
+    let [url, forms_dir, ..] = rest else {
+        eprintln!("usage: store-exerciser DIR KEY_HEX sync URL FORMS_DIR");
+        std::process::exit(2);
+    };
+    let bytes: [u8; 32] = hex::decode(key)
+        .ok()
+        .and_then(|bytes| bytes.try_into().ok())
+        .expect("64 hex digits");
+    let forms_dir = PathBuf::from(forms_dir);
+    let catalog = forms::load_catalog(&forms_dir.join("catalog")).expect("the catalogue loads");
+    let standards = forms::standards::load_standards(&forms_dir.join("standards"), &catalog)
+        .expect("the standards load");
+    let options = StoreOptions {
+        case_numbers: offline_cache::numbering::NumberingRule::new("{hall}{yyyymmdd}{seq:6}")
+            .expect("valid"),
+        ..StoreOptions::default()
+    };
+    let store = std::sync::Arc::new(
+        CaseStore::<Production>::open(&PathBuf::from(dir), &StoreKey::from_bytes(bytes), options)
+            .expect("the store opens"),
+    );
+    let targets = standards
+        .systems
+        .into_iter()
+        .map(|(system, standard)| {
+            (
+                system.clone(),
+                offline_cache::sync::Target {
+                    base_url: url.clone(),
+                    token: format!("demo-token-{system}"),
+                    standard,
+                },
+            )
+        })
+        .collect();
+    let settings = offline_cache::sync::SyncSettings {
+        per_system_concurrency: 8,
+        request_timeout: std::time::Duration::from_secs(10),
+        backoff_base: std::time::Duration::from_millis(20),
+        backoff_cap: std::time::Duration::from_millis(300),
+    };
+    let runtime = tokio::runtime::Runtime::new().expect("a runtime");
+    let report = runtime.block_on(async {
+        let engine = offline_cache::sync::SyncEngine::new(store.clone(), targets, settings)
+            .expect("the engine starts");
+        engine
+            .drain_until_idle(std::time::Duration::from_secs(120))
+            .await
+    });
+    match report {
+        Ok(report) => println!("drained {}", report.acknowledged),
+        Err(error) => println!("sync-failed {}", error.code()),
+    }
 }

@@ -214,6 +214,7 @@ fn seed_registry(connection: &Connection) -> rusqlite::Result<()> {
 impl Simulator {
     /// Starts the simulator on 127.0.0.1.
     pub async fn start(config: Config) -> std::io::Result<Simulator> {
+        quiet_deliberate_drops();
         let connection = Connection::open(&config.database).map_err(std::io::Error::other)?;
         connection
             .execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;")
@@ -386,9 +387,26 @@ async fn roll(shared: &Shared, system: System, submission: bool) -> Fault {
     Fault::None
 }
 
-/// Ends the connection without an answer (the client sees a reset).
+const DROPPED: &str = "backoffice-sim: connection dropped on purpose";
+
+/// Ends the connection without an answer (the client sees a reset): the
+/// handler's task ends, and hyper closes the connection.
 fn drop_connection() -> ! {
-    std::panic::panic_any("backoffice-sim: connection dropped on purpose")
+    std::panic::panic_any(DROPPED)
+}
+
+/// Keeps the deliberate drops out of the output; every other panic is
+/// reported as before.
+fn quiet_deliberate_drops() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if info.payload().downcast_ref::<&str>() != Some(&DROPPED) {
+                previous(info);
+            }
+        }));
+    });
 }
 
 async fn submit(

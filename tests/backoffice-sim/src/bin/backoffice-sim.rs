@@ -1,6 +1,7 @@
-//! `backoffice-sim [--port N] [--database FILE]`: runs the simulated back
-//! offices on 127.0.0.1 (the demo back office of `./x run`), with the demo
-//! tokens `demo-token-<system>`, until stopped.
+//! `backoffice-sim [--port N] [--database FILE] [--delay-ms N]`: runs the
+//! simulated back offices on 127.0.0.1 (the demo back office of `./x run`),
+//! with the demo tokens `demo-token-<system>`, until stopped. `--delay-ms`
+//! adds latency to every answer (benchmarks).
 
 use std::path::PathBuf;
 
@@ -8,6 +9,7 @@ use std::path::PathBuf;
 async fn main() {
     let mut port = 8790u16;
     let mut database = std::env::temp_dir().join("onewindow-backoffice-sim.db");
+    let mut delay_ms = 0u64;
     let mut arguments = std::env::args().skip(1);
     while let Some(argument) = arguments.next() {
         match (argument.as_str(), arguments.next()) {
@@ -16,11 +18,26 @@ async fn main() {
                 Err(_) => usage(&format!("--port {value} is not a port number")),
             },
             ("--database", Some(value)) => database = PathBuf::from(value),
+            ("--delay-ms", Some(value)) => match value.parse() {
+                Ok(value) => delay_ms = value,
+                Err(_) => usage(&format!("--delay-ms {value} is not a number")),
+            },
             (other, _) => usage(&format!("unknown argument {other}")),
         }
     }
     let mut config = backoffice_sim::Config::demo(&database);
     config.port = port;
+    if delay_ms > 0 {
+        for system in backoffice_sim::System::ALL {
+            config.faults.insert(
+                system.id().into(),
+                backoffice_sim::Faults {
+                    delay_ms,
+                    ..Default::default()
+                },
+            );
+        }
+    }
     let simulator = match backoffice_sim::Simulator::start(config).await {
         Ok(simulator) => simulator,
         Err(error) => {
@@ -38,6 +55,6 @@ async fn main() {
 }
 
 fn usage(problem: &str) -> ! {
-    eprintln!("backoffice-sim: {problem}\nusage: backoffice-sim [--port N] [--database FILE]");
+    eprintln!("backoffice-sim: {problem}\nusage: backoffice-sim [--port N] [--database FILE] [--delay-ms N]");
     std::process::exit(2);
 }

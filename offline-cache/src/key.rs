@@ -124,6 +124,44 @@ pub fn system_store() -> Result<(Arc<keyring_core::CredentialStore>, &'static st
     })
 }
 
+/// The bearer token of a back-office system, kept in the key store under
+/// `backoffice-token:<system>`; `None` when none was saved yet.
+pub fn backoffice_token(
+    store: &Arc<keyring_core::CredentialStore>,
+    system: &str,
+) -> Result<Option<String>, CacheError> {
+    let unavailable = |error: keyring_core::Error| CacheError::KeyringUnavailable {
+        detail: error.to_string(),
+    };
+    let entry =
+        keyring_core::Entry::new_in_store(store, SERVICE, &format!("backoffice-token:{system}"))
+            .map_err(unavailable)?;
+    match entry.get_password() {
+        Ok(token) => Ok(Some(token)),
+        Err(keyring_core::Error::NoEntry) => Ok(None),
+        Err(error) => Err(unavailable(error)),
+    }
+}
+
+/// Saves a back-office system's bearer token in the key store.
+pub fn save_backoffice_token(
+    store: &Arc<keyring_core::CredentialStore>,
+    system: &str,
+    token: &str,
+) -> Result<(), CacheError> {
+    if token.trim().is_empty() {
+        return Err(CacheError::BadInput(format!(
+            "the token for {system} is empty"
+        )));
+    }
+    let unavailable = |error: keyring_core::Error| CacheError::KeyringUnavailable {
+        detail: error.to_string(),
+    };
+    keyring_core::Entry::new_in_store(store, SERVICE, &format!("backoffice-token:{system}"))
+        .and_then(|entry| entry.set_password(token))
+        .map_err(unavailable)
+}
+
 fn from_store(
     store: &Arc<keyring_core::CredentialStore>,
     account: &str,
@@ -217,6 +255,27 @@ mod tests {
         .unwrap();
         assert_ne!(first.bytes(), practice.bytes());
         assert_eq!(format!("{first:?}"), "StoreKey(…)");
+    }
+
+    #[test]
+    fn back_office_tokens_live_in_the_key_store() {
+        let store: Arc<keyring_core::CredentialStore> = keyring_core::mock::Store::new().unwrap();
+        assert_eq!(backoffice_token(&store, "social-insurance").unwrap(), None);
+        save_backoffice_token(&store, "social-insurance", "secret-1").unwrap();
+        assert_eq!(
+            backoffice_token(&store, "social-insurance")
+                .unwrap()
+                .as_deref(),
+            Some("secret-1")
+        );
+        assert_eq!(
+            backoffice_token(&store, "market-registration").unwrap(),
+            None
+        );
+        assert_eq!(
+            save_backoffice_token(&store, "x", " ").unwrap_err().code(),
+            "bad_input"
+        );
     }
 
     #[test]

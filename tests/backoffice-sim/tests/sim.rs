@@ -109,6 +109,7 @@ struct Harness {
 
 impl Harness {
     async fn start(faults: Option<(&str, Faults)>) -> Self {
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let dir = tempfile::tempdir().unwrap();
         let mut config = Config::demo(&dir.path().join("sim.db"));
         if let Some((system, faults)) = faults {

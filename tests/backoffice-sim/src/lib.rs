@@ -389,6 +389,28 @@ async fn roll(shared: &Shared, system: System, submission: bool) -> Fault {
 
 const DROPPED: &str = "backoffice-sim: connection dropped on purpose";
 
+/// The answer a fault gives instead of the real one, if any (a reset ends
+/// the connection and never returns).
+fn fault_answer(fault: &Fault) -> Option<Response> {
+    match fault {
+        Fault::Reset => drop_connection(),
+        Fault::ServerError => Some(problem(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "",
+            "simulated server error",
+        )),
+        Fault::RateLimited(seconds) => Some(
+            (
+                StatusCode::TOO_MANY_REQUESTS,
+                [("retry-after", seconds.to_string())],
+                "slow down",
+            )
+                .into_response(),
+        ),
+        Fault::None | Fault::LoseAnswer => None,
+    }
+}
+
 /// Ends the connection without an answer (the client sees a reset): the
 /// handler's task ends, and hyper closes the connection.
 fn drop_connection() -> ! {
@@ -423,24 +445,8 @@ async fn submit(
         );
     }
     let fault = roll(&shared, system, true).await;
-    match fault {
-        Fault::Reset => drop_connection(),
-        Fault::ServerError => {
-            return problem(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "",
-                "simulated server error",
-            )
-        }
-        Fault::RateLimited(seconds) => {
-            return (
-                StatusCode::TOO_MANY_REQUESTS,
-                [("retry-after", seconds.to_string())],
-                "slow down",
-            )
-                .into_response()
-        }
-        _ => {}
+    if let Some(answer) = fault_answer(&fault) {
+        return answer;
     }
     let Some(key) = headers
         .get("idempotency-key")
@@ -596,24 +602,8 @@ async fn status(
             "a valid bearer token is required",
         );
     }
-    match roll(&shared, system, false).await {
-        Fault::Reset => drop_connection(),
-        Fault::ServerError => {
-            return problem(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "",
-                "simulated server error",
-            )
-        }
-        Fault::RateLimited(seconds) => {
-            return (
-                StatusCode::TOO_MANY_REQUESTS,
-                [("retry-after", seconds.to_string())],
-                "slow down",
-            )
-                .into_response()
-        }
-        _ => {}
+    if let Some(answer) = fault_answer(&roll(&shared, system, false).await) {
+        return answer;
     }
     let Ok(query) = serde_json::from_slice::<StatusQuery>(&body) else {
         return problem(

@@ -315,7 +315,7 @@ pub fn transition(
     Ok(state)
 }
 
-fn apply_event(
+pub(crate) fn apply_event(
     transaction: &Transaction,
     case_id: &str,
     from: CaseState,

@@ -34,7 +34,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
 use crate::audit;
-use crate::cases::{transition, Actor};
+use crate::cases::Actor;
 use crate::error::CacheError;
 use crate::lifecycle::{CaseState, Event, Role};
 use crate::store::{exec, CaseStore, Production};
@@ -745,51 +745,60 @@ fn apply_remote_state(
     sub_case_id: &str,
     state: &str,
 ) -> Result<(), CacheError> {
-    let case_id: String = connection.query_row(
+    // One transaction: the sub-case's new state and the case's moves land
+    // together, so a crash cannot leave the case behind its sub-cases.
+    let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let at = now().to_rfc3339();
+    let case_id: String = transaction.query_row(
         "SELECT case_id FROM sub_cases WHERE id = ?1",
         params![sub_case_id],
         |row| row.get(0),
     )?;
     exec(
-        connection,
+        &transaction,
         "UPDATE sub_cases SET state = ?2, updated_at = ?3 WHERE id = ?1",
-        params![sub_case_id, state, now().to_rfc3339()],
+        params![sub_case_id, state, at],
     )?;
-    let mut statement =
-        connection.prepare_cached("SELECT state FROM sub_cases WHERE case_id = ?1")?;
-    let states: Vec<String> = statement
+    let states: Vec<String> = transaction
+        .prepare_cached("SELECT state FROM sub_cases WHERE case_id = ?1")?
         .query_map(params![case_id], |row| row.get(0))?
         .collect::<Result<_, _>>()?;
-    drop(statement);
     let refs: Vec<&str> = states.iter().map(String::as_str).collect();
-    let Some(least) = least_advanced(&refs) else {
-        return Ok(());
-    };
     let any_refused = refs.contains(&"refused");
-    let wanted: &[Event] = match least {
-        "in_review" => &[Event::BackOfficeReview],
-        "supplement_requested" => &[Event::BackOfficeReview, Event::RequestSupplement],
-        "approved" | "refused" if any_refused => &[Event::BackOfficeReview, Event::RefuseResult],
-        "approved" | "refused" => &[Event::BackOfficeReview, Event::Approve],
-        "result_ready" if any_refused => &[
+    let wanted: &[Event] = match least_advanced(&refs) {
+        Some("in_review") => &[Event::BackOfficeReview],
+        Some("supplement_requested") => &[Event::BackOfficeReview, Event::RequestSupplement],
+        Some("approved" | "refused") if any_refused => {
+            &[Event::BackOfficeReview, Event::RefuseResult]
+        }
+        Some("approved" | "refused") => &[Event::BackOfficeReview, Event::Approve],
+        Some("result_ready") if any_refused => &[
             Event::BackOfficeReview,
             Event::RefuseResult,
             Event::ResultReady,
         ],
-        "result_ready" => &[Event::BackOfficeReview, Event::Approve, Event::ResultReady],
+        Some("result_ready") => &[Event::BackOfficeReview, Event::Approve, Event::ResultReady],
         _ => &[],
     };
     for event in wanted {
-        let current: String = connection.query_row(
+        let current: String = transaction.query_row(
             "SELECT state FROM cases WHERE id = ?1",
             params![case_id],
             |row| row.get(0),
         )?;
-        if crate::lifecycle::check_transition(CaseState::parse(&current)?, *event, Role::System)
-            .is_ok()
-        {
-            transition(connection, &case_id, *event, &system_actor(), now(), None)?;
+        let current = CaseState::parse(&current)?;
+        if crate::lifecycle::check_transition(current, *event, Role::System).is_ok() {
+            crate::cases::apply_event(
+                &transaction,
+                &case_id,
+                current,
+                *event,
+                &system_actor(),
+                &at,
+                None,
+            )?;
         }
     }
+    transaction.commit()?;
     Ok(())
 }

@@ -4,7 +4,8 @@
 //! This is plumbing only; domain state (cases, the catalogue) belongs to the
 //! core crates and is reached through them.
 
-use std::sync::Mutex;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
 
@@ -44,9 +45,23 @@ impl Workstation {
     }
 }
 
+/// The environment variable naming the catalogue folder.
+pub const CATALOG_DIR_VARIABLE: &str = "ONEWINDOW_CATALOG_DIR";
+
+/// The catalogue folder: `ONEWINDOW_CATALOG_DIR`, or the sample catalogue
+/// next to the sources.
+pub fn catalog_dir() -> PathBuf {
+    std::env::var_os(CATALOG_DIR_VARIABLE)
+        .filter(|value| !value.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../forms/catalog")))
+}
+
 /// Managed Tauri state.
 pub struct AppState {
     pub paths: AppPaths,
+    /// The service-item catalogue, when it loaded.
+    pub catalog: Option<Arc<forms::Catalog>>,
     pub mode: Mode,
     pub workstation: Workstation,
     pub preferences_file: PreferencesFile,
@@ -61,6 +76,13 @@ impl AppState {
         let log_guard = crate::logging::start(&paths.log_dir);
         let preferences_file = PreferencesFile::in_dir(&paths.config_dir);
         let preferences = preferences_file.load();
+        let catalog = match forms::load_catalog(&catalog_dir()) {
+            Ok(catalog) => Some(Arc::new(catalog)),
+            Err(error) => {
+                tracing::warn!(code = error.code(), "the catalogue did not load:\n{error}");
+                None
+            }
+        };
         tracing::info!(
             version = env!("CARGO_PKG_VERSION"),
             data_dir = %paths.data_dir.display(),
@@ -69,6 +91,7 @@ impl AppState {
         );
         Ok(AppState {
             paths,
+            catalog,
             mode: Mode::Production,
             workstation: Workstation::sample(),
             preferences_file,

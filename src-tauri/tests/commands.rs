@@ -55,7 +55,7 @@ fn app_info_reports_version_directories_and_mode() {
         info["config_dir"],
         root.path().join("config").display().to_string()
     );
-    assert_eq!(info["catalog_version"], Value::Null);
+    assert_eq!(info["catalog_version"], "2026.11-sample.1");
     assert_eq!(info["mode"], "production");
     assert_eq!(info["workstation"]["hall_code"], "SAMPLE");
     assert!(

@@ -27,8 +27,10 @@ pub fn app_info(state: State<'_, AppState>) -> Result<AppInfo, UiError> {
         data_dir: state.paths.data_dir.display().to_string(),
         log_dir: state.paths.log_dir.display().to_string(),
         config_dir: state.paths.config_dir.display().to_string(),
-        // No catalogue is loaded yet: the catalogue loader lives in `forms`.
-        catalog_version: None,
+        catalog_version: state
+            .catalog
+            .as_ref()
+            .map(|catalog| catalog.version.clone()),
         mode: state.mode,
         workstation: state.workstation.clone(),
     })

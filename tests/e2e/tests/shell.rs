@@ -148,7 +148,7 @@ async fn about_shows_what_app_info_returned() {
     assert_eq!(app.text("[data-testid=about-hall-code]").await, "SAMPLE");
     assert_eq!(
         app.text("[data-testid=about-catalog-version]").await,
-        "尚未加载"
+        "2026.11-sample.1"
     );
     app.screenshot("about-zh-CN").await;
 

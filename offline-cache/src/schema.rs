@@ -167,17 +167,20 @@ CREATE INDEX cases_window_day_time ON cases (window, created_day, created_at);
 DROP INDEX cases_window_day;
 "#,
         ),
+        // Version 4: the back office's decision (approved or refused) on a
+        // sub-case, kept once its result is ready.
+        M::up("ALTER TABLE sub_cases ADD COLUMN outcome TEXT;"),
     ])
 }
 
 /// The schema version this build writes.
-pub const SCHEMA_VERSION: i64 = 3;
+pub const SCHEMA_VERSION: i64 = 4;
 
 #[cfg(test)]
 mod tests {
     #[test]
     fn migrations_are_valid() {
         super::migrations().validate().unwrap();
-        assert_eq!(super::SCHEMA_VERSION, 3);
+        assert_eq!(super::SCHEMA_VERSION, 4);
     }
 }

@@ -305,11 +305,21 @@ impl SyncEngine {
                 let Some(state) = least_advanced(&states) else {
                     continue;
                 };
+                // Refused if any item was refused; approved once any was decided.
+                let outcomes: Vec<&str> = receipt
+                    .split(',')
+                    .filter_map(|one| body["outcomes"][one].as_str())
+                    .collect();
+                let outcome = if outcomes.contains(&"refused") {
+                    Some("refused".to_owned())
+                } else {
+                    outcomes.first().map(|outcome| (*outcome).to_owned())
+                };
                 if state != current {
                     let state = state.to_owned();
                     self.store
                         .write(move |connection| {
-                            apply_remote_state(connection, &sub_case_id, &state)
+                            apply_remote_state(connection, &sub_case_id, &state, outcome.as_deref())
                         })
                         .await?;
                     changed += 1;
@@ -744,6 +754,7 @@ fn apply_remote_state(
     connection: &mut Connection,
     sub_case_id: &str,
     state: &str,
+    outcome: Option<&str>,
 ) -> Result<(), CacheError> {
     // One transaction: the sub-case's new state and the case's moves land
     // together, so a crash cannot leave the case behind its sub-cases.
@@ -756,15 +767,20 @@ fn apply_remote_state(
     )?;
     exec(
         &transaction,
-        "UPDATE sub_cases SET state = ?2, updated_at = ?3 WHERE id = ?1",
-        params![sub_case_id, state, at],
+        "UPDATE sub_cases SET state = ?2, updated_at = ?3, outcome = coalesce(?4, outcome) WHERE id = ?1",
+        params![sub_case_id, state, at, outcome],
+    )?;
+    let refused_outcomes: i64 = transaction.query_row(
+        "SELECT count(*) FROM sub_cases WHERE case_id = ?1 AND outcome = 'refused'",
+        params![case_id],
+        |row| row.get(0),
     )?;
     let states: Vec<String> = transaction
         .prepare_cached("SELECT state FROM sub_cases WHERE case_id = ?1")?
         .query_map(params![case_id], |row| row.get(0))?
         .collect::<Result<_, _>>()?;
     let refs: Vec<&str> = states.iter().map(String::as_str).collect();
-    let any_refused = refs.contains(&"refused");
+    let any_refused = refs.contains(&"refused") || refused_outcomes > 0;
     let wanted: &[Event] = match least_advanced(&refs) {
         Some("in_review") => &[Event::BackOfficeReview],
         Some("supplement_requested") => &[Event::BackOfficeReview, Event::RequestSupplement],

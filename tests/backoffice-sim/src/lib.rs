@@ -139,6 +139,53 @@ pub struct Simulator {
     task: Option<tokio::task::JoinHandle<()>>,
 }
 
+/// One filled intake (item id, field values) for each item the sample data
+/// standards cover, valid for its system: the contract tests and the sync
+/// tests send these.
+pub fn sample_intakes() -> Vec<(&'static str, Value)> {
+    vec![
+        (
+            "market.company-establishment",
+            json!({
+                "entity_name": "武汉示例科技有限公司", "company_type": "1130", "registered_capital": "1000000.00", "industry": "I",
+                "business_scope": "软件开发", "premises_address": { "region_code": "420102", "detail": "沿江大道100号" },
+                "operating_term_years": 0, "legal_representative_name": "张三", "legal_representative_id": "34052419800101001X",
+                "shareholders": [{ "name": "张三", "id_number": "34052419800101001X", "subscribed_amount": "1000000.00", "contribution_form": "1", "contribution_date": "2030-12-31" }]
+            }),
+        ),
+        (
+            "market.business-licence-change",
+            json!({ "entity_name": "福州示例科技有限公司", "credit_code": "91350100M000100Y43", "change_items": "住所变更", "resolution_date": "2026-11-20" }),
+        ),
+        (
+            "human-resources.flexible-employment-enrolment",
+            json!({
+                "applicant_name": "张三", "applicant_id_number": "34052419800101001X", "sex": "1", "ethnicity": "01", "applicant_phone": "13912345678",
+                "household_region": { "region_code": "420102", "detail": "胜利街1号" }, "residence_address": { "region_code": "420106", "detail": "中山路2号" },
+                "bank_name": "示例银行", "bank_account": "6222000011112222", "start_date": "2026-12-01", "contribution_grade": "60"
+            }),
+        ),
+        (
+            "human-resources.employer-social-insurance",
+            json!({
+                "entity_name": "福州示例科技有限公司", "credit_code": "91350100M000100Y43", "employee_count": 1,
+                "employees": [{ "name": "王五", "id_number": "440304200002291236", "monthly_wage": "6500.00" }]
+            }),
+        ),
+        (
+            "housing-construction.construction-permit",
+            json!({
+                "entity_name": "北京示例建设有限公司", "credit_code": "91110108MA01ABCD5T", "contract_value": "3500000.50", "floor_area_sqm": 1200.5,
+                "contractor_credit_code": "91350100M000100Y43", "works_planning_permit": "建字第420102202600012号"
+            }),
+        ),
+        (
+            "housing-construction.completion-filing",
+            json!({ "entity_name": "北京示例建设有限公司", "credit_code": "91110108MA01ABCD5T", "acceptance_date": "2026-11-20", "is_housing": true }),
+        ),
+    ]
+}
+
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS submissions (
     receipt TEXT PRIMARY KEY,
@@ -148,6 +195,7 @@ CREATE TABLE IF NOT EXISTS submissions (
     body TEXT NOT NULL,
     case_number TEXT,
     state TEXT NOT NULL,
+    outcome TEXT,
     created_at TEXT NOT NULL,
     UNIQUE (system, idempotency_key)
 );
@@ -614,32 +662,39 @@ async fn status(
     };
     let connection = shared.database.lock().expect("lock");
     let mut states = BTreeMap::new();
+    // The decision (approved or refused) stays visible after the result is
+    // ready, so a client that polls seldom still learns it.
+    let mut outcomes = BTreeMap::new();
     for receipt in query.receipts {
-        let current: Option<String> = connection
+        let current: Option<(String, Option<String>)> = connection
             .query_row(
-                "SELECT state FROM submissions WHERE receipt = ?1 AND system = ?2",
+                "SELECT state, outcome FROM submissions WHERE receipt = ?1 AND system = ?2",
                 params![receipt, system.id()],
-                |row| row.get(0),
+                |row| Ok((row.get(0)?, row.get(1)?)),
             )
             .optional()
             .unwrap_or(None);
-        let Some(current) = current else {
+        let Some((current, mut outcome)) = current else {
             states.insert(receipt, Value::Null);
             continue;
         };
         let shown = match next_state(shared.seed, &receipt, &current) {
             Some(next) => {
+                if matches!(next, "approved" | "refused") {
+                    outcome = Some(next.to_owned());
+                }
                 let _ = connection.execute(
-                    "UPDATE submissions SET state = ?2 WHERE receipt = ?1",
-                    params![receipt, next],
+                    "UPDATE submissions SET state = ?2, outcome = ?3 WHERE receipt = ?1",
+                    params![receipt, next, outcome],
                 );
                 next.to_owned()
             }
             None => current,
         };
-        states.insert(receipt, Value::from(shown));
+        states.insert(receipt.clone(), Value::from(shown));
+        outcomes.insert(receipt, outcome.map_or(Value::Null, Value::from));
     }
-    Json(json!({ "states": states })).into_response()
+    Json(json!({ "states": states, "outcomes": outcomes })).into_response()
 }
 
 async fn person(
@@ -784,7 +839,7 @@ async fn set_state(
         .lock()
         .expect("lock")
         .execute(
-            "UPDATE submissions SET state = ?2 WHERE receipt = ?1",
+            "UPDATE submissions SET state = ?2, outcome = CASE WHEN ?2 IN ('approved', 'refused') THEN ?2 ELSE outcome END WHERE receipt = ?1",
             params![receipt, new.state],
         )
         .unwrap_or(0);

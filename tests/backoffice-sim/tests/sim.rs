@@ -42,47 +42,7 @@ fn intake(item: &str, case_number: &str, values: Value) -> UnifiedIntake {
 
 /// A filled sample intake for each item that has a standard, mapped.
 fn sample_payloads(standards: &Standards) -> Vec<(String, Payload)> {
-    let samples = [
-        (
-            "market.company-establishment",
-            json!({
-                "entity_name": "武汉示例科技有限公司", "company_type": "1130", "registered_capital": "1000000.00", "industry": "I",
-                "business_scope": "软件开发", "premises_address": { "region_code": "420102", "detail": "沿江大道100号" },
-                "operating_term_years": 0, "legal_representative_name": "张三", "legal_representative_id": "34052419800101001X",
-                "shareholders": [{ "name": "张三", "id_number": "34052419800101001X", "subscribed_amount": "1000000.00", "contribution_form": "1", "contribution_date": "2030-12-31" }]
-            }),
-        ),
-        (
-            "market.business-licence-change",
-            json!({ "entity_name": "福州示例科技有限公司", "credit_code": "91350100M000100Y43", "change_items": "住所变更", "resolution_date": "2026-11-20" }),
-        ),
-        (
-            "human-resources.flexible-employment-enrolment",
-            json!({
-                "applicant_name": "张三", "applicant_id_number": "34052419800101001X", "sex": "1", "ethnicity": "01", "applicant_phone": "13912345678",
-                "household_region": { "region_code": "420102", "detail": "胜利街1号" }, "residence_address": { "region_code": "420106", "detail": "中山路2号" },
-                "bank_name": "示例银行", "bank_account": "6222000011112222", "start_date": "2026-12-01", "contribution_grade": "60"
-            }),
-        ),
-        (
-            "human-resources.employer-social-insurance",
-            json!({
-                "entity_name": "福州示例科技有限公司", "credit_code": "91350100M000100Y43", "employee_count": 1,
-                "employees": [{ "name": "王五", "id_number": "440304200002291236", "monthly_wage": "6500.00" }]
-            }),
-        ),
-        (
-            "housing-construction.construction-permit",
-            json!({
-                "entity_name": "北京示例建设有限公司", "credit_code": "91110108MA01ABCD5T", "contract_value": "3500000.50", "floor_area_sqm": 1200.5,
-                "contractor_credit_code": "91350100M000100Y43", "works_planning_permit": "建字第420102202600012号"
-            }),
-        ),
-        (
-            "housing-construction.completion-filing",
-            json!({ "entity_name": "北京示例建设有限公司", "credit_code": "91110108MA01ABCD5T", "acceptance_date": "2026-11-20", "is_housing": true }),
-        ),
-    ];
+    let samples = backoffice_sim::sample_intakes();
     let catalog = forms::load_catalog(&forms_dir().join("catalog")).unwrap();
     samples
         .into_iter()

@@ -17,6 +17,7 @@ pub mod form;
 pub mod generator;
 pub mod identifiers;
 pub mod loader;
+pub mod samples;
 pub mod search;
 pub mod standards;
 

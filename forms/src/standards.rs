@@ -52,6 +52,21 @@ pub struct Endpoints {
     pub licence: Option<String>,
 }
 
+impl Endpoints {
+    /// The paths with `{system}` replaced by a system's id (for a standard
+    /// shared by several systems through one exchange platform).
+    fn for_system(&self, system: &str) -> Endpoints {
+        let path = |text: &String| text.replace("{system}", system);
+        Endpoints {
+            submit: path(&self.submit),
+            status: path(&self.status),
+            person: self.person.as_ref().map(path),
+            entity: self.entity.as_ref().map(path),
+            licence: self.licence.as_ref().map(path),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Derive {
@@ -102,7 +117,14 @@ struct RawItemRules {
 
 #[derive(Debug, Deserialize)]
 struct RawStandard {
-    system: Spanned<String>,
+    /// The one system this standard is for ...
+    system: Option<Spanned<String>>,
+    /// ... or the systems that receive cases through one exchange standard.
+    systems: Option<Spanned<Vec<String>>>,
+    /// Every item of the systems is accepted with the system-wide rules
+    /// alone (an exchange standard that carries the form as it is).
+    #[serde(default)]
+    all_items: bool,
     name_zh: String,
     format: PayloadFormat,
     xml_root: Option<String>,
@@ -188,39 +210,54 @@ pub fn load_standards(dir: &Path, catalog: &Catalog) -> Result<Standards, FormsE
         let Some(raw) = parse::<RawStandard>(source, &mut errors) else {
             continue;
         };
-        let system = raw.system.get_ref().clone();
-        if !catalog.systems.contains_key(&system) {
-            errors.push(source.error_at(
-                raw.system.span().start,
-                format!("unknown back-office system `{system}`"),
-            ));
-            continue;
-        }
-        if standards.systems.contains_key(&system) {
-            errors.push(source.error_at(
-                raw.system.span().start,
-                format!("system `{system}` has a second standard file"),
-            ));
-            continue;
+        let (systems, at) = match (&raw.system, &raw.systems) {
+            (Some(system), None) => (vec![system.get_ref().clone()], system.span().start),
+            (None, Some(systems)) if !systems.get_ref().is_empty() => {
+                (systems.get_ref().clone(), systems.span().start)
+            }
+            _ => {
+                errors.push(source.error_at(
+                    0,
+                    "name the back office: either `system = \"id\"` or `systems = [\"id\", ...]`",
+                ));
+                continue;
+            }
+        };
+        let mut known = Vec::new();
+        for system in &systems {
+            if !catalog.systems.contains_key(system) {
+                errors.push(source.error_at(at, format!("unknown back-office system `{system}`")));
+            } else if standards.systems.contains_key(system) || known.contains(system) {
+                errors
+                    .push(source.error_at(at, format!("system `{system}` has a second standard")));
+            } else {
+                known.push(system.clone());
+            }
         }
         if raw.format == PayloadFormat::Xml
             && raw.xml_root.as_deref().is_none_or(|root| !is_name(root))
         {
-            errors.push(source.error_at(
-                raw.system.span().start,
-                "an XML standard needs `xml_root`, an element name",
-            ));
+            errors.push(source.error_at(at, "an XML standard needs `xml_root`, an element name"));
         }
         let mut checker = RuleChecker {
             source,
             errors: &mut errors,
         };
         let rules = checker.rules(&raw.rule, None, None);
-        let mut item_rules = BTreeMap::new();
+        let mut item_rules: BTreeMap<String, Vec<Rule>> = BTreeMap::new();
+        if raw.all_items {
+            for item in catalog
+                .items
+                .iter()
+                .filter(|item| known.contains(&item.back_office))
+            {
+                item_rules.insert(item.id.clone(), Vec::new());
+            }
+        }
         for section in &raw.item {
             let id = section.id.get_ref();
             match catalog.item(id) {
-                Some(item) if item.back_office == system => {
+                Some(item) if systems.contains(&item.back_office) => {
                     let mut checker = RuleChecker {
                         source,
                         errors: &mut errors,
@@ -232,25 +269,40 @@ pub fn load_standards(dir: &Path, catalog: &Catalog) -> Result<Standards, FormsE
                 }
                 Some(item) => errors.push(source.error_at(
                     section.id.span().start,
-                    format!("item `{id}` goes to `{}`, not `{system}`", item.back_office),
+                    format!(
+                        "item `{id}` goes to `{}`, not to {}",
+                        item.back_office,
+                        systems.join(", ")
+                    ),
                 )),
                 None => errors
                     .push(source.error_at(section.id.span().start, format!("unknown item `{id}`"))),
             }
         }
-        standards.systems.insert(
-            system.clone(),
-            Standard {
-                system,
-                name_zh: raw.name_zh,
-                format: raw.format,
-                xml_root: raw.xml_root,
-                auth: raw.auth,
-                endpoints: raw.endpoints,
-                rules,
-                item_rules,
-            },
-        );
+        for system in known {
+            let own_items = item_rules
+                .iter()
+                .filter(|(id, _)| {
+                    catalog
+                        .item(id)
+                        .is_some_and(|item| item.back_office == system)
+                })
+                .map(|(id, rules)| (id.clone(), rules.clone()))
+                .collect();
+            standards.systems.insert(
+                system.clone(),
+                Standard {
+                    endpoints: raw.endpoints.for_system(&system),
+                    system,
+                    name_zh: raw.name_zh.clone(),
+                    format: raw.format,
+                    xml_root: raw.xml_root.clone(),
+                    auth: raw.auth,
+                    rules: rules.clone(),
+                    item_rules: own_items,
+                },
+            );
+        }
     }
     if errors.is_empty() {
         Ok(standards)
@@ -426,6 +478,8 @@ impl RuleChecker<'_, '_> {
                 })
             }
             "case" if CASE_KEYS.contains(&rest) => Some(FieldType::Text),
+            // The whole form as entered (exchange standards carry it as is).
+            "fields" if rest.is_empty() && row.is_none() => Some(FieldType::Group),
             "field" => {
                 match fields {
                     None => {
@@ -621,6 +675,7 @@ impl Context<'_> {
                     value.get(part).cloned()
                 }
             }
+            "fields" => Some(Value::Object(self.intake.values.clone())),
             "row" => self.row.and_then(|row| row.get(rest).cloned()),
             _ => None,
         }?;

@@ -41,7 +41,27 @@ fn the_three_systems_get_their_own_formats() {
     let catalog = forms::load_catalog(&root().join("catalog")).unwrap();
     let standards = load_standards(&root().join("standards"), &catalog)
         .unwrap_or_else(|error| panic!("{error}"));
-    assert_eq!(standards.systems.len(), 3);
+    // Every back-office system of the catalogue has a standard, and every
+    // item handled at the window has rules in its system's standard.
+    assert_eq!(
+        standards.systems.keys().collect::<Vec<_>>(),
+        catalog.systems.keys().collect::<Vec<_>>()
+    );
+    for item in catalog.items.iter().filter(|item| item.handled_here) {
+        assert!(
+            standards.systems[&item.back_office]
+                .item_rules
+                .contains_key(&item.id),
+            "{} has no rules in {}",
+            item.id,
+            item.back_office
+        );
+    }
+    // The exchange platform's standard is shared, with each system's own paths.
+    assert_eq!(
+        standards.systems["tax-service"].endpoints.submit,
+        "/exchange/api/v1/tax-service/cases"
+    );
 
     // Market regulation: camelCase JSON, its own codes, yuan as text.
     let market = &standards.systems["market-registration"];
@@ -158,7 +178,7 @@ fn unmappable_values_name_source_target_and_reason() {
         .unwrap();
     assert!(code.reason_zh.contains("990"), "{}", code.reason_zh);
     let none = market
-        .map(&intake("market.deregistration", json!({})), today())
+        .map(&intake("market.food-business-licence", json!({})), today())
         .unwrap_err();
     assert!(none[0].reason_en.contains("no data standard"), "{none:#?}");
 }
@@ -195,6 +215,16 @@ id = "housing-construction.construction-permit"
 "#,
     )
     .unwrap();
+    std::fs::write(
+        dir.path().join("nameless.toml"),
+        "name_zh = \"x\"\nformat = \"json\"\n[endpoints]\nsubmit = \"/a\"\nstatus = \"/b\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("shared.toml"),
+        "systems = [\"tax-service\", \"no-such-system\", \"tax-service\"]\nname_zh = \"x\"\nformat = \"json\"\nall_items = true\n[endpoints]\nsubmit = \"/{system}/a\"\nstatus = \"/b\"\n",
+    )
+    .unwrap();
     let Err(FormsError::Load(errors)) = load_standards(dir.path(), &catalog) else {
         panic!("the broken file loaded")
     };
@@ -209,7 +239,10 @@ id = "housing-construction.construction-permit"
         "bad.toml:12:10: unknown source `case.case_numbr`",
         "bad.toml:15:10: target `bad target`",
         "system-wide rules cannot read fields",
-        "goes to `construction-approval`, not `market-registration`",
+        "goes to `construction-approval`, not to market-registration",
+        "nameless.toml:1:1: name the back office",
+        "shared.toml:1:11: unknown back-office system `no-such-system`",
+        "shared.toml:1:11: system `tax-service` has a second standard",
     ] {
         assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
     }

@@ -78,7 +78,7 @@ async fn world(faults: Option<Faults>) -> World {
     let sim_dir = tempfile::tempdir().unwrap();
     let mut config = Config::demo(&sim_dir.path().join("sim.db"));
     if let Some(faults) = faults {
-        for system in backoffice_sim::System::ALL {
+        for system in backoffice_sim::System::all() {
             config.faults.insert(system.id().into(), faults.clone());
         }
     }

@@ -53,20 +53,55 @@ pub struct Faults {
 }
 
 /// One emulated system.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum System {
     MarketRegistration,
     SocialInsurance,
     ConstructionApproval,
+    /// A department system reached through the provincial exchange
+    /// platform (one JSON standard; the id is the catalogue's system id).
+    Exchange(&'static str),
 }
 
+/// The systems behind the exchange platform: catalogue id, receipt prefix,
+/// and the item-code prefix of the department whose items it takes.
+pub const EXCHANGE_SYSTEMS: [(&str, &str, &str); 16] = [
+    ("market-licensing", "YTH01", "market."),
+    ("seal-management", "YTH02", "public-security."),
+    ("residence-management", "YTH03", "public-security."),
+    ("tax-service", "YTH04", "tax."),
+    ("medical-insurance", "YTH05", "medical-insurance."),
+    ("housing-fund", "YTH06", "housing-fund."),
+    ("bank-appointment", "YTH07", "bank."),
+    ("civil-affairs", "YTH08", "civil-affairs."),
+    ("disabled-persons", "YTH09", "disabled-persons."),
+    ("health-licensing", "YTH10", "health."),
+    ("tobacco-licensing", "YTH11", "tobacco."),
+    ("fire-inspection", "YTH12", "fire."),
+    ("urban-management", "YTH13", "urban-management."),
+    ("project-platform", "YTH14", "development-reform."),
+    ("real-estate-registration", "YTH15", "real-estate."),
+    ("utility-service", "YTH16", "utilities."),
+];
+
 impl System {
-    pub const ALL: [System; 3] = [
-        System::MarketRegistration,
-        System::SocialInsurance,
-        System::ConstructionApproval,
-    ];
+    /// Every emulated system: the three with standards of their own, then
+    /// those behind the exchange platform.
+    pub fn all() -> Vec<System> {
+        [
+            System::MarketRegistration,
+            System::SocialInsurance,
+            System::ConstructionApproval,
+        ]
+        .into_iter()
+        .chain(
+            EXCHANGE_SYSTEMS
+                .iter()
+                .map(|(id, _, _)| System::Exchange(id)),
+        )
+        .collect()
+    }
 
     /// The catalogue's id of the system.
     pub fn id(self) -> &'static str {
@@ -74,6 +109,7 @@ impl System {
             System::MarketRegistration => "market-registration",
             System::SocialInsurance => "social-insurance",
             System::ConstructionApproval => "construction-approval",
+            System::Exchange(id) => id,
         }
     }
 
@@ -82,11 +118,15 @@ impl System {
             System::MarketRegistration => "SCJG",
             System::SocialInsurance => "SB",
             System::ConstructionApproval => "GCJS",
+            System::Exchange(id) => EXCHANGE_SYSTEMS
+                .iter()
+                .find(|(system, _, _)| *system == id)
+                .map_or("YTH", |(_, prefix, _)| prefix),
         }
     }
 
     pub fn from_id(id: &str) -> Option<Self> {
-        System::ALL.into_iter().find(|system| system.id() == id)
+        System::all().into_iter().find(|system| system.id() == id)
     }
 }
 
@@ -108,7 +148,7 @@ impl Config {
         Config {
             database: database.to_path_buf(),
             seed: 7,
-            tokens: System::ALL
+            tokens: System::all()
                 .iter()
                 .map(|system| {
                     (
@@ -327,6 +367,28 @@ impl Simulator {
                 }),
             )
             .route("/gcjs/services/zhengzhao/{number}", get(licence))
+            .route(
+                "/exchange/api/v1/{system}/cases",
+                post(
+                    |state, UrlPath(system): UrlPath<String>, headers, body| async move {
+                        match exchange_system(&system) {
+                            Some(system) => submit(state, headers, body, system).await,
+                            None => unknown_system(&system),
+                        }
+                    },
+                ),
+            )
+            .route(
+                "/exchange/api/v1/{system}/cases/status",
+                post(
+                    |state, UrlPath(system): UrlPath<String>, headers, body| async move {
+                        match exchange_system(&system) {
+                            Some(system) => status(state, headers, body, system).await,
+                            None => unknown_system(&system),
+                        }
+                    },
+                ),
+            )
             .route("/admin/faults/{system}", post(set_faults))
             .route("/admin/receipts/{receipt}/state", post(set_state))
             .route("/admin/submissions", get(list_submissions))
@@ -373,6 +435,18 @@ impl Drop for Simulator {
 }
 
 type SharedState = Arc<Shared>;
+
+fn exchange_system(id: &str) -> Option<System> {
+    System::from_id(id).filter(|system| matches!(system, System::Exchange(_)))
+}
+
+fn unknown_system(id: &str) -> Response {
+    problem(
+        StatusCode::NOT_FOUND,
+        "system",
+        &format!("the exchange platform has no system `{id}`"),
+    )
+}
 
 fn problem(status: StatusCode, field: &str, message: &str) -> Response {
     (status, Json(json!({ "field": field, "message": message }))).into_response()
@@ -538,6 +612,7 @@ async fn submit(
         System::MarketRegistration => validate::market(&tree),
         System::SocialInsurance => validate::social(&tree),
         System::ConstructionApproval => validate::construction(&tree),
+        System::Exchange(id) => validate::exchange(id, &tree),
     };
     if let Err(refusal) = checked {
         return problem(
@@ -546,7 +621,7 @@ async fn submit(
             &refusal.message,
         );
     }
-    let case_number = ["caseNo", "business_no", "BanJianBianHao"]
+    let case_number = ["caseNo", "business_no", "BanJianBianHao", "projid"]
         .iter()
         .find_map(|key| tree.get(key).and_then(Value::as_str))
         .map(str::to_owned);

@@ -40,10 +40,10 @@ fn date(tree: &Value, path: &str, format: &str) -> Result<(), Refusal> {
         .map_err(|_| refuse(path, &format!("must be a date as {format}")))
 }
 
-fn one_of(tree: &Value, path: &str, allowed: &[&str]) -> Result<(), Refusal> {
+fn one_of<'a>(tree: &'a Value, path: &str, allowed: &[&str]) -> Result<&'a str, Refusal> {
     let value = text(tree, path)?;
     if allowed.contains(&value) {
-        Ok(())
+        Ok(value)
     } else {
         Err(refuse(path, &format!("must be one of {allowed:?}")))
     }
@@ -124,6 +124,9 @@ pub fn market(tree: &Value) -> Result<(), Refusal> {
             "shareholders",
             "entity",
             "change",
+            "individual",
+            "partnership",
+            "partners",
         ],
     )?;
     text(tree, "caseNo")?;
@@ -131,16 +134,20 @@ pub fn market(tree: &Value) -> Result<(), Refusal> {
     date(tree, "acceptDate", "%Y-%m-%d")?;
     let item = text(tree, "itemCode")?;
     text(tree, "applicant.name")?;
-    one_of(
-        tree,
-        "applicant.idType",
-        &["SFZ", "HZ", "GAJMLWNDTXZ", "TWJMLWDLTXZ"],
-    )?;
-    if text(tree, "applicant.idType")? == "SFZ" {
-        resident_id(tree, "applicant.idNo")?;
+    if one_of(tree, "applicant.kind", &["P", "E"])? == "E" {
+        credit_code(tree, "applicant.creditCode")?;
+    } else {
+        one_of(
+            tree,
+            "applicant.idType",
+            &["SFZ", "HZ", "GAJMLWNDTXZ", "TWJMLWDLTXZ"],
+        )?;
+        if text(tree, "applicant.idType")? == "SFZ" {
+            resident_id(tree, "applicant.idNo")?;
+        }
+        one_of(tree, "applicant.gender", &["M", "F"])?;
+        date(tree, "applicant.birthDate", "%Y-%m-%d")?;
     }
-    one_of(tree, "applicant.gender", &["M", "F"])?;
-    date(tree, "applicant.birthDate", "%Y-%m-%d")?;
     match item {
         "market.company-establishment" => {
             text(tree, "company.name")?;
@@ -179,13 +186,37 @@ pub fn market(tree: &Value) -> Result<(), Refusal> {
                 date(row, "dueDate", "%Y-%m-%d").map_err(|r| refuse(&at("dueDate"), &r.message))?;
             }
         }
+        "market.sole-proprietor-registration" => {
+            text(tree, "individual.operatorName")?;
+            resident_id(tree, "individual.operatorIdNo")?;
+            mobile(tree, "individual.mobile")?;
+            region(tree, "individual.address.regionCode")?;
+            text(tree, "individual.address.detail")?;
+            text(tree, "individual.scope")?;
+        }
+        "market.partnership-establishment" => {
+            text(tree, "partnership.name")?;
+            one_of(tree, "partnership.typeCode", &["4531", "4532", "4533"])?;
+            region(tree, "partnership.address.regionCode")?;
+            for (index, row) in rows(tree, "partners")?.iter().enumerate() {
+                let at = |field: &str| format!("partners.{index}.{field}");
+                text(row, "name").map_err(|r| refuse(&at("name"), &r.message))?;
+                matches(row, "contribution", yuan, "must be yuan with two decimals")
+                    .map_err(|r| refuse(&at("contribution"), &r.message))?;
+                one_of(row, "generalPartner", &["Y", "N"])
+                    .map_err(|r| refuse(&at("generalPartner"), &r.message))?;
+            }
+        }
+        "market.individual-to-company" | "market.deregistration" => {
+            text(tree, "entity.name")?;
+            credit_code(tree, "entity.creditCode")?;
+        }
         "market.business-licence-change" => {
             text(tree, "entity.name")?;
             credit_code(tree, "entity.creditCode")?;
             text(tree, "change.description")?;
             date(tree, "change.resolutionDate", "%Y-%m-%d")?;
         }
-        other if other.starts_with("market.") => {}
         _ => return Err(refuse("itemCode", "is not an item this system approves")),
     }
     Ok(())
@@ -217,12 +248,7 @@ pub fn social(tree: &Value) -> Result<(), Refusal> {
             resident_id(tree, "person.cert_no")?;
             one_of(tree, "person.sex", &["0", "1", "2", "9"])?;
             date(tree, "person.birth_date", "%Y%m%d")?;
-            matches(
-                tree,
-                "contact.mobile",
-                |v| v.len() == 11 && v.starts_with('1') && v.chars().all(|c| c.is_ascii_digit()),
-                "must be an 11-digit mobile number",
-            )?;
+            mobile(tree, "contact.mobile")?;
             text(tree, "bank.account")?;
             date(tree, "insurance.start_date", "%Y%m%d")?;
         }
@@ -242,7 +268,15 @@ pub fn social(tree: &Value) -> Result<(), Refusal> {
                 }
             }
         }
-        other if other.starts_with("human-resources.") => {}
+        "human-resources.resident-pension-enrolment" => {
+            text(tree, "person.family_name")?;
+            text(tree, "person.given_name")?;
+            resident_id(tree, "person.cert_no")?;
+            one_of(tree, "person.sex", &["0", "1", "2", "9"])?;
+            date(tree, "person.birth_date", "%Y%m%d")?;
+            mobile(tree, "contact.mobile")?;
+            one_of(tree, "insurance.student", &["0", "1"])?;
+        }
         _ => {
             return Err(refuse(
                 "handling_item",
@@ -274,12 +308,120 @@ pub fn construction(tree: &Value) -> Result<(), Refusal> {
             date(tree, "JunGongYanShouRiQi", "%Y%m%d")?;
             one_of(tree, "ZhuZhaiGongCheng", &["0", "1"])?;
         }
-        other
-            if other.starts_with("housing-construction.")
-                || other.starts_with("natural-resources.") => {}
+        "natural-resources.land-use-planning-permit"
+        | "natural-resources.works-planning-permit" => {
+            text(tree, "JianSheDanWei.MingCheng")?;
+            credit_code(tree, "JianSheDanWei.XinYongDaiMa")?;
+            text(tree, "XiangMuDaiMa")?;
+            matches(
+                tree,
+                if get(tree, "YongDiMianJi").is_some() {
+                    "YongDiMianJi"
+                } else {
+                    "GongCheng.MianJi"
+                },
+                |v| v.parse::<f64>().is_ok_and(|area| area > 0.0),
+                "must be a positive area in square metres",
+            )?;
+        }
         _ => return Err(refuse("ShiXiang", "is not an item this system handles")),
     }
     Ok(())
+}
+
+/// 政务服务一体化平台办件交换 (the exchange platform in front of `system`):
+/// JSON, the platform's envelope names, the form as entered under formData.
+pub fn exchange(system: &str, tree: &Value) -> Result<(), Refusal> {
+    only_keys(
+        tree,
+        &[
+            "projid",
+            "taskCode",
+            "taskVersion",
+            "receiveDate",
+            "promiseDate",
+            "windowNo",
+            "userProp",
+            "applyName",
+            "userPageType",
+            "certNo",
+            "creditCode",
+            "mobile",
+            "formData",
+        ],
+    )?;
+    text(tree, "projid")?;
+    let item_prefix = crate::EXCHANGE_SYSTEMS
+        .iter()
+        .find(|(id, _, _)| *id == system)
+        .map(|(_, _, prefix)| *prefix)
+        .ok_or_else(|| refuse("", "unknown system"))?;
+    matches(
+        tree,
+        "taskCode",
+        |code| code.starts_with(item_prefix) && code.len() > item_prefix.len(),
+        "is not an item of this department",
+    )?;
+    if !get(tree, "taskVersion").is_some_and(Value::is_u64) {
+        return Err(refuse("taskVersion", "must be a whole number"));
+    }
+    date(tree, "receiveDate", "%Y-%m-%d")?;
+    if get(tree, "promiseDate").is_some() {
+        date(tree, "promiseDate", "%Y-%m-%d")?;
+    }
+    text(tree, "windowNo")?;
+    text(tree, "applyName")?;
+    match text(tree, "userProp")? {
+        "1" => {
+            // GA/T 2000.156 certificate types the platform takes.
+            one_of(tree, "userPageType", &["111", "414", "511", "516", "553"])?;
+            if text(tree, "userPageType")? == "111" {
+                resident_id(tree, "certNo")?;
+            } else {
+                text(tree, "certNo")?;
+            }
+        }
+        "2" => credit_code(tree, "creditCode")?,
+        _ => {
+            return Err(refuse(
+                "userProp",
+                "must be 1 (natural person) or 2 (legal person)",
+            ))
+        }
+    }
+    if get(tree, "mobile").is_some() {
+        mobile(tree, "mobile")?;
+    }
+    let Some(form) = get(tree, "formData").and_then(Value::as_object) else {
+        return Err(refuse("formData", "must be an object of the form's fields"));
+    };
+    for (key, value) in form {
+        if value.is_null() {
+            return Err(refuse(
+                &format!("formData.{key}"),
+                "must not be null; leave the field out",
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn mobile(tree: &Value, path: &str) -> Result<(), Refusal> {
+    matches(
+        tree,
+        path,
+        |v| v.len() == 11 && v.starts_with('1') && v.chars().all(|c| c.is_ascii_digit()),
+        "must be an 11-digit mobile number",
+    )
+}
+
+fn region(tree: &Value, path: &str) -> Result<(), Refusal> {
+    matches(
+        tree,
+        path,
+        |v| v.len() == 6 && v.chars().all(|c| c.is_ascii_digit()),
+        "must be a 6-digit region code",
+    )
 }
 
 /// Reads an XML document into a tree of objects and text (repeated

@@ -132,6 +132,100 @@ async fn every_mapped_sample_is_accepted_by_its_system() {
     assert_eq!(harness.submissions().await.len(), 6);
 }
 
+/// Contract tests: a filled sample of every item handled at the window and
+/// of every bundle, mapped by the workstation's standards, is accepted by
+/// the system it goes to (16 of them through the exchange platform).
+#[tokio::test]
+async fn every_item_and_bundle_of_the_catalogue_maps_to_an_accepted_payload() {
+    let harness = Harness::start(None).await;
+    let catalog = forms::load_catalog(&forms_dir().join("catalog")).unwrap();
+    let mut intakes: Vec<(String, UnifiedIntake)> = Vec::new();
+    let case = |number: usize,
+                applicant: &ApplicantProfile,
+                item: &forms::catalog::Item,
+                values: serde_json::Map<String, Value>| UnifiedIntake {
+        case: CaseFacts {
+            case_id: format!("6f1c2e8a-0000-4000-8000-{number:012}"),
+            case_number: format!("SAMPLE{}{number:04}", today().format("%Y%m%d")),
+            accepted_on: Some(today()),
+            window: "01".into(),
+            hall_code: "SAMPLE".into(),
+            promised_completion: Some(today() + chrono::Duration::days(20)),
+        },
+        applicant: applicant.clone(),
+        item_id: item.id.clone(),
+        item_version: item.version,
+        values,
+    };
+    for item in catalog.items.iter().filter(|item| item.handled_here) {
+        let sample = forms::samples::sample_item(&catalog, item, today())
+            .unwrap_or_else(|error| panic!("{error}"));
+        let number = intakes.len();
+        intakes.push((
+            format!("item {}", item.id),
+            case(number, &sample.applicant, item, sample.values),
+        ));
+    }
+    for bundle in &catalog.bundles {
+        let sample = forms::samples::sample_bundle(&catalog, bundle, today())
+            .unwrap_or_else(|error| panic!("{error}"));
+        for (item_id, values) in forms::bundle::distribute(&catalog, bundle, &sample.values) {
+            let item = catalog.item(&item_id).unwrap();
+            let number = intakes.len();
+            intakes.push((
+                format!("bundle {} / {item_id}", bundle.id),
+                case(number, &sample.applicant, item, values),
+            ));
+        }
+    }
+    let mut systems = std::collections::BTreeSet::new();
+    for (index, (what, intake)) in intakes.iter().enumerate() {
+        let system = catalog.item(&intake.item_id).unwrap().back_office.clone();
+        let payload = harness.standards.systems[&system]
+            .map(intake, today())
+            .unwrap_or_else(|errors| panic!("{what}: {errors:#?}"));
+        let answer = harness
+            .submit(&system, &format!("contract-{index}"), &payload)
+            .await
+            .unwrap();
+        let status = answer.status();
+        let body: Value = answer.json().await.unwrap();
+        assert_eq!(status, 201, "{what} → {system}: {body}\n{}", payload.body);
+        systems.insert(system);
+    }
+    assert_eq!(
+        systems.len(),
+        catalog.systems.len(),
+        "every system took part"
+    );
+    assert_eq!(harness.submissions().await.len(), intakes.len());
+
+    // The exchange platform checks that a case belongs to the department.
+    let tax = intakes
+        .iter()
+        .find(|(_, intake)| intake.item_id.starts_with("tax."))
+        .unwrap();
+    let payload = harness.standards.systems["tax-service"]
+        .map(&tax.1, today())
+        .unwrap();
+    let answer = harness
+        .client
+        .post(format!(
+            "{}/exchange/api/v1/fire-inspection/cases",
+            harness.simulator.url()
+        ))
+        .bearer_auth("demo-token-fire-inspection")
+        .header("Idempotency-Key", "wrong-department")
+        .header("content-type", payload.content_type)
+        .body(payload.body.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 422);
+    let body: Value = answer.json().await.unwrap();
+    assert_eq!(body["field"], "taskCode", "{body}");
+}
+
 #[tokio::test]
 async fn idempotency_keys_make_submissions_exactly_once() {
     let harness = Harness::start(None).await;

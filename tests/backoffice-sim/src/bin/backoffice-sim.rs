@@ -28,7 +28,7 @@ async fn main() {
     let mut config = backoffice_sim::Config::demo(&database);
     config.port = port;
     if delay_ms > 0 {
-        for system in backoffice_sim::System::ALL {
+        for system in backoffice_sim::System::all() {
             config.faults.insert(
                 system.id().into(),
                 backoffice_sim::Faults {

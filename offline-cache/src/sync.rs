@@ -86,6 +86,47 @@ pub struct SystemStatus {
     pub last_error: Option<String>,
 }
 
+/// A row held back until someone corrects the case, with the reason.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QuarantinedRow {
+    pub row_id: i64,
+    pub case_id: String,
+    pub case_number: String,
+    pub system: String,
+    pub attempts: i64,
+    pub reason_zh: String,
+    pub reason_en: String,
+}
+
+/// Builds the sync targets of every system in `standards`: each system's
+/// base URL from `base_url`, its bearer token from the key store. Systems
+/// with no token saved are left out and named in the second list, so the
+/// window can say which back offices are not set up yet.
+pub fn targets_from_key_store(
+    standards: &forms::standards::Standards,
+    base_url: impl Fn(&str) -> String,
+    key_store: &Arc<keyring_core::CredentialStore>,
+) -> Result<(BTreeMap<String, Target>, Vec<String>), CacheError> {
+    let mut targets = BTreeMap::new();
+    let mut without_token = Vec::new();
+    for (system, standard) in &standards.systems {
+        match crate::key::backoffice_token(key_store, system)? {
+            Some(token) => {
+                targets.insert(
+                    system.clone(),
+                    Target {
+                        base_url: base_url(system),
+                        token,
+                        standard: standard.clone(),
+                    },
+                );
+            }
+            None => without_token.push(system.clone()),
+        }
+    }
+    Ok((targets, without_token))
+}
+
 /// A row ready to send, with what its payload is made of.
 #[derive(Debug, Clone)]
 struct Job {
@@ -349,6 +390,16 @@ impl SyncEngine {
                     .collect()
             })
             .await
+    }
+
+    /// The systems this engine syncs with.
+    pub fn systems(&self) -> Vec<String> {
+        self.targets.keys().cloned().collect()
+    }
+
+    /// Every quarantined row with its reason, oldest first.
+    pub async fn quarantined(&self) -> Result<Vec<QuarantinedRow>, CacheError> {
+        self.store.read(quarantined_rows).await
     }
 
     /// Puts a quarantined row back in the queue after the case was corrected.
@@ -670,6 +721,31 @@ fn reschedule(
         params![job.back_office, reason],
     )?;
     Ok(())
+}
+
+fn quarantined_rows(connection: &Connection) -> Result<Vec<QuarantinedRow>, CacheError> {
+    let mut statement = connection.prepare_cached(
+        "SELECT o.id, o.case_id, c.case_number, o.back_office, o.attempts, o.last_error
+         FROM outbox o JOIN cases c ON c.id = o.case_id
+         WHERE o.quarantined = 1 ORDER BY o.id",
+    )?;
+    let rows = statement.query_map([], |row| {
+        let reason: Option<String> = row.get(5)?;
+        let reason: Value = reason
+            .and_then(|text| serde_json::from_str(&text).ok())
+            .unwrap_or(Value::Null);
+        let text = |language: &str| reason[language].as_str().unwrap_or_default().to_owned();
+        Ok(QuarantinedRow {
+            row_id: row.get(0)?,
+            case_id: row.get(1)?,
+            case_number: row.get(2)?,
+            system: row.get(3)?,
+            attempts: row.get(4)?,
+            reason_zh: text("zh"),
+            reason_en: text("en"),
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
 }
 
 fn quarantine(

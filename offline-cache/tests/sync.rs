@@ -13,7 +13,7 @@ use std::time::Duration;
 use backoffice_sim::{Config, Faults, Simulator, Submission};
 use offline_cache::cases::{IntakeCommit, MaterialRecord};
 use offline_cache::lifecycle::CaseState;
-use offline_cache::sync::{SyncEngine, SyncSettings, Target};
+use offline_cache::sync::{SyncEngine, SyncSettings};
 use offline_cache::{sample, CaseStore, Production, StoreKey, StoreOptions};
 use serde_json::{json, Map, Value};
 
@@ -96,20 +96,27 @@ async fn world(faults: Option<Faults>) -> World {
     let catalog = forms::load_catalog(&forms_dir().join("catalog")).unwrap();
     let standards =
         forms::standards::load_standards(&forms_dir().join("standards"), &catalog).unwrap();
-    let targets = standards
+    // Tokens come from the key store (the mock store, on purpose), one
+    // system left without one.
+    let key_store: std::sync::Arc<keyring_core::CredentialStore> =
+        keyring_core::mock::Store::new().unwrap();
+    for system in standards
         .systems
-        .into_iter()
-        .map(|(system, standard)| {
-            (
-                system.clone(),
-                Target {
-                    base_url: simulator.url(),
-                    token: format!("demo-token-{system}"),
-                    standard,
-                },
-            )
-        })
-        .collect();
+        .keys()
+        .filter(|system| *system != "utility-service")
+    {
+        offline_cache::key::save_backoffice_token(
+            &key_store,
+            system,
+            &format!("demo-token-{system}"),
+        )
+        .unwrap();
+    }
+    let url = simulator.url();
+    let (targets, without_token) =
+        offline_cache::sync::targets_from_key_store(&standards, |_| url.clone(), &key_store)
+            .unwrap();
+    assert_eq!(without_token, ["utility-service"]);
     let settings = SyncSettings {
         per_system_concurrency: 8,
         request_timeout: Duration::from_secs(10),
@@ -204,11 +211,18 @@ async fn every_case_reaches_its_system_exactly_once_through_faults() {
     assert!(world.store.verify_audit().unwrap().is_ok());
     let status = world.engine.status().await.unwrap();
     assert!(
-        status.iter().all(|system| system.pending == 0
-            && system.quarantined == 0
-            && system.last_success_at.is_some()),
+        status
+            .iter()
+            .all(|system| system.pending == 0 && system.quarantined == 0),
         "{status:?}"
     );
+    for (system, _, _) in &samples {
+        let synced = status
+            .iter()
+            .find(|entry| entry.system == **system)
+            .unwrap();
+        assert!(synced.last_success_at.is_some(), "{status:?}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -243,25 +257,17 @@ async fn a_case_the_system_rejects_is_quarantined_while_the_others_sync() {
     assert_eq!(outbox.len(), 1);
     assert!(outbox[0].quarantined);
     assert_eq!(outbox[0].case_id, bad_case.id);
-    let reason: String = world
-        .store
-        .read(|connection| {
-            Ok(connection.query_row(
-                "SELECT last_error FROM outbox WHERE quarantined = 1",
-                [],
-                |row| row.get(0),
-            )?)
-        })
-        .await
-        .unwrap();
-    let reason: Value = serde_json::from_str(&reason).unwrap();
+    let quarantined = world.engine.quarantined().await.unwrap();
+    assert_eq!(quarantined.len(), 1);
+    assert_eq!(quarantined[0].case_id, bad_case.id);
+    assert_eq!(quarantined[0].system, *system);
     assert!(
-        reason["zh"].as_str().unwrap().contains("applicant.id_type"),
-        "{reason}"
+        quarantined[0].reason_zh.contains("applicant.id_type"),
+        "{quarantined:?}"
     );
     assert!(
-        reason["en"].as_str().unwrap().contains("applicant.idType"),
-        "{reason}"
+        quarantined[0].reason_en.contains("applicant.idType"),
+        "{quarantined:?}"
     );
     // Retrying without a correction quarantines it again; nothing is lost.
     world

@@ -3,7 +3,14 @@
 
 /// Every command the UI may invoke. A command missing here cannot be allowed
 /// by a capability file, and the UI's call to it is refused at run time.
-const APP_COMMANDS: &[&str] = &["app_info", "get_preferences", "set_language"];
+const APP_COMMANDS: &[&str] = &[
+    "app_info",
+    "get_preferences",
+    "set_language",
+    "sync_status",
+    "sync_now",
+    "retry_quarantined",
+];
 
 fn main() {
     let attributes = tauri_build::Attributes::new()

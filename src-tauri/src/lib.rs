@@ -6,6 +6,7 @@
 //! state) and generates the UI's TypeScript bindings. It must never hold
 //! business rules: those live in the core crates.
 
+pub mod backoffice;
 pub mod commands;
 pub mod error;
 pub mod logging;
@@ -33,9 +34,13 @@ macro_rules! specta_builder_for {
                 commands::app::app_info,
                 commands::preferences::get_preferences,
                 commands::preferences::set_language::<$runtime>,
+                commands::sync::sync_status,
+                commands::sync::sync_now,
+                commands::sync::retry_quarantined,
             ])
             .events(tauri_specta::collect_events![
-                commands::preferences::PreferencesChanged
+                commands::preferences::PreferencesChanged,
+                backoffice::SyncOverview
             ])
     };
 }
@@ -72,7 +77,12 @@ pub fn with_app<R: Runtime>(
     builder
         .invoke_handler(specta.invoke_handler())
         .setup(move |app| {
-            start(app, &specta, data_dir_override.clone())?;
+            start(
+                app,
+                &specta,
+                data_dir_override.clone(),
+                &backoffice::ServiceOptions::from_environment(),
+            )?;
             Ok(())
         })
 }
@@ -84,10 +94,15 @@ pub fn start<R: Runtime, M: Manager<R>>(
     app: &M,
     specta: &tauri_specta::Builder<R>,
     data_dir_override: Option<PathBuf>,
+    services: &backoffice::ServiceOptions,
 ) -> Result<(), error::AppError> {
     specta.mount_events(app);
     let paths = AppPaths::resolve(app.path(), data_dir_override)?;
-    app.manage(AppState::start(paths)?);
+    let state = AppState::start(paths, services)?;
+    if let Ok(sync) = &state.sync {
+        sync.spawn_loop(app.app_handle().clone(), services.interval);
+    }
+    app.manage(state);
     Ok(())
 }
 

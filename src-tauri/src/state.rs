@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
 
+use crate::error::UiError;
 use crate::logging::LogGuard;
 use crate::paths::AppPaths;
 use crate::preferences::{Preferences, PreferencesFile};
@@ -57,6 +58,17 @@ pub fn catalog_dir() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../forms/catalog")))
 }
 
+/// The back offices' data-standard folder: `ONEWINDOW_STANDARDS_DIR`, or
+/// the sample standards next to the sources.
+pub fn standards_dir() -> PathBuf {
+    std::env::var_os("ONEWINDOW_STANDARDS_DIR")
+        .filter(|value| !value.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../forms/standards"))
+        })
+}
+
 /// Managed Tauri state.
 pub struct AppState {
     pub paths: AppPaths,
@@ -66,12 +78,18 @@ pub struct AppState {
     pub workstation: Workstation,
     pub preferences_file: PreferencesFile,
     pub preferences: Mutex<Preferences>,
+    /// The case store and the sync with the back offices, or why they are
+    /// not available (the window then says so and what to do).
+    pub sync: Result<Arc<crate::backoffice::SyncService>, UiError>,
     _log_guard: Option<LogGuard>,
 }
 
 impl AppState {
     /// Creates the directories, starts logging and reads the preferences.
-    pub fn start(paths: AppPaths) -> Result<Self, crate::error::AppError> {
+    pub fn start(
+        paths: AppPaths,
+        services: &crate::backoffice::ServiceOptions,
+    ) -> Result<Self, crate::error::AppError> {
         paths.create_all()?;
         let log_guard = crate::logging::start(&paths.log_dir);
         let preferences_file = PreferencesFile::in_dir(&paths.config_dir);
@@ -89,9 +107,20 @@ impl AppState {
             log_dir = %paths.log_dir.display(),
             "OneWindow started"
         );
+        let sync =
+            crate::backoffice::SyncService::start(&paths.data_dir, catalog.as_deref(), services)
+                .map(Arc::new);
+        if let Err(problem) = &sync {
+            tracing::warn!(
+                code = problem.code,
+                "the case store or sync is not available: {}",
+                problem.message_en
+            );
+        }
         Ok(AppState {
             paths,
             catalog,
+            sync,
             mode: Mode::Production,
             workstation: Workstation::sample(),
             preferences_file,

@@ -12,12 +12,37 @@ struct Mock {
     window: WebviewWindow<MockRuntime>,
 }
 
+/// The key store of these tests: keyring-core's mock store, on purpose
+/// (the real Secret Service is tested in offline-cache and end to end).
+fn services() -> onewindow_lib::backoffice::ServiceOptions {
+    let store: std::sync::Arc<keyring_core::CredentialStore> =
+        keyring_core::mock::Store::new().unwrap();
+    onewindow_lib::backoffice::ServiceOptions {
+        key: offline_cache::KeySource::Store {
+            store: store.clone(),
+            account: "cases".into(),
+        },
+        token_store: Some(store),
+        backoffice: onewindow_lib::backoffice::BackOfficeSetting::Demo,
+        interval: std::time::Duration::from_millis(200),
+    }
+}
+
 fn start(data_dir: &std::path::Path, window_label: &str) -> Mock {
+    start_with(data_dir, window_label, &services())
+}
+
+fn start_with(
+    data_dir: &std::path::Path,
+    window_label: &str,
+    services: &onewindow_lib::backoffice::ServiceOptions,
+) -> Mock {
     let specta = onewindow_lib::mock_specta_builder();
     let app = onewindow_lib::with_app(mock_builder(), specta.clone(), Some(data_dir.to_path_buf()))
         .build(onewindow_lib::context())
         .expect("the app builds with the mock runtime");
-    onewindow_lib::start(&app, &specta, Some(data_dir.to_path_buf())).expect("start-up succeeds");
+    onewindow_lib::start(&app, &specta, Some(data_dir.to_path_buf()), services)
+        .expect("start-up succeeds");
     let window = tauri::WebviewWindowBuilder::new(&app, window_label, Default::default())
         .build()
         .expect("a mock window");
@@ -116,4 +141,128 @@ fn undeclared_commands_are_refused() {
     )
     .is_err());
     assert!(invoke(&mock, "no_such_command", json!({})).is_err());
+}
+
+/// An accepted intake for `item` (sent to `system`) with `values`.
+fn intake(
+    number: u64,
+    system: &str,
+    item: &str,
+    values: Value,
+) -> offline_cache::cases::IntakeCommit {
+    use std::collections::BTreeMap;
+    let mut intake = offline_cache::sample::intake(
+        &uuid::Uuid::new_v4().to_string(),
+        number,
+        chrono::Local::now().fixed_offset(),
+        0,
+        0,
+    );
+    intake.applicant.profile.id_type = Some("111".into());
+    intake.values = BTreeMap::from([(item.to_owned(), values.as_object().unwrap().clone())]);
+    intake.item_versions = BTreeMap::from([(item.to_owned(), 1)]);
+    intake.sub_cases = BTreeMap::from([(system.to_owned(), vec![item.to_owned()])]);
+    intake.materials = Vec::new();
+    intake
+}
+
+fn store(mock: &Mock) -> std::sync::Arc<offline_cache::CaseStore<offline_cache::Production>> {
+    use tauri::Manager;
+    let state = mock._app.state::<onewindow_lib::state::AppState>();
+    state
+        .sync
+        .as_ref()
+        .expect("the store is open")
+        .store
+        .clone()
+}
+
+#[test]
+fn the_built_in_demo_back_office_syncs_cases_and_quarantines_a_refusal() {
+    let root = tempfile::tempdir().unwrap();
+    let mock = start(root.path(), "main");
+    let status = invoke(&mock, "sync_status", json!({})).expect("sync_status answers");
+    assert_eq!(status["connection"], "demo");
+    assert_eq!(status["systems"].as_array().unwrap().len(), 19);
+    assert!(status["systems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|system| system["has_token"] == true && system["pending"] == 0));
+
+    // One good case and one the market system refuses (an ID type its code
+    // table does not have), written to the app's own store.
+    let store = store(&mock);
+    let (item, values) = backoffice_sim::sample_intakes().remove(0);
+    let good = intake(1, "market-registration", item, values.clone());
+    let mut bad = intake(2, "market-registration", item, values);
+    bad.applicant.profile.id_type = Some("990".into());
+    tauri::async_runtime::block_on(async {
+        store.record_intake(good).await.unwrap();
+        store.record_intake(bad).await.unwrap();
+    });
+
+    let after = invoke(&mock, "sync_now", json!({})).expect("sync_now answers");
+    assert_eq!(after["pending"], 0, "{after}");
+    assert_eq!(after["quarantined"], 1, "{after}");
+    let market = after["systems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|system| system["system"] == "market-registration")
+        .unwrap();
+    assert!(market["last_success_at"].is_string(), "{market}");
+    let held = &after["quarantined_cases"][0];
+    assert!(
+        held["reason_zh"]
+            .as_str()
+            .unwrap()
+            .contains("applicant.id_type"),
+        "{held}"
+    );
+    assert!(
+        held["reason_en"]
+            .as_str()
+            .unwrap()
+            .contains("applicant.idType"),
+        "{held}"
+    );
+
+    // Retried without a correction, it is refused again; nothing is lost.
+    let again = invoke(
+        &mock,
+        "retry_quarantined",
+        json!({ "rowId": held["row_id"] }),
+    )
+    .expect("retry answers");
+    assert_eq!(again["quarantined"], 1, "{again}");
+    // The retry starts the count again, and the new refusal counts once.
+    assert_eq!(
+        again["quarantined_cases"][0]["row_id"], held["row_id"],
+        "{again}"
+    );
+    assert_eq!(again["quarantined_cases"][0]["attempts"], 1, "{again}");
+    let wrong = invoke(&mock, "retry_quarantined", json!({ "rowId": 999_999 })).unwrap_err();
+    assert_eq!(wrong["code"], "bad_input", "{wrong}");
+}
+
+#[test]
+fn without_a_usable_key_the_window_says_why_and_still_runs() {
+    let root = tempfile::tempdir().unwrap();
+    let mut services = services();
+    // A key "file" that is a folder cannot be read.
+    let folder = root.path().join("key-folder");
+    std::fs::create_dir_all(&folder).unwrap();
+    services.key = offline_cache::KeySource::File(folder);
+    let mock = start_with(root.path(), "main", &services);
+    let status = invoke(&mock, "sync_status", json!({})).expect("sync_status answers");
+    assert_eq!(status["connection"], "unavailable");
+    assert_eq!(status["problem"]["code"], "key_file", "{status}");
+    assert!(status["problem"]["message_zh"]
+        .as_str()
+        .unwrap()
+        .contains("密钥文件"));
+    let refused = invoke(&mock, "retry_quarantined", json!({ "rowId": 1 })).unwrap_err();
+    assert_eq!(refused["code"], "key_file");
+    assert!(invoke(&mock, "app_info", json!({})).is_ok());
 }

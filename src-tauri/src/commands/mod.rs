@@ -4,3 +4,4 @@
 
 pub mod app;
 pub mod preferences;
+pub mod sync;

@@ -2,8 +2,9 @@
 //! demo. One HTTP server on 127.0.0.1 emulates three classified approval
 //! systems, each with its own data standard (market registration: JSON
 //! camelCase; social insurance: JSON snake_case; construction approval:
-//! XML), its own bearer token and its own receipt numbers, over one SQLite
-//! file of its own.
+//! XML), and the provincial exchange platform in front of 16 more
+//! department systems (one JSON standard); each system has its own bearer
+//! token and its own receipt numbers, over one SQLite file of its own.
 //!
 //! Submissions carry an `Idempotency-Key`: the same key and body return the
 //! same receipt and create nothing; the same key with another body is a 409.

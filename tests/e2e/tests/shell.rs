@@ -233,3 +233,38 @@ fn read_logs(dir: &std::path::Path) -> String {
     }
     text
 }
+
+/// The store opens with its key from the session's Secret Service, the
+/// built-in demo back office answers, and Settings lists every approval
+/// system's queue.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_built_in_demo_back_office_is_connected() {
+    let home = Home::new();
+    let app = App::start(&home, "sync").await;
+    app.wait_for("[data-testid=topbar-connection][data-connection=demo]")
+        .await;
+    assert!(app
+        .text("[data-testid=topbar-connection]")
+        .await
+        .contains("演示后台"));
+    assert_eq!(
+        app.text("[data-testid=topbar-pending-sync]").await,
+        "待同步 0 件"
+    );
+    press_alt_digit(&app, '7').await;
+    app.wait_for("[data-testid=sync-systems]").await;
+    let rows = app
+        .script("return document.querySelectorAll('[data-testid=sync-systems] tbody tr').length")
+        .await;
+    assert_eq!(rows, 19);
+    assert!(app
+        .text("[data-testid=sync-system-social-insurance]")
+        .await
+        .contains("社会保险经办系统"));
+    app.wait_for_text("[data-testid=sync-none-held]", "没有被退回的办件。")
+        .await;
+    app.click("[data-testid=sync-now]").await;
+    app.wait_for("[data-testid=sync-now]:not([disabled])").await;
+    app.screenshot("settings-sync").await;
+    app.close().await;
+}

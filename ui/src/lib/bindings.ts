@@ -12,11 +12,18 @@ export const commands = {
 	getPreferences: () => typedError<Preferences_Serialize, UiError>(__TAURI_INVOKE("get_preferences")),
 	/**  Saves the interface language; the change survives a restart. */
 	setLanguage: (language: Language) => typedError<Preferences_Serialize, UiError>(__TAURI_INVOKE("set_language", { language })),
+	/**  How sync stands (the same shape as the `SyncOverview` event). */
+	syncStatus: () => typedError<SyncOverview_Serialize, UiError>(__TAURI_INVOKE("sync_status")),
+	/**  Runs one sync pass now and returns how things stand after it. */
+	syncNow: () => typedError<SyncOverview_Serialize, UiError>(__TAURI_INVOKE("sync_now")),
+	/**  Puts a quarantined case back in the queue after it was corrected. */
+	retryQuarantined: (rowId: number) => typedError<SyncOverview_Serialize, UiError>(__TAURI_INVOKE("retry_quarantined", { rowId })),
 };
 
 /** Events */
 export const events = {
 	preferencesChanged: makeEvent<PreferencesChanged_Serialize, PreferencesChanged_Deserialize>("preferences-changed"),
+	syncOverview: makeEvent<SyncOverview_Serialize, SyncOverview_Deserialize>("sync-overview"),
 };
 
 /* Types */
@@ -46,6 +53,15 @@ export type AppInfo_Serialize = {
 	mode: Mode,
 	workstation: Workstation,
 };
+
+/**  How the link to the back offices stands, for the top bar. */
+export type Connection = 
+/**  Syncing with the built-in demo back office. */
+"demo" | 
+/**  Syncing with the configured back offices. */
+"configured" | 
+/**  Not syncing; the reason says why and what to do. */
+"unavailable";
 
 /**  The interface languages. Simplified Chinese is the default. */
 export type Language = "zh-CN" | "en";
@@ -81,6 +97,68 @@ export type Preferences_Deserialize = {
 /**  Everything the workstation remembers about its interface. */
 export type Preferences_Serialize = {
 	language: Language,
+};
+
+/**  A case held back by a back office's refusal, until corrected. */
+export type QuarantinedCase = {
+	row_id: number,
+	case_number: string,
+	system: string,
+	attempts: number,
+	reason_zh: string,
+	reason_en: string,
+};
+
+/**  Everything the UI shows about sync. */
+export type SyncOverview = SyncOverview_Serialize | SyncOverview_Deserialize;
+
+/**  Everything the UI shows about sync. */
+export type SyncOverview_Deserialize = {
+	connection: Connection,
+	/**  Why sync is unavailable (set with `Connection::Unavailable`). */
+	problem?: UiError | null,
+	pending: number,
+	quarantined: number,
+	systems: SystemSync_Deserialize[],
+	quarantined_cases: QuarantinedCase[],
+};
+
+/**  Everything the UI shows about sync. */
+export type SyncOverview_Serialize = {
+	connection: Connection,
+	/**  Why sync is unavailable (set with `Connection::Unavailable`). */
+	problem: UiError | null,
+	pending: number,
+	quarantined: number,
+	systems: SystemSync_Serialize[],
+	quarantined_cases: QuarantinedCase[],
+};
+
+/**  One system's sync state. */
+export type SystemSync = SystemSync_Serialize | SystemSync_Deserialize;
+
+/**  One system's sync state. */
+export type SystemSync_Deserialize = {
+	system: string,
+	name_zh: string,
+	name_en: string,
+	pending: number,
+	quarantined: number,
+	last_success_at?: string | null,
+	/**  False when no token is saved for it: it is not synced. */
+	has_token: boolean,
+};
+
+/**  One system's sync state. */
+export type SystemSync_Serialize = {
+	system: string,
+	name_zh: string,
+	name_en: string,
+	pending: number,
+	quarantined: number,
+	last_success_at: string | null,
+	/**  False when no token is saved for it: it is not synced. */
+	has_token: boolean,
 };
 
 /**

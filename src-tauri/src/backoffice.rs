@@ -1,0 +1,398 @@
+//! The workstation's link to the back offices: opens the encrypted case
+//! store (its key from the OS key store, or from a key file an
+//! administrator named), starts the built-in demo back office when no real
+//! one is configured (so everything works at first start), runs the sync
+//! engine in the background and tells the UI how each system is doing.
+//!
+//! Configuration (environment, set by the hall's installer):
+//! - `ONEWINDOW_BACKOFFICE_URL`: the back offices' base URL (https, or http
+//!   to this machine only). Unset: the built-in demo back office.
+//! - `ONEWINDOW_KEY_FILE`: a plain key file instead of the OS key store
+//!   (allowed, warned about on every start).
+//! - `ONEWINDOW_SYNC_INTERVAL_MS`: time between sync passes (default 3000).
+//!
+//! It holds no sync or store rules: those are in `offline_cache`. It must
+//! never sync a practice store (the engine's type only takes production).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use offline_cache::key::{backoffice_token, save_backoffice_token, system_store, KeySource};
+use offline_cache::sync::{targets_from_key_store, SyncEngine, SyncSettings};
+use offline_cache::{CacheError, CaseStore, Production, StoreOptions};
+use serde::Serialize;
+use tauri::{AppHandle, Runtime};
+use tauri_specta::Event;
+
+use crate::error::UiError;
+
+/// Where the back offices are.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BackOfficeSetting {
+    /// The built-in demo back office, on a free loopback port.
+    Demo,
+    /// Real systems under one base URL.
+    Url(String),
+}
+
+/// How the workstation reaches its key store and back offices.
+#[derive(Clone)]
+pub struct ServiceOptions {
+    pub key: KeySource,
+    /// Where back-office tokens are kept; `None`: the OS key store.
+    pub token_store: Option<Arc<keyring_core::CredentialStore>>,
+    pub backoffice: BackOfficeSetting,
+    pub interval: Duration,
+}
+
+impl ServiceOptions {
+    /// The options the environment gives (see the module documentation).
+    pub fn from_environment() -> Self {
+        let variable = |name: &str| {
+            std::env::var(name)
+                .ok()
+                .filter(|value| !value.trim().is_empty())
+        };
+        ServiceOptions {
+            key: match variable("ONEWINDOW_KEY_FILE") {
+                Some(path) => KeySource::File(PathBuf::from(path)),
+                None => KeySource::System {
+                    account: "cases".into(),
+                },
+            },
+            token_store: None,
+            backoffice: variable("ONEWINDOW_BACKOFFICE_URL")
+                .map_or(BackOfficeSetting::Demo, BackOfficeSetting::Url),
+            interval: Duration::from_millis(
+                variable("ONEWINDOW_SYNC_INTERVAL_MS")
+                    .and_then(|value| value.parse().ok())
+                    .unwrap_or(3000),
+            ),
+        }
+    }
+}
+
+/// How the link to the back offices stands, for the top bar.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
+#[serde(rename_all = "snake_case")]
+pub enum Connection {
+    /// Syncing with the built-in demo back office.
+    Demo,
+    /// Syncing with the configured back offices.
+    Configured,
+    /// Not syncing; the reason says why and what to do.
+    Unavailable,
+}
+
+/// One system's sync state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
+pub struct SystemSync {
+    pub system: String,
+    pub name_zh: String,
+    pub name_en: String,
+    pub pending: u32,
+    pub quarantined: u32,
+    pub last_success_at: Option<String>,
+    /// False when no token is saved for it: it is not synced.
+    pub has_token: bool,
+}
+
+/// A case held back by a back office's refusal, until corrected.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
+pub struct QuarantinedCase {
+    pub row_id: u32,
+    pub case_number: String,
+    pub system: String,
+    pub attempts: u32,
+    pub reason_zh: String,
+    pub reason_en: String,
+}
+
+/// Everything the UI shows about sync.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type, tauri_specta::Event)]
+pub struct SyncOverview {
+    pub connection: Connection,
+    /// Why sync is unavailable (set with `Connection::Unavailable`).
+    pub problem: Option<UiError>,
+    pub pending: u32,
+    pub quarantined: u32,
+    pub systems: Vec<SystemSync>,
+    pub quarantined_cases: Vec<QuarantinedCase>,
+}
+
+impl SyncOverview {
+    fn unavailable(problem: UiError) -> Self {
+        SyncOverview {
+            connection: Connection::Unavailable,
+            problem: Some(problem),
+            pending: 0,
+            quarantined: 0,
+            systems: Vec::new(),
+            quarantined_cases: Vec::new(),
+        }
+    }
+}
+
+/// A store or sync error as the UI receives it.
+pub fn cache_error(error: &CacheError) -> UiError {
+    UiError {
+        code: error.code().to_owned(),
+        message_zh: error.message_zh(),
+        message_en: format!("{error}"),
+    }
+}
+
+/// The running link: the store, the engine and the demo back office.
+pub struct SyncService {
+    pub store: Arc<CaseStore<Production>>,
+    engine: Arc<SyncEngine>,
+    connection: Connection,
+    names: BTreeMap<String, (String, String)>,
+    without_token: Vec<String>,
+    wake: Arc<tokio::sync::Notify>,
+    last: Mutex<Option<SyncOverview>>,
+    _demo: Option<backoffice_sim::Simulator>,
+}
+
+/// The demo back office's tokens: made once, kept in the key store like
+/// real ones, so the engine reads them the same way.
+fn demo_tokens(
+    systems: &[String],
+    tokens: &Arc<keyring_core::CredentialStore>,
+) -> Result<BTreeMap<String, String>, CacheError> {
+    let mut all = BTreeMap::new();
+    for system in systems {
+        let token = match backoffice_token(tokens, system)? {
+            Some(token) => token,
+            None => {
+                let token = format!("demo-{}", uuid::Uuid::new_v4().simple());
+                save_backoffice_token(tokens, system, &token)?;
+                token
+            }
+        };
+        all.insert(system.clone(), token);
+    }
+    Ok(all)
+}
+
+impl SyncService {
+    /// Opens the store and starts syncing; an error says why the window
+    /// works without a store (and the UI shows it).
+    pub fn start(
+        data_dir: &Path,
+        catalog: Option<&forms::Catalog>,
+        options: &ServiceOptions,
+    ) -> Result<Self, UiError> {
+        let key = options.key.obtain().map_err(|error| cache_error(&error))?;
+        let store =
+            CaseStore::<Production>::open(&data_dir.join("cases"), &key, StoreOptions::default())
+                .map_err(|error| cache_error(&error))?;
+        let store = Arc::new(store);
+        let catalog = catalog.ok_or_else(|| UiError {
+            code: "catalog_missing".into(),
+            message_zh: "事项目录未加载，无法与后台同步。请联系系统管理员检查目录文件。".into(),
+            message_en: "The service-item catalogue did not load, so nothing can sync. Ask your administrator to check the catalogue files.".into(),
+        })?;
+        let standards_dir = crate::state::standards_dir();
+        let standards =
+            forms::standards::load_standards(&standards_dir, catalog).map_err(|error| UiError {
+                code: "standards_invalid".into(),
+                message_zh: format!("后台数据标准文件有误，无法同步：{error}"),
+                message_en: format!(
+                    "The back-office data standards have errors, so nothing can sync: {error}"
+                ),
+            })?;
+        let tokens = match &options.token_store {
+            Some(store) => store.clone(),
+            None => system_store().map_err(|error| cache_error(&error))?.0,
+        };
+        let systems: Vec<String> = standards.systems.keys().cloned().collect();
+        let (base_url, demo, connection) = match &options.backoffice {
+            BackOfficeSetting::Url(url) => (
+                url.trim_end_matches('/').to_owned(),
+                None,
+                Connection::Configured,
+            ),
+            BackOfficeSetting::Demo => {
+                let config = backoffice_sim::Config {
+                    tokens: demo_tokens(&systems, &tokens).map_err(|error| cache_error(&error))?,
+                    ..backoffice_sim::Config::demo(&data_dir.join("demo-backoffice.sqlite"))
+                };
+                let simulator =
+                    tauri::async_runtime::block_on(backoffice_sim::Simulator::start(config))
+                        .map_err(|error| UiError {
+                            code: "demo_backoffice".into(),
+                            message_zh: format!("内置演示后台无法启动（{error}）。"),
+                            message_en: format!(
+                                "The built-in demo back office could not start: {error}"
+                            ),
+                        })?;
+                (simulator.url(), Some(simulator), Connection::Demo)
+            }
+        };
+        let (targets, without_token) =
+            targets_from_key_store(&standards, |_| base_url.clone(), &tokens)
+                .map_err(|error| cache_error(&error))?;
+        let engine = SyncEngine::new(store.clone(), targets, SyncSettings::default())
+            .map_err(|error| cache_error(&error))?;
+        let names = catalog
+            .systems
+            .iter()
+            .map(|(id, system)| (id.clone(), (system.name_zh.clone(), system.name_en.clone())))
+            .collect();
+        tracing::info!(
+            ?connection,
+            systems = systems.len(),
+            without_token = without_token.len(),
+            "syncing with the back offices"
+        );
+        Ok(SyncService {
+            store,
+            engine: Arc::new(engine),
+            connection,
+            names,
+            without_token,
+            wake: Arc::new(tokio::sync::Notify::new()),
+            last: Mutex::new(None),
+            _demo: demo,
+        })
+    }
+
+    /// One pass: send what is due, fetch results, and say how things stand.
+    pub async fn pass(&self) -> Result<SyncOverview, UiError> {
+        if let Err(error) = self.engine.drain().await {
+            tracing::warn!(code = error.code(), %error, "sync pass failed");
+        }
+        if let Err(error) = self.engine.poll_results().await {
+            tracing::warn!(code = error.code(), %error, "result poll failed");
+        }
+        self.overview().await
+    }
+
+    /// How sync stands now.
+    pub async fn overview(&self) -> Result<SyncOverview, UiError> {
+        let status = self
+            .engine
+            .status()
+            .await
+            .map_err(|error| cache_error(&error))?;
+        let quarantined = self
+            .engine
+            .quarantined()
+            .await
+            .map_err(|error| cache_error(&error))?;
+        let count = |value: i64| u32::try_from(value).unwrap_or(u32::MAX);
+        let mut systems: Vec<SystemSync> = status
+            .iter()
+            .map(|entry| SystemSync {
+                system: entry.system.clone(),
+                name_zh: self
+                    .names
+                    .get(&entry.system)
+                    .map(|n| n.0.clone())
+                    .unwrap_or_default(),
+                name_en: self
+                    .names
+                    .get(&entry.system)
+                    .map(|n| n.1.clone())
+                    .unwrap_or_default(),
+                pending: count(entry.pending),
+                quarantined: count(entry.quarantined),
+                last_success_at: entry.last_success_at.clone(),
+                has_token: true,
+            })
+            .collect();
+        systems.extend(self.without_token.iter().map(|system| {
+            SystemSync {
+                system: system.clone(),
+                name_zh: self
+                    .names
+                    .get(system)
+                    .map(|n| n.0.clone())
+                    .unwrap_or_default(),
+                name_en: self
+                    .names
+                    .get(system)
+                    .map(|n| n.1.clone())
+                    .unwrap_or_default(),
+                pending: 0,
+                quarantined: 0,
+                last_success_at: None,
+                has_token: false,
+            }
+        }));
+        systems.sort_by(|a, b| a.system.cmp(&b.system));
+        Ok(SyncOverview {
+            connection: self.connection.clone(),
+            problem: None,
+            pending: systems.iter().map(|system| system.pending).sum(),
+            quarantined: systems.iter().map(|system| system.quarantined).sum(),
+            systems,
+            quarantined_cases: quarantined
+                .into_iter()
+                .map(|row| QuarantinedCase {
+                    row_id: u32::try_from(row.row_id).unwrap_or(u32::MAX),
+                    case_number: row.case_number,
+                    system: row.system,
+                    attempts: count(row.attempts),
+                    reason_zh: row.reason_zh,
+                    reason_en: row.reason_en,
+                })
+                .collect(),
+        })
+    }
+
+    /// Puts a corrected case back in the queue and wakes the sync loop.
+    pub async fn retry(
+        &self,
+        row_id: u32,
+        actor: offline_cache::cases::Actor,
+    ) -> Result<(), UiError> {
+        self.engine
+            .retry_quarantined(i64::from(row_id), actor)
+            .await
+            .map_err(|error| cache_error(&error))?;
+        self.wake.notify_one();
+        Ok(())
+    }
+
+    /// Asks the loop for a pass now.
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+
+    /// Runs passes forever (every `interval`, or when woken) and sends the
+    /// UI a `SyncOverview` event whenever it changes.
+    pub fn spawn_loop<R: Runtime>(self: &Arc<Self>, app: AppHandle<R>, interval: Duration) {
+        let service = self.clone();
+        tauri::async_runtime::spawn(async move {
+            loop {
+                match service.pass().await {
+                    Ok(overview) => service.publish(&app, overview),
+                    Err(problem) => tracing::warn!(code = problem.code, "sync overview failed"),
+                }
+                let _ = tokio::time::timeout(interval, service.wake.notified()).await;
+            }
+        });
+    }
+
+    fn publish<R: Runtime>(&self, app: &AppHandle<R>, overview: SyncOverview) {
+        let mut last = self
+            .last
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if last.as_ref() != Some(&overview) {
+            if let Err(error) = overview.emit(app) {
+                tracing::warn!(%error, "the sync status could not be sent to the window");
+            }
+            *last = Some(overview);
+        }
+    }
+}
+
+/// The overview when the service could not start.
+pub fn unavailable_overview(problem: &UiError) -> SyncOverview {
+    SyncOverview::unavailable(problem.clone())
+}

@@ -12,6 +12,7 @@ pub mod error;
 pub mod logging;
 pub mod paths;
 pub mod preferences;
+pub mod print;
 pub mod state;
 
 use std::path::{Path, PathBuf};

@@ -83,7 +83,7 @@ pub enum DecisionKind {
 }
 
 /// One material line of a receipt or notice.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MaterialLine {
     pub item_id: String,
     pub material_id: String,
@@ -104,7 +104,7 @@ pub struct MaterialLine {
 }
 
 /// One item as the documents print it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ItemLine {
     pub item_id: String,
     pub version: u32,
@@ -121,7 +121,7 @@ pub struct ItemLine {
 }
 
 /// The proposal the clerk confirms.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DecisionProposal {
     pub kind: DecisionKind,
     pub reasons_zh: Vec<String>,

@@ -499,53 +499,6 @@ pub fn case_values(
     Ok(out)
 }
 
-/// A printed document to record.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct NewDocument {
-    pub case_id: String,
-    /// `receipt`, `notice`, `gap_notice`, `not_accepted`, `issuance`...
-    pub kind: String,
-    /// The kind's word in the number (受, 告, 容, 不, 出).
-    pub kind_text: String,
-    pub content_sha256: String,
-    pub at: DateTime<FixedOffset>,
-    pub actor: Actor,
-}
-
-/// Records a printed document and gives it its number.
-pub fn record_document(
-    connection: &mut Connection,
-    options: &StoreOptions,
-    document: &NewDocument,
-) -> Result<String, CacheError> {
-    let transaction = immediate(connection)?;
-    summary(&transaction, &document.case_id)?
-        .ok_or_else(|| CacheError::UnknownCase(document.case_id.clone()))?;
-    let number = options.document_numbers.next(
-        &transaction,
-        &format!("document:{}", document.kind),
-        document.at.date_naive(),
-        &options.hall_code,
-        &options.agency,
-        &document.kind_text,
-    )?;
-    let at = document.at.to_rfc3339();
-    crate::store::exec(&transaction,
-        "INSERT INTO documents (case_id, kind, document_number, content_sha256, issued_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![document.case_id, document.kind, number, document.content_sha256, at],
-    )?;
-    audit::append(
-        &transaction,
-        &at,
-        &document.actor.user_id,
-        "document.issued",
-        &document.case_id,
-        &json!({ "kind": document.kind, "number": number, "sha256": document.content_sha256 }),
-    )?;
-    transaction.commit()?;
-    Ok(number)
-}
-
 /// Rows still waiting for their back office, oldest first.
 pub fn outbox(connection: &Connection) -> Result<Vec<OutboxRow>, CacheError> {
     let mut statement = connection.prepare_cached("SELECT id, case_id, sub_case_id, back_office, action, idempotency_key, attempts, quarantined FROM outbox ORDER BY id")?;
@@ -584,12 +537,6 @@ impl<M: StoreMode> CaseStore<M> {
             transition(connection, &case_id, event, &actor, at, note.as_deref())
         })
         .await
-    }
-
-    pub async fn record_document(&self, document: NewDocument) -> Result<String, CacheError> {
-        let options = self.options.clone();
-        self.write(move |connection| record_document(connection, &options, &document))
-            .await
     }
 
     pub async fn case(&self, case_id: &str) -> Result<CaseSummary, CacheError> {

@@ -12,6 +12,7 @@
 pub mod attachments;
 pub mod audit;
 pub mod cases;
+pub mod documents;
 pub mod drafts;
 pub mod error;
 pub mod key;

@@ -170,17 +170,19 @@ DROP INDEX cases_window_day;
         // Version 4: the back office's decision (approved or refused) on a
         // sub-case, kept once its result is ready.
         M::up("ALTER TABLE sub_cases ADD COLUMN outcome TEXT;"),
+        // Version 5: an issued document's PDF, kept encrypted with the case.
+        M::up("ALTER TABLE documents ADD COLUMN attachment_id TEXT;"),
     ])
 }
 
 /// The schema version this build writes.
-pub const SCHEMA_VERSION: i64 = 4;
+pub const SCHEMA_VERSION: i64 = 5;
 
 #[cfg(test)]
 mod tests {
     #[test]
     fn migrations_are_valid() {
         super::migrations().validate().unwrap();
-        assert_eq!(super::SCHEMA_VERSION, 4);
+        assert_eq!(super::SCHEMA_VERSION, 5);
     }
 }

@@ -143,24 +143,78 @@ async fn case_numbers_count_up_per_day_and_are_never_reused() {
             "SAMPLE202611300001"
         ]
     );
-    let document = |hash: &str, time: &str| offline_cache::cases::NewDocument {
+    let document = |time: &str| offline_cache::documents::NewDocument {
         case_id: id.clone(),
-        kind: "receipt".into(),
+        kind: "acceptance-receipt".into(),
         kind_text: "受".into(),
-        content_sha256: hash.into(),
         at: at(time),
         actor: sample::clerk(),
     };
+    // Each document is rendered with its number, kept encrypted with the
+    // case, and its hash is in the audit log.
+    let vault = std::sync::Arc::new(
+        offline_cache::attachments::AttachmentVault::open(
+            &dir.path().join("attachments"),
+            &mock_key("cases"),
+        )
+        .unwrap(),
+    );
+    let render = |number: &str| Ok(format!("%PDF receipt {number}").into_bytes());
     let first = store
-        .record_document(document("ab12", "2026-11-30T08:00:00+08:00"))
+        .issue_document(vault.clone(), document("2026-11-30T08:00:00+08:00"), render)
         .await
         .unwrap();
     let second = store
-        .record_document(document("cd34", "2026-11-30T08:01:00+08:00"))
+        .issue_document(vault.clone(), document("2026-11-30T08:01:00+08:00"), render)
         .await
         .unwrap();
-    assert_eq!(first, "示例政务受〔2026〕00001号");
-    assert_eq!(second, "示例政务受〔2026〕00002号");
+    assert_eq!(first.number, "示例政务受〔2026〕00001号");
+    assert_eq!(second.number, "示例政务受〔2026〕00002号");
+    assert_eq!(
+        first.pdf,
+        "%PDF receipt 示例政务受〔2026〕00001号".as_bytes()
+    );
+    assert_eq!(vault.get(&first.attachment_id).unwrap(), first.pdf);
+    let listed = store.documents_of(&id).await.unwrap();
+    assert_eq!(listed.len(), 2);
+    assert_eq!(listed[0].sha256, first.sha256);
+    assert_eq!(
+        listed[1].attachment_id.as_deref(),
+        Some(second.attachment_id.as_str())
+    );
+    // A render that fails records nothing; its number is not reused.
+    let failed = store
+        .issue_document(vault.clone(), document("2026-11-30T08:02:00+08:00"), |_| {
+            Err("no font".into())
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(failed.code(), "bad_input");
+    assert_eq!(store.documents_of(&id).await.unwrap().len(), 2);
+    // A reprint is logged with its own hash.
+    let reprint_hash = store
+        .record_reprint(
+            first.number.clone(),
+            b"%PDF copy".to_vec(),
+            sample::clerk(),
+            at("2026-11-30T09:00:00+08:00"),
+        )
+        .await
+        .unwrap();
+    let details: Vec<String> = store
+        .read(|connection| {
+            let mut statement = connection.prepare(
+                "SELECT detail FROM audit_log WHERE action LIKE 'document.%' ORDER BY seq",
+            )?;
+            let rows = statement.query_map([], |row| row.get(0))?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+        .await
+        .unwrap();
+    assert_eq!(details.len(), 3);
+    assert!(details[0].contains(&first.sha256));
+    assert!(details[2].contains(&reprint_hash));
+    assert!(store.verify_audit().unwrap().is_ok());
 }
 
 #[tokio::test]

@@ -1,0 +1,247 @@
+//! Documents issued at the window (receipts, notices): each gets its number,
+//! is rendered with that number, stored encrypted with the case and has its
+//! SHA-256 written to the audit log, all in one transaction. Reprints are
+//! logged with their own hash. The rendering itself is the caller's (the
+//! app's print module): this module only knows bytes, numbers and hashes.
+
+use chrono::{DateTime, FixedOffset};
+use rusqlite::{params, Connection, OptionalExtension};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+
+use crate::attachments::AttachmentVault;
+use crate::audit;
+use crate::cases::Actor;
+use crate::error::CacheError;
+use crate::store::{exec, CaseStore, StoreMode, StoreOptions};
+
+/// A document about to be issued.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewDocument {
+    pub case_id: String,
+    /// `acceptance-receipt`, `one-time-notice`…
+    pub kind: String,
+    /// The kind's word in the number (受, 告, 容, 诺, 不, 出).
+    pub kind_text: String,
+    pub at: DateTime<FixedOffset>,
+    pub actor: Actor,
+}
+
+/// A document as issued.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IssuedDocument {
+    pub number: String,
+    pub sha256: String,
+    pub attachment_id: String,
+    pub pdf: Vec<u8>,
+}
+
+/// One issued document of a case.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DocumentRow {
+    pub number: String,
+    pub kind: String,
+    pub sha256: String,
+    pub issued_at: String,
+    pub attachment_id: Option<String>,
+}
+
+/// What a case's documents print, as the store recorded it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DocumentFacts {
+    pub case_id: String,
+    pub case_number: String,
+    pub window: String,
+    pub clerk_id: String,
+    pub accepted_at: String,
+    pub applicant_name: String,
+    pub applicant_identifier: String,
+    /// The decision event (`accept`, `accept_with_gaps`, …).
+    pub decision: String,
+    /// The proposal the clerk confirmed (a `forms::decision::DecisionProposal`).
+    pub proposal: Value,
+}
+
+fn sha256(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+/// Gives the document its number, renders it with `render(number)`,
+/// stores the PDF encrypted and records it with its hash and an audit
+/// entry, in one transaction. A failed render or write leaves nothing
+/// behind but an unused number (numbers are never reused).
+pub fn issue_document(
+    connection: &mut Connection,
+    options: &StoreOptions,
+    vault: &AttachmentVault,
+    document: &NewDocument,
+    render: impl FnOnce(&str) -> Result<Vec<u8>, String>,
+) -> Result<IssuedDocument, CacheError> {
+    let transaction =
+        connection.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let exists: Option<String> = transaction
+        .query_row(
+            "SELECT id FROM cases WHERE id = ?1",
+            params![document.case_id],
+            |row| row.get(0),
+        )
+        .optional()?;
+    if exists.is_none() {
+        return Err(CacheError::UnknownCase(document.case_id.clone()));
+    }
+    let number = options.document_numbers.next(
+        &transaction,
+        &format!("document:{}", document.kind),
+        document.at.date_naive(),
+        &options.hall_code,
+        &options.agency,
+        &document.kind_text,
+    )?;
+    let pdf = render(&number).map_err(|detail| {
+        CacheError::BadInput(format!("the document could not be made: {detail}"))
+    })?;
+    let sha = sha256(&pdf);
+    let attachment_id = vault.put(&pdf)?;
+    let at = document.at.to_rfc3339();
+    exec(
+        &transaction,
+        "INSERT INTO documents (case_id, kind, document_number, content_sha256, issued_at, attachment_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![document.case_id, document.kind, number, sha, at, attachment_id],
+    )?;
+    audit::append(
+        &transaction,
+        &at,
+        &document.actor.user_id,
+        "document.issued",
+        &document.case_id,
+        &json!({ "kind": document.kind, "number": number, "sha256": sha }),
+    )?;
+    transaction.commit()?;
+    Ok(IssuedDocument {
+        number,
+        sha256: sha,
+        attachment_id,
+        pdf,
+    })
+}
+
+/// Logs a reprint (marked 副本) of an issued document, with its own hash.
+pub fn record_reprint(
+    connection: &mut Connection,
+    number: &str,
+    pdf: &[u8],
+    actor: &Actor,
+    at: DateTime<FixedOffset>,
+) -> Result<String, CacheError> {
+    let transaction =
+        connection.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let case_id: Option<String> = transaction
+        .query_row(
+            "SELECT case_id FROM documents WHERE document_number = ?1",
+            params![number],
+            |row| row.get(0),
+        )
+        .optional()?;
+    let case_id = case_id
+        .ok_or_else(|| CacheError::BadInput(format!("no document has the number {number}")))?;
+    let sha = sha256(pdf);
+    audit::append(
+        &transaction,
+        &at.to_rfc3339(),
+        &actor.user_id,
+        "document.reprinted",
+        &case_id,
+        &json!({ "number": number, "sha256": sha }),
+    )?;
+    transaction.commit()?;
+    Ok(sha)
+}
+
+/// The documents issued for a case, oldest first.
+pub fn documents_of(
+    connection: &Connection,
+    case_id: &str,
+) -> Result<Vec<DocumentRow>, CacheError> {
+    let mut statement = connection.prepare_cached(
+        "SELECT document_number, kind, content_sha256, issued_at, attachment_id FROM documents WHERE case_id = ?1 ORDER BY id",
+    )?;
+    let rows = statement.query_map(params![case_id], |row| {
+        Ok(DocumentRow {
+            number: row.get(0)?,
+            kind: row.get(1)?,
+            sha256: row.get(2)?,
+            issued_at: row.get(3)?,
+            attachment_id: row.get(4)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// What the documents of a case print.
+pub fn document_facts(connection: &Connection, case_id: &str) -> Result<DocumentFacts, CacheError> {
+    let facts = connection
+        .query_row(
+            "SELECT c.case_number, c.window, c.clerk_id, c.created_at, coalesce(c.applicant_name, a.name), a.identifier, d.kind, d.proposal
+             FROM cases c JOIN applicants a ON a.id = c.applicant_id
+             JOIN decisions d ON d.case_id = c.id
+             WHERE c.id = ?1 ORDER BY d.id DESC LIMIT 1",
+            params![case_id],
+            |row| {
+                let proposal: String = row.get(7)?;
+                Ok(DocumentFacts {
+                    case_id: case_id.to_owned(),
+                    case_number: row.get(0)?,
+                    window: row.get(1)?,
+                    clerk_id: row.get(2)?,
+                    accepted_at: row.get(3)?,
+                    applicant_name: row.get(4)?,
+                    applicant_identifier: row.get(5)?,
+                    decision: row.get(6)?,
+                    proposal: serde_json::from_str(&proposal).unwrap_or(Value::Null),
+                })
+            },
+        )
+        .optional()?;
+    facts.ok_or_else(|| CacheError::UnknownCase(case_id.to_owned()))
+}
+
+impl<M: StoreMode> CaseStore<M> {
+    /// [`issue_document`] on the writer thread.
+    pub async fn issue_document(
+        &self,
+        vault: std::sync::Arc<AttachmentVault>,
+        document: NewDocument,
+        render: impl FnOnce(&str) -> Result<Vec<u8>, String> + Send + 'static,
+    ) -> Result<IssuedDocument, CacheError> {
+        let options = self.options.clone();
+        self.write(move |connection| {
+            issue_document(connection, &options, &vault, &document, render)
+        })
+        .await
+    }
+
+    /// [`record_reprint`] on the writer thread.
+    pub async fn record_reprint(
+        &self,
+        number: String,
+        pdf: Vec<u8>,
+        actor: Actor,
+        at: DateTime<FixedOffset>,
+    ) -> Result<String, CacheError> {
+        self.write(move |connection| record_reprint(connection, &number, &pdf, &actor, at))
+            .await
+    }
+
+    pub async fn documents_of(&self, case_id: &str) -> Result<Vec<DocumentRow>, CacheError> {
+        let case_id = case_id.to_owned();
+        self.read(move |connection| documents_of(connection, &case_id))
+            .await
+    }
+
+    pub async fn document_facts(&self, case_id: &str) -> Result<DocumentFacts, CacheError> {
+        let case_id = case_id.to_owned();
+        self.read(move |connection| document_facts(connection, &case_id))
+            .await
+    }
+}

@@ -10,6 +10,13 @@ const APP_COMMANDS: &[&str] = &[
     "sync_status",
     "sync_now",
     "retry_quarantined",
+    "list_printers",
+    "set_printing",
+    "preview_test_page",
+    "print_test_page",
+    "issue_document",
+    "print_document",
+    "save_document",
 ];
 
 fn main() {

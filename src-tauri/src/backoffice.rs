@@ -45,6 +45,8 @@ pub struct ServiceOptions {
     pub token_store: Option<Arc<keyring_core::CredentialStore>>,
     pub backoffice: BackOfficeSetting,
     pub interval: Duration,
+    /// Run sync passes in the background (the app); tests call `sync_now`.
+    pub background: bool,
 }
 
 impl ServiceOptions {
@@ -70,6 +72,7 @@ impl ServiceOptions {
                     .and_then(|value| value.parse().ok())
                     .unwrap_or(3000),
             ),
+            background: true,
         }
     }
 }
@@ -147,6 +150,8 @@ pub fn cache_error(error: &CacheError) -> UiError {
 /// The running link: the store, the engine and the demo back office.
 pub struct SyncService {
     pub store: Arc<CaseStore<Production>>,
+    /// Encrypted files kept with the cases (issued documents, scans).
+    pub vault: Arc<offline_cache::attachments::AttachmentVault>,
     engine: Arc<SyncEngine>,
     connection: Connection,
     names: BTreeMap<String, (String, String)>,
@@ -190,6 +195,9 @@ impl SyncService {
             CaseStore::<Production>::open(&data_dir.join("cases"), &key, StoreOptions::default())
                 .map_err(|error| cache_error(&error))?;
         let store = Arc::new(store);
+        let vault =
+            offline_cache::attachments::AttachmentVault::open(&data_dir.join("attachments"), &key)
+                .map_err(|error| cache_error(&error))?;
         let catalog = catalog.ok_or_else(|| UiError {
             code: "catalog_missing".into(),
             message_zh: "事项目录未加载，无法与后台同步。请联系系统管理员检查目录文件。".into(),
@@ -250,6 +258,7 @@ impl SyncService {
         );
         Ok(SyncService {
             store,
+            vault: Arc::new(vault),
             engine: Arc::new(engine),
             connection,
             names,

@@ -38,6 +38,13 @@ macro_rules! specta_builder_for {
                 commands::sync::sync_status,
                 commands::sync::sync_now,
                 commands::sync::retry_quarantined,
+                commands::printing::list_printers,
+                commands::printing::set_printing::<$runtime>,
+                commands::printing::preview_test_page,
+                commands::printing::print_test_page,
+                commands::printing::issue_document,
+                commands::printing::print_document,
+                commands::printing::save_document,
             ])
             .events(tauri_specta::collect_events![
                 commands::preferences::PreferencesChanged,
@@ -100,7 +107,7 @@ pub fn start<R: Runtime, M: Manager<R>>(
     specta.mount_events(app);
     let paths = AppPaths::resolve(app.path(), data_dir_override)?;
     let state = AppState::start(paths, services)?;
-    if let Ok(sync) = &state.sync {
+    if let (Ok(sync), true) = (&state.sync, services.background) {
         sync.spawn_loop(app.app_handle().clone(), services.interval);
     }
     app.manage(state);

@@ -1,4 +1,4 @@
-//! The workstation's interface preferences (for now: the language), kept in
+//! The workstation's interface preferences (language, printer and paper), kept in
 //! `preferences.json` in the configuration directory.
 //!
 //! Writes are atomic (a temporary file renamed over the old one), so a crash
@@ -31,6 +31,10 @@ pub enum Language {
 #[serde(default)]
 pub struct Preferences {
     pub language: Language,
+    /// The CUPS printer documents go to; `None` until one is chosen.
+    pub printer: Option<String>,
+    /// The paper of that printer.
+    pub paper: crate::print::Layout,
 }
 
 /// Reads and writes [`Preferences`] in one configuration directory.
@@ -124,6 +128,7 @@ mod tests {
         let file = PreferencesFile::in_dir(&dir.path().join("config"));
         file.save(&Preferences {
             language: Language::English,
+            ..Preferences::default()
         })
         .unwrap();
         let on_disk = std::fs::read_to_string(file.path()).unwrap();

@@ -25,6 +25,9 @@ fn services() -> onewindow_lib::backoffice::ServiceOptions {
         token_store: Some(store),
         backoffice: onewindow_lib::backoffice::BackOfficeSetting::Demo,
         interval: std::time::Duration::from_millis(200),
+        // No background passes: a pass still running when the test process
+        // exits would race OpenSSL's clean-up. Tests call `sync_now`.
+        background: false,
     }
 }
 
@@ -95,18 +98,18 @@ fn language_is_saved_and_read_back() {
     let mock = start(root.path(), "main");
     assert_eq!(
         invoke(&mock, "get_preferences", json!({})).unwrap(),
-        json!({ "language": "zh-CN" })
+        json!({ "language": "zh-CN", "printer": null, "paper": "a4" })
     );
     assert_eq!(
         invoke(&mock, "set_language", json!({ "language": "en" })).unwrap(),
-        json!({ "language": "en" })
+        json!({ "language": "en", "printer": null, "paper": "a4" })
     );
     drop(mock);
 
     let again = start(root.path(), "main");
     assert_eq!(
         invoke(&again, "get_preferences", json!({})).unwrap(),
-        json!({ "language": "en" })
+        json!({ "language": "en", "printer": null, "paper": "a4" })
     );
 }
 
@@ -265,4 +268,118 @@ fn without_a_usable_key_the_window_says_why_and_still_runs() {
     let refused = invoke(&mock, "retry_quarantined", json!({ "rowId": 1 })).unwrap_err();
     assert_eq!(refused["code"], "key_file");
     assert!(invoke(&mock, "app_info", json!({})).is_ok());
+}
+
+#[test]
+fn documents_are_issued_stored_printed_reprinted_and_saved() {
+    use base64::Engine;
+    let root = tempfile::tempdir().unwrap();
+    let mock = start(root.path(), "main");
+    let store = store(&mock);
+    let forms_dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../forms");
+    let catalog = forms::load_catalog(&forms_dir.join("catalog")).unwrap();
+    let calendar = forms::calendar::WorkingCalendar::load_dir(&forms_dir.join("calendar")).unwrap();
+    let proposal = onewindow_lib::print::sample::proposal(
+        &catalog,
+        &calendar,
+        forms::decision::DecisionKind::Accept,
+    )
+    .unwrap();
+    let (item, values) = backoffice_sim::sample_intakes().remove(0);
+    let mut accepted = intake(7, "market-registration", item, values);
+    accepted.proposal = serde_json::to_value(&proposal).unwrap();
+    let case_id = accepted.case_id.clone();
+    let case_number = tauri::async_runtime::block_on(store.record_intake(accepted))
+        .unwrap()
+        .case_number;
+
+    let view = invoke(
+        &mock,
+        "issue_document",
+        json!({ "caseId": case_id, "kind": "acceptance_receipt" }),
+    )
+    .expect("issue_document answers");
+    let number = view["number"].as_str().unwrap().to_owned();
+    assert!(number.contains('受'), "{number}");
+    let pdf = base64::engine::general_purpose::STANDARD
+        .decode(view["pdf_base64"].as_str().unwrap())
+        .unwrap();
+    assert!(pdf.starts_with(b"%PDF"));
+    let pdf_path = root.path().join("issued.pdf");
+    std::fs::write(&pdf_path, &pdf).unwrap();
+    let text = String::from_utf8(
+        std::process::Command::new("pdftotext")
+            .arg(&pdf_path)
+            .arg("-")
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    let text: String = text.split_whitespace().collect();
+    assert!(
+        text.contains(&number) && text.contains(&case_number),
+        "{text}"
+    );
+
+    // Saved as stored: the same bytes.
+    let saved = invoke(
+        &mock,
+        "save_document",
+        json!({ "caseId": case_id, "number": number }),
+    )
+    .unwrap();
+    assert_eq!(std::fs::read(saved.as_str().unwrap()).unwrap(), pdf);
+
+    // Printing needs a chosen printer; a reprint is a copy and is logged.
+    let refused = invoke(
+        &mock,
+        "print_document",
+        json!({ "caseId": case_id, "number": number, "copy": true }),
+    )
+    .unwrap_err();
+    assert_eq!(refused["code"], "no_printer");
+    invoke(
+        &mock,
+        "set_printing",
+        json!({ "printer": "OneWindowPDF", "paper": "a4" }),
+    )
+    .unwrap();
+    let job = invoke(
+        &mock,
+        "print_document",
+        json!({ "caseId": case_id, "number": number, "copy": true }),
+    )
+    .unwrap();
+    assert!(
+        job["job_id"].as_str().unwrap().starts_with("OneWindowPDF-"),
+        "{job}"
+    );
+    let actions: Vec<String> = tauri::async_runtime::block_on(store.read(|connection| {
+        let mut statement = connection
+            .prepare("SELECT action FROM audit_log WHERE action LIKE 'document.%' ORDER BY seq")?;
+        let rows = statement.query_map([], |row| row.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }))
+    .unwrap();
+    assert_eq!(actions, ["document.issued", "document.reprinted"]);
+
+    // A notice that does not fit the decision is refused, and nothing is stored.
+    let wrong = invoke(
+        &mock,
+        "issue_document",
+        json!({ "caseId": case_id, "kind": "not_accepted_notice" }),
+    )
+    .unwrap_err();
+    assert_eq!(wrong["code"], "bad_input", "{wrong}");
+    assert_eq!(
+        tauri::async_runtime::block_on(store.documents_of(&case_id))
+            .unwrap()
+            .len(),
+        1
+    );
+
+    // The test page previews on the roll.
+    let page = invoke(&mock, "preview_test_page", json!({ "paper": "roll80" })).unwrap();
+    assert_eq!(page["pages"], 1);
 }

@@ -11,17 +11,9 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use chrono::{DateTime, FixedOffset, NaiveDate};
-use forms::calendar::WorkingCalendar;
-use forms::catalog::ApplicantType;
-use forms::decision::{
-    propose, DecisionInput, DecisionKind, DecisionProposal, MaterialMark, MaterialStatus,
-};
-use forms::form::ApplicantProfile;
 use onewindow_lib::print::{
-    fonts, render, Delivery, DocumentInput, DocumentKind, Issuance, Layout, PrintError,
+    fonts, render, sample, DocumentInput, DocumentKind, Layout, PrintError,
 };
-use serde_json::json;
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -39,96 +31,16 @@ fn references() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/print-references")
 }
 
-fn accepted_at() -> DateTime<FixedOffset> {
-    DateTime::parse_from_rfc3339("2026-11-27T10:05:00+08:00").unwrap()
-}
-
-const COMPANY: &str = "market.company-establishment";
-const APPLICANT_ID: &str = "420102198603150116";
-
-/// A decision on the company establishment item, with `leave_out`
-/// materials missing (or the marriage registration, which the window does
-/// not handle, for a refusal).
-fn proposal(kind: DecisionKind) -> DecisionProposal {
-    let catalog = forms::load_catalog(&root().join("forms/catalog")).unwrap();
-    let calendar = WorkingCalendar::load_dir(&root().join("forms/calendar")).unwrap();
-    let profile = ApplicantProfile::default();
-    let (item, version, leave_out): (&str, u32, &[&str]) = match kind {
-        DecisionKind::Accept => (COMPANY, 3, &[]),
-        DecisionKind::AcceptWithGaps => (COMPANY, 3, &["appointment_documents"]),
-        DecisionKind::OneTimeNotice => (COMPANY, 3, &["articles_of_association", "address_proof"]),
-        DecisionKind::NotAccepted => ("civil-affairs.marriage-registration", 1, &[]),
-    };
-    let materials = catalog.item(item).unwrap().materials.clone();
-    let marks = materials
-        .iter()
-        .filter(|material| !leave_out.contains(&material.id.as_str()))
-        .map(|material| MaterialMark {
-            item_id: item.into(),
-            material_id: material.id.clone(),
-            status: MaterialStatus::Received {
-                original: true,
-                copies: 1,
-            },
-        })
-        .collect();
-    let input = DecisionInput {
-        items: vec![(item.into(), version)],
-        applicant_type: ApplicantType::NaturalPerson,
-        profile: &profile,
-        values: [(
-            item.to_owned(),
-            json!({ "delegated": false }).as_object().unwrap().clone(),
-        )]
-        .into(),
-        marks,
-        field_errors: 0,
-        accepted_on: NaiveDate::from_ymd_opt(2026, 11, 27).unwrap(),
-    };
-    let proposal = propose(&catalog, &calendar, &input).unwrap();
-    assert_eq!(proposal.kind, kind, "{:?}", proposal.reasons_zh);
-    proposal
-}
-
 fn input(kind: DocumentKind) -> DocumentInput {
-    let decision = match kind {
-        DocumentKind::AcceptanceReceipt | DocumentKind::IssuanceReceipt => DecisionKind::Accept,
-        DocumentKind::OneTimeNotice => DecisionKind::OneTimeNotice,
-        DocumentKind::GapsNotice | DocumentKind::Commitment => DecisionKind::AcceptWithGaps,
-        DocumentKind::NotAcceptedNotice => DecisionKind::NotAccepted,
-    };
-    DocumentInput {
+    sample::input(
+        &root().join("forms/catalog"),
+        &root().join("forms/calendar"),
         kind,
-        hall_name_zh: "示例区政务服务中心".into(),
-        window: "01".into(),
-        clerk_name: "陈示例".into(),
-        document_number: format!("示例政务{}〔2026〕0007号", kind.number_word()),
-        case_number: "SAMPLE202611270042".into(),
-        applicant_name: "张示例".into(),
-        applicant_identifier: APPLICANT_ID.into(),
-        accepted_at: accepted_at(),
-        proposal: proposal(decision),
-        progress_url: "https://zwfw.example.gov.cn/progress?case=SAMPLE202611270042".into(),
-        progress_phone: "12345".into(),
-        delivery: if kind == DocumentKind::IssuanceReceipt {
-            Delivery::Mail {
-                address_zh: "示例区示例路1号".into(),
-                tracking_number: Some("EMS1234567890CN".into()),
-            }
-        } else {
-            Delivery::PickUp {
-                place_zh: "一楼综合出件窗口".into(),
-            }
-        },
-        issuance: (kind == DocumentKind::IssuanceReceipt).then(|| Issuance {
-            results_zh: vec!["营业执照正本1份".into(), "营业执照副本1份".into()],
-            issued_at: accepted_at(),
-            received_by: "张示例".into(),
-        }),
-        copy: false,
-        practice: false,
-    }
+    )
+    .unwrap()
 }
+
+const APPLICANT_ID: &str = sample::APPLICANT_ID;
 
 fn tool(program: &str, arguments: &[&str]) -> String {
     let output = Command::new(program)

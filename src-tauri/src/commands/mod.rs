@@ -4,4 +4,5 @@
 
 pub mod app;
 pub mod preferences;
+pub mod printing;
 pub mod sync;

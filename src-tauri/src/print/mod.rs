@@ -12,6 +12,7 @@ pub mod compose;
 mod documents;
 pub mod fonts;
 pub mod printer;
+pub mod sample;
 
 use std::path::PathBuf;
 
@@ -157,9 +158,12 @@ impl DocumentKind {
 }
 
 /// Paper.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, specta::Type)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize, specta::Type,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Layout {
+    #[default]
     A4,
     /// An 80 mm thermal roll (72 mm printable).
     Roll80,

@@ -268,3 +268,54 @@ async fn the_built_in_demo_back_office_is_connected() {
     app.screenshot("settings-sync").await;
     app.close().await;
 }
+
+/// Settings → printing: choose the cups-pdf printer and the roll, preview
+/// the test page through pdf.js, and print it through CUPS.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_test_page_previews_and_prints() {
+    let home = Home::new();
+    let app = App::start(&home, "printing").await;
+    press_alt_digit(&app, '7').await;
+    app.wait_for("[data-testid=printer-select] option[value=OneWindowPDF]")
+        .await;
+    app.script(
+        "const select = document.querySelector('[data-testid=printer-select]');
+         select.value = 'OneWindowPDF';
+         select.dispatchEvent(new Event('change', { bubbles: true }));
+         return true;",
+    )
+    .await;
+    app.click("[data-testid=paper-roll80]").await;
+    app.click("[data-testid=preview-test-page]").await;
+    app.wait_for("[data-testid=pdf-preview][data-rendered=true]")
+        .await;
+    // The page was really drawn: a tall roll with dark pixels on it.
+    let drawn = app
+        .script(
+            "const canvas = document.querySelector('[data-testid=pdf-preview] canvas');
+             const data = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+             let dark = 0;
+             for (let i = 0; i < data.length; i += 4) { if (data[i] < 100) dark += 1; }
+             return [canvas.width, canvas.height, dark];",
+        )
+        .await;
+    let values: Vec<u64> = drawn
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|value| value.as_u64().unwrap())
+        .collect();
+    assert!(values[1] > values[0] * 2, "a roll is tall: {values:?}");
+    assert!(
+        values[2] > 2000,
+        "text and the QR code are drawn: {values:?}"
+    );
+    app.screenshot("settings-printing").await;
+    app.click("[data-testid=print-test-page]").await;
+    app.wait_for("[data-testid=printing-message]").await;
+    assert!(app
+        .text("[data-testid=printing-message]")
+        .await
+        .contains("OneWindowPDF"));
+    app.close().await;
+}

@@ -18,6 +18,30 @@ export const commands = {
 	syncNow: () => typedError<SyncOverview_Serialize, UiError>(__TAURI_INVOKE("sync_now")),
 	/**  Puts a quarantined case back in the queue after it was corrected. */
 	retryQuarantined: (rowId: number) => typedError<SyncOverview_Serialize, UiError>(__TAURI_INVOKE("retry_quarantined", { rowId })),
+	/**  The CUPS printers of this machine. */
+	listPrinters: () => __TAURI_INVOKE<string[]>("list_printers"),
+	/**  Chooses the printer and its paper; remembered across restarts. */
+	setPrinting: (printer: string | null, paper: Layout) => typedError<Preferences_Serialize, UiError>(__TAURI_INVOKE("set_printing", { printer, paper })),
+	/**
+	 *  A sample receipt, marked void, on the chosen paper: to check the
+	 *  printer and the layout.
+	 */
+	previewTestPage: (paper: Layout) => typedError<DocumentView, UiError>(__TAURI_INVOKE("preview_test_page", { paper })),
+	/**  Prints the test page on the chosen printer. */
+	printTestPage: () => typedError<PrintJob, UiError>(__TAURI_INVOKE("print_test_page")),
+	/**
+	 *  Issues a document for a case: numbered, rendered, stored encrypted with
+	 *  the case and its hash audited, in one transaction; returns it for the
+	 *  preview.
+	 */
+	issueDocument: (caseId: string, kind: DocumentKind) => typedError<DocumentView, UiError>(__TAURI_INVOKE("issue_document", { caseId, kind })),
+	/**
+	 *  Prints an issued document. `copy`: a reprint, made again from the case
+	 *  and marked 副本, logged with its hash.
+	 */
+	printDocument: (caseId: string, number: string, copy: boolean) => typedError<PrintJob, UiError>(__TAURI_INVOKE("print_document", { caseId, number, copy })),
+	/**  Saves an issued document (as stored) to the exports folder; returns the path. */
+	saveDocument: (caseId: string, number: string) => typedError<string, UiError>(__TAURI_INVOKE("save_document", { caseId, number })),
 };
 
 /** Events */
@@ -63,8 +87,40 @@ export type Connection =
 /**  Not syncing; the reason says why and what to do. */
 "unavailable";
 
+/**  The documents of the window. */
+export type DocumentKind = 
+/**  受理回执. */
+"acceptance_receipt" | 
+/**  一次性告知书. */
+"one_time_notice" | 
+/**  容缺受理通知书, two copies (applicant's and the file's). */
+"gaps_notice" | 
+/**  承诺书: the applicant's commitment to supply the gaps. */
+"commitment" | 
+/**  不予受理通知书. */
+"not_accepted_notice" | 
+/**  出件回执. */
+"issuance_receipt";
+
+/**  A made document for the preview (pdf.js) and the clerk's next step. */
+export type DocumentView = {
+	kind: DocumentKind,
+	number: string,
+	sha256: string,
+	pages: number,
+	/**  The PDF, base64-encoded. */
+	pdf_base64: string,
+	/**  Characters no font could draw, printed as 〓. */
+	missing_characters: string[],
+};
+
 /**  The interface languages. Simplified Chinese is the default. */
 export type Language = "zh-CN" | "en";
+
+/**  Paper. */
+export type Layout = "a4" | 
+/**  An 80 mm thermal roll (72 mm printable). */
+"roll80";
 
 /**  Which store and back office the workstation is working against. */
 export type Mode = 
@@ -92,11 +148,25 @@ export type PreferencesChanged_Serialize = {
 /**  Everything the workstation remembers about its interface. */
 export type Preferences_Deserialize = {
 	language?: Language,
+	/**  The CUPS printer documents go to; `None` until one is chosen. */
+	printer?: string | null,
+	/**  The paper of that printer. */
+	paper?: Layout,
 };
 
 /**  Everything the workstation remembers about its interface. */
 export type Preferences_Serialize = {
 	language: Language,
+	/**  The CUPS printer documents go to; `None` until one is chosen. */
+	printer: string | null,
+	/**  The paper of that printer. */
+	paper: Layout,
+};
+
+/**  A job handed to CUPS. */
+export type PrintJob = {
+	printer: string,
+	job_id: string,
 };
 
 /**  A case held back by a back office's refusal, until corrected. */

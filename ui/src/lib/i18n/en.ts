@@ -59,6 +59,17 @@ export const en: MessageShape = {
     logDir: "Log directory",
     configDir: "Configuration directory",
   },
+  printing: {
+    title: "Printing",
+    printer: "Printer",
+    noPrinter: "(none chosen)",
+    paper: "Paper",
+    a4: "A4",
+    roll80: "80 mm thermal roll",
+    preview: "Preview a test page",
+    print: "Print a test page",
+    sent: "Sent to printer {printer} (job {job})",
+  },
   sync: {
     title: "Back-office sync",
     hint: "Cases are saved on this workstation first, then sent to each department's approval system; a network or back-office outage never stops the window.",

@@ -57,6 +57,17 @@ export const zhCN = {
     logDir: "日志目录",
     configDir: "配置目录",
   },
+  printing: {
+    title: "打印",
+    printer: "打印机",
+    noPrinter: "（未选择）",
+    paper: "纸张",
+    a4: "A4",
+    roll80: "80 毫米热敏纸",
+    preview: "预览测试页",
+    print: "打印测试页",
+    sent: "已发送到打印机 {printer}（任务 {job}）",
+  },
   sync: {
     title: "后台同步",
     hint: "办件先保存在本机，再逐件推送到各部门审批系统；网络或后台中断不影响窗口受理。",

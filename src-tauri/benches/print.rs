@@ -1,0 +1,124 @@
+//! The document benchmark: prints one table.
+//!
+//! - the one-time font parse (Noto Sans CJK SC), against reading the file;
+//! - building each document, A4 and roll, with the font already parsed
+//!   (goal: < 20 ms each), against the floor of any document: one line of
+//!   the same font saved with the same options; and each document's size.
+//!
+//! Run: `cargo bench -p onewindow --bench print`.
+
+use std::hint::black_box;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use onewindow_lib::print::{fonts, render_with, sample, DocumentKind, Layout};
+use printpdf::{Mm, Op, PdfDocument, PdfFontHandle, PdfPage, PdfSaveOptions, Point, Pt, TextItem};
+
+fn percentile(samples: &mut [Duration], fraction: f64) -> Duration {
+    samples.sort_unstable();
+    samples[((samples.len() as f64 - 1.0) * fraction).round() as usize]
+}
+
+fn ms(duration: Duration) -> String {
+    format!("{:.2} ms", duration.as_secs_f64() * 1e3)
+}
+
+fn main() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let read_started = Instant::now();
+    let font_file = fonts::find().expect("a CJK font");
+    let path = font_file.path.clone();
+    black_box(std::fs::read(&path).unwrap());
+    let read = read_started.elapsed();
+    let font = fonts::DocumentFont::load(path.clone(), font_file.index).unwrap();
+    println!("\nfont: {}#{}", path.display(), font.index);
+    println!(
+        "{:<58} {:>12} {:>12} {:>8} {:>10} {:>8}",
+        "figure", "value", "baseline", "ratio", "goal", "result"
+    );
+    println!("{}", "-".repeat(114));
+    println!(
+        "{:<58} {:>12} {:>12} {:>7.1}x {:>10} {:>8}",
+        "parse the font once (baseline: read the file)",
+        ms(font.parse_time),
+        ms(read),
+        font.parse_time.as_secs_f64() / read.as_secs_f64(),
+        "report",
+        "-"
+    );
+
+    // The floor: one line of text in the same font, saved the same way.
+    let mut floor = Vec::new();
+    for _ in 0..30 {
+        let started = Instant::now();
+        let mut document = PdfDocument::new("floor");
+        let handle = PdfFontHandle::External(document.add_font(&font.font));
+        let ops = vec![
+            Op::StartTextSection,
+            Op::SetFont {
+                font: handle,
+                size: Pt(10.0),
+            },
+            Op::SetTextCursor {
+                pos: Point {
+                    x: Pt(50.0),
+                    y: Pt(700.0),
+                },
+            },
+            Op::ShowText {
+                items: vec![TextItem::Text("受理回执".into())],
+            },
+            Op::EndTextSection,
+        ];
+        let options = PdfSaveOptions {
+            subset_fonts: true,
+            ..PdfSaveOptions::default()
+        };
+        black_box(
+            document
+                .with_pages(vec![PdfPage::new(Mm(210.0), Mm(297.0), ops)])
+                .save(&options, &mut Vec::new()),
+        );
+        floor.push(started.elapsed());
+    }
+    let floor = percentile(&mut floor, 0.5);
+
+    let mut short = 0;
+    for layout in [Layout::A4, Layout::Roll80] {
+        for kind in DocumentKind::ALL {
+            let input = sample::input(
+                &root.join("forms/catalog"),
+                &root.join("forms/calendar"),
+                kind,
+            )
+            .unwrap();
+            let mut times = Vec::new();
+            let mut size = 0;
+            for _ in 0..30 {
+                let started = Instant::now();
+                let rendered = render_with(&font, &input, layout).unwrap();
+                times.push(started.elapsed());
+                size = rendered.bytes.len();
+            }
+            for (label, fraction) in [("p50", 0.5), ("p99", 0.99)] {
+                let value = percentile(&mut times, fraction);
+                let pass = value < Duration::from_millis(20);
+                short += usize::from(!pass);
+                println!(
+                    "{:<58} {:>12} {:>12} {:>7.1}x {:>10} {:>8}",
+                    format!(
+                        "{} {layout:?} {label}, {:.1} KB (baseline: one line)",
+                        kind.slug(),
+                        size as f64 / 1024.0
+                    ),
+                    ms(value),
+                    ms(floor),
+                    value.as_secs_f64() / floor.as_secs_f64(),
+                    "< 20 ms",
+                    if pass { "pass" } else { "SHORT" }
+                );
+            }
+        }
+    }
+    println!("\n{short} figure(s) short of their goal");
+}

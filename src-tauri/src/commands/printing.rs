@@ -1,0 +1,336 @@
+//! Documents at the window: the printer and paper, a test page to preview
+//! and print, and a case's documents: issue (numbered, stored encrypted with
+//! the case, hash in the audit log), print, reprint as 副本, save to a file.
+//! Rendering is `crate::print`; storing is `offline_cache::documents`.
+
+use base64::Engine;
+use serde::Serialize;
+use tauri::{AppHandle, Runtime, State};
+use tauri_specta::Event;
+
+use crate::backoffice::cache_error;
+use crate::commands::preferences::PreferencesChanged;
+use crate::error::UiError;
+use crate::preferences::Preferences;
+use crate::print::{self, printer, Delivery, DocumentInput, DocumentKind, Layout};
+use crate::state::{AppState, Mode};
+
+/// A made document for the preview (pdf.js) and the clerk's next step.
+#[derive(Debug, Clone, Serialize, specta::Type)]
+pub struct DocumentView {
+    pub kind: DocumentKind,
+    pub number: String,
+    pub sha256: String,
+    pub pages: u32,
+    /// The PDF, base64-encoded.
+    pub pdf_base64: String,
+    /// Characters no font could draw, printed as 〓.
+    pub missing_characters: Vec<String>,
+}
+
+/// A job handed to CUPS.
+#[derive(Debug, Clone, Serialize, specta::Type)]
+pub struct PrintJob {
+    pub printer: String,
+    pub job_id: String,
+}
+
+fn preferences(state: &AppState) -> Preferences {
+    state
+        .preferences
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .clone()
+}
+
+fn encode(bytes: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+fn sha256(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(bytes))
+}
+
+/// The CUPS printers of this machine.
+#[tauri::command]
+#[specta::specta]
+pub fn list_printers() -> Vec<String> {
+    printer::printers()
+}
+
+/// Chooses the printer and its paper; remembered across restarts.
+#[tauri::command]
+#[specta::specta]
+pub fn set_printing<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+    printer: Option<String>,
+    paper: Layout,
+) -> Result<Preferences, UiError> {
+    let updated = {
+        let mut current = state
+            .preferences
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut updated = current.clone();
+        updated.printer = printer.filter(|name| !name.trim().is_empty());
+        updated.paper = paper;
+        state.preferences_file.save(&updated)?;
+        *current = updated.clone();
+        updated
+    };
+    let _ = (PreferencesChanged {
+        preferences: updated.clone(),
+    })
+    .emit(&app);
+    Ok(updated)
+}
+
+fn test_page(paper: Layout) -> Result<(DocumentInput, print::Rendered), UiError> {
+    let catalog_dir = crate::state::catalog_dir();
+    let calendar_dir = catalog_dir.join("../calendar");
+    let mut input =
+        print::sample::input(&catalog_dir, &calendar_dir, DocumentKind::AcceptanceReceipt)
+            .map_err(|detail| UiError {
+                code: "test_page".into(),
+                message_zh: format!("测试页无法生成：{detail}"),
+                message_en: format!("The test page could not be made: {detail}"),
+            })?;
+    // A test page is never a valid document.
+    input.practice = true;
+    let rendered = print::render(&input, paper)?;
+    Ok((input, rendered))
+}
+
+/// A sample receipt, marked void, on the chosen paper: to check the
+/// printer and the layout.
+#[tauri::command]
+#[specta::specta]
+pub fn preview_test_page(paper: Layout) -> Result<DocumentView, UiError> {
+    let (input, rendered) = test_page(paper)?;
+    Ok(DocumentView {
+        kind: input.kind,
+        number: input.document_number,
+        sha256: sha256(&rendered.bytes),
+        pages: rendered.pages as u32,
+        pdf_base64: encode(&rendered.bytes),
+        missing_characters: Vec::new(),
+    })
+}
+
+/// Prints the test page on the chosen printer.
+#[tauri::command]
+#[specta::specta]
+pub fn print_test_page(state: State<'_, AppState>) -> Result<PrintJob, UiError> {
+    let chosen = preferences(&state);
+    let (_, rendered) = test_page(chosen.paper)?;
+    let job_id = printer::print(
+        chosen.printer.as_deref(),
+        "OneWindow test page",
+        &rendered.bytes,
+    )?;
+    Ok(PrintJob {
+        printer: chosen.printer.unwrap_or_default(),
+        job_id,
+    })
+}
+
+/// The document input of a stored case.
+async fn case_input(
+    state: &AppState,
+    case_id: &str,
+    kind: DocumentKind,
+) -> Result<DocumentInput, UiError> {
+    let sync = state.sync.as_ref().map_err(Clone::clone)?;
+    let facts = sync
+        .store
+        .document_facts(case_id)
+        .await
+        .map_err(|error| cache_error(&error))?;
+    let proposal = serde_json::from_value(facts.proposal.clone()).map_err(|error| UiError {
+        code: "proposal_unreadable".into(),
+        message_zh: format!("办件 {} 的受理决定无法读取，不能出具文书。请联系系统管理员。", facts.case_number),
+        message_en: format!("The decision of case {} cannot be read ({error}), so no document can be made. Call your administrator.", facts.case_number),
+    })?;
+    let accepted_at = chrono::DateTime::parse_from_rfc3339(&facts.accepted_at)
+        .unwrap_or_else(|_| chrono::Local::now().fixed_offset());
+    Ok(DocumentInput {
+        kind,
+        hall_name_zh: state.workstation.hall_name_zh.clone(),
+        window: facts.window.clone(),
+        // Until accounts exist (accounts issue) the clerk is named by id.
+        clerk_name: facts.clerk_id.clone(),
+        document_number: String::new(),
+        case_number: facts.case_number.clone(),
+        applicant_name: facts.applicant_name.clone(),
+        applicant_identifier: facts.applicant_identifier.clone(),
+        accepted_at,
+        proposal,
+        progress_url: format!(
+            "https://zwfw.example.gov.cn/progress?case={}",
+            facts.case_number
+        ),
+        progress_phone: "12345".into(),
+        delivery: Delivery::PickUp {
+            place_zh: "综合出件窗口".into(),
+        },
+        issuance: None,
+        copy: false,
+        practice: state.mode == Mode::Practice,
+    })
+}
+
+fn window_actor(state: &AppState) -> offline_cache::cases::Actor {
+    offline_cache::cases::Actor {
+        user_id: format!("window-{}", state.workstation.window_number),
+        role: offline_cache::lifecycle::Role::Clerk,
+    }
+}
+
+/// Issues a document for a case: numbered, rendered, stored encrypted with
+/// the case and its hash audited, in one transaction; returns it for the
+/// preview.
+#[tauri::command]
+#[specta::specta]
+pub async fn issue_document(
+    state: State<'_, AppState>,
+    case_id: String,
+    kind: DocumentKind,
+) -> Result<DocumentView, UiError> {
+    let sync = state.sync.as_ref().map_err(Clone::clone)?;
+    let input = case_input(&state, &case_id, kind).await?;
+    let paper = preferences(&state).paper;
+    let missing = std::sync::Arc::new(std::sync::Mutex::new((Vec::new(), 0usize)));
+    let seen = missing.clone();
+    let issued = sync
+        .store
+        .issue_document(
+            sync.vault.clone(),
+            offline_cache::documents::NewDocument {
+                case_id: case_id.clone(),
+                kind: kind.slug().into(),
+                kind_text: kind.number_word().into(),
+                at: chrono::Local::now().fixed_offset(),
+                actor: window_actor(&state),
+            },
+            move |number| {
+                let mut input = input;
+                input.document_number = number.to_owned();
+                let rendered = print::render(&input, paper).map_err(|error| error.to_string())?;
+                if let Ok(mut slot) = seen.lock() {
+                    *slot = (rendered.missing_characters.clone(), rendered.pages);
+                }
+                Ok(rendered.bytes)
+            },
+        )
+        .await
+        .map_err(|error| cache_error(&error))?;
+    let (missing_characters, pages) = missing.lock().map(|slot| slot.clone()).unwrap_or_default();
+    Ok(DocumentView {
+        kind,
+        number: issued.number,
+        sha256: issued.sha256,
+        pages: pages as u32,
+        pdf_base64: encode(&issued.pdf),
+        missing_characters: missing_characters.iter().map(char::to_string).collect(),
+    })
+}
+
+/// Prints an issued document. `copy`: a reprint, made again from the case
+/// and marked 副本, logged with its hash.
+#[tauri::command]
+#[specta::specta]
+pub async fn print_document(
+    state: State<'_, AppState>,
+    case_id: String,
+    number: String,
+    copy: bool,
+) -> Result<PrintJob, UiError> {
+    let sync = state.sync.as_ref().map_err(Clone::clone)?;
+    let chosen = preferences(&state);
+    let printer_name = chosen.printer.clone().ok_or(print::PrintError::NoPrinter)?;
+    let documents = sync
+        .store
+        .documents_of(&case_id)
+        .await
+        .map_err(|error| cache_error(&error))?;
+    let row = documents
+        .iter()
+        .find(|row| row.number == number)
+        .ok_or_else(|| UiError {
+            code: "unknown_document".into(),
+            message_zh: format!("办件中没有编号为 {number} 的文书。"),
+            message_en: format!("The case has no document numbered {number}."),
+        })?;
+    let bytes = if copy {
+        let kind = DocumentKind::ALL
+            .into_iter()
+            .find(|kind| kind.slug() == row.kind)
+            .unwrap_or(DocumentKind::AcceptanceReceipt);
+        let mut input = case_input(&state, &case_id, kind).await?;
+        input.document_number = number.clone();
+        input.copy = true;
+        let bytes = print::render(&input, chosen.paper)?.bytes;
+        sync.store
+            .record_reprint(
+                number.clone(),
+                bytes.clone(),
+                window_actor(&state),
+                chrono::Local::now().fixed_offset(),
+            )
+            .await
+            .map_err(|error| cache_error(&error))?;
+        bytes
+    } else {
+        let attachment = row.attachment_id.clone().unwrap_or_default();
+        sync.vault
+            .get(&attachment)
+            .map_err(|error| cache_error(&error))?
+    };
+    let job_id = printer::print(Some(&printer_name), &number, &bytes)?;
+    Ok(PrintJob {
+        printer: printer_name,
+        job_id,
+    })
+}
+
+/// Saves an issued document (as stored) to the exports folder; returns the path.
+#[tauri::command]
+#[specta::specta]
+pub async fn save_document(
+    state: State<'_, AppState>,
+    case_id: String,
+    number: String,
+) -> Result<String, UiError> {
+    let sync = state.sync.as_ref().map_err(Clone::clone)?;
+    let documents = sync
+        .store
+        .documents_of(&case_id)
+        .await
+        .map_err(|error| cache_error(&error))?;
+    let row = documents
+        .iter()
+        .find(|row| row.number == number)
+        .ok_or_else(|| UiError {
+            code: "unknown_document".into(),
+            message_zh: format!("办件中没有编号为 {number} 的文书。"),
+            message_en: format!("The case has no document numbered {number}."),
+        })?;
+    let bytes = sync
+        .vault
+        .get(row.attachment_id.as_deref().unwrap_or_default())
+        .map_err(|error| cache_error(&error))?;
+    let folder = state.paths.data_dir.join("exports");
+    let file_name: String = number
+        .chars()
+        .map(|c| if c.is_alphanumeric() { c } else { '-' })
+        .collect();
+    let path = folder.join(format!("{file_name}.pdf"));
+    let write = std::fs::create_dir_all(&folder).and_then(|()| std::fs::write(&path, &bytes));
+    write.map_err(|source| crate::error::AppError::Write {
+        path: path.clone(),
+        source,
+    })?;
+    Ok(path.display().to_string())
+}

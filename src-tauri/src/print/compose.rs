@@ -485,6 +485,21 @@ impl<'f> Composer<'f> {
         self.y += Self::line_height(size) * 1.5;
     }
 
+    /// Every character placed so far, and those `finish` adds (page
+    /// numbers, the copy mark, the watermark).
+    pub fn characters(&self) -> std::collections::BTreeSet<char> {
+        let mut characters: std::collections::BTreeSet<char> =
+            "第页共0123456789副本练习—无效/PRACTICEVOID"
+                .chars()
+                .collect();
+        for element in self.pages.iter().flatten() {
+            if let Element::Text { text, .. } | Element::Rotated { text, .. } = element {
+                characters.extend(text.chars());
+            }
+        }
+        characters
+    }
+
     /// Page count so far.
     pub fn page_count(&self) -> usize {
         self.pages.len()

@@ -158,6 +158,9 @@ pub struct SyncService {
     without_token: Vec<String>,
     wake: Arc<tokio::sync::Notify>,
     last: Mutex<Option<SyncOverview>>,
+    /// Held for the length of a pass; `shut_down` takes it to wait for the
+    /// running pass and stop the loop before the process exits.
+    pass_lock: tokio::sync::Mutex<bool>,
     _demo: Option<backoffice_sim::Simulator>,
 }
 
@@ -265,18 +268,24 @@ impl SyncService {
             without_token,
             wake: Arc::new(tokio::sync::Notify::new()),
             last: Mutex::new(None),
+            pass_lock: tokio::sync::Mutex::new(false),
             _demo: demo,
         })
     }
 
     /// One pass: send what is due, fetch results, and say how things stand.
     pub async fn pass(&self) -> Result<SyncOverview, UiError> {
+        let stopped = self.pass_lock.lock().await;
+        if *stopped {
+            return self.overview().await;
+        }
         if let Err(error) = self.engine.drain().await {
             tracing::warn!(code = error.code(), %error, "sync pass failed");
         }
         if let Err(error) = self.engine.poll_results().await {
             tracing::warn!(code = error.code(), %error, "result poll failed");
         }
+        drop(stopped);
         self.overview().await
     }
 
@@ -367,6 +376,14 @@ impl SyncService {
         Ok(())
     }
 
+    /// Waits for a running pass and stops the loop: called when the app
+    /// exits, so no pass is cut off half-way by the process ending.
+    pub fn shut_down(&self) {
+        let mut stopped = tauri::async_runtime::block_on(self.pass_lock.lock());
+        *stopped = true;
+        tracing::info!("sync stopped for exit");
+    }
+
     /// Asks the loop for a pass now.
     pub fn wake(&self) {
         self.wake.notify_one();
@@ -378,6 +395,9 @@ impl SyncService {
         let service = self.clone();
         tauri::async_runtime::spawn(async move {
             loop {
+                if *service.pass_lock.lock().await {
+                    break;
+                }
                 match service.pass().await {
                     Ok(overview) => service.publish(&app, overview),
                     Err(problem) => tracing::warn!(code = problem.code, "sync overview failed"),

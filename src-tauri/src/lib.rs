@@ -134,15 +134,26 @@ pub fn run() {
             },
         ))
         .plugin(tauri_plugin_window_state::Builder::default().build());
-    let result = with_app(
+    let app = with_app(
         builder,
         specta_builder(),
         AppPaths::override_from_environment(),
     )
-    .run(context());
-    if let Err(error) = result {
-        tracing::error!(%error, "OneWindow could not start");
-        eprintln!("OneWindow could not start: {error}");
-        std::process::exit(1);
-    }
+    .build(context());
+    let app = match app {
+        Ok(app) => app,
+        Err(error) => {
+            tracing::error!(%error, "OneWindow could not start");
+            eprintln!("OneWindow could not start: {error}");
+            std::process::exit(1);
+        }
+    };
+    app.run(|app, event| {
+        // Let a running sync pass finish before the process ends.
+        if let tauri::RunEvent::Exit = event {
+            if let Some(Ok(sync)) = app.try_state::<AppState>().map(|state| state.sync.clone()) {
+                sync.shut_down();
+            }
+        }
+    });
 }

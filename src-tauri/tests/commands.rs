@@ -383,3 +383,23 @@ fn documents_are_issued_stored_printed_reprinted_and_saved() {
     let page = invoke(&mock, "preview_test_page", json!({ "paper": "roll80" })).unwrap();
     assert_eq!(page["pages"], 1);
 }
+
+#[test]
+fn after_shut_down_no_pass_sends_anything() {
+    use tauri::Manager;
+    let root = tempfile::tempdir().unwrap();
+    let mock = start(root.path(), "main");
+    let store = store(&mock);
+    let (item, values) = backoffice_sim::sample_intakes().remove(0);
+    tauri::async_runtime::block_on(store.record_intake(intake(
+        3,
+        "market-registration",
+        item,
+        values,
+    )))
+    .unwrap();
+    let state = mock._app.state::<onewindow_lib::state::AppState>();
+    state.sync.as_ref().unwrap().shut_down();
+    let after = invoke(&mock, "sync_now", json!({})).unwrap();
+    assert_eq!(after["pending"], 1, "{after}");
+}

@@ -5,6 +5,8 @@
 /// by a capability file, and the UI's call to it is refused at run time.
 const APP_COMMANDS: &[&str] = &[
     "app_info",
+    "search_catalog",
+    "item_guide",
     "get_preferences",
     "set_language",
     "sync_status",

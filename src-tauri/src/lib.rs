@@ -33,6 +33,8 @@ macro_rules! specta_builder_for {
         tauri_specta::Builder::<$runtime>::new()
             .commands(tauri_specta::collect_commands![
                 commands::app::app_info,
+                commands::catalog::search_catalog,
+                commands::catalog::item_guide,
                 commands::preferences::get_preferences,
                 commands::preferences::set_language::<$runtime>,
                 commands::sync::sync_status,

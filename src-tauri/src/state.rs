@@ -74,6 +74,8 @@ pub struct AppState {
     pub paths: AppPaths,
     /// The service-item catalogue, when it loaded.
     pub catalog: Option<Arc<forms::Catalog>>,
+    /// The catalogue's search index, built once at start.
+    pub search: Option<forms::search::SearchIndex>,
     pub mode: Mode,
     pub workstation: Workstation,
     pub preferences_file: PreferencesFile,
@@ -117,8 +119,10 @@ impl AppState {
                 problem.message_en
             );
         }
+        let search = catalog.as_deref().map(forms::search::SearchIndex::build);
         Ok(AppState {
             paths,
+            search,
             catalog,
             sync,
             mode: Mode::Production,

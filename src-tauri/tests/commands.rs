@@ -403,3 +403,46 @@ fn after_shut_down_no_pass_sends_anything() {
     let after = invoke(&mock, "sync_now", json!({})).unwrap();
     assert_eq!(after["pending"], 1, "{after}");
 }
+
+#[test]
+fn the_catalogue_is_searched_as_typed_and_an_item_guide_is_shown() {
+    let root = tempfile::tempdir().unwrap();
+    let mock = start(root.path(), "main");
+    let ids = |query: &str| -> Vec<String> {
+        invoke(&mock, "search_catalog", json!({ "query": query }))
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|hit| hit["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    for query in ["公司设立", "gongsisheli", "gssl"] {
+        assert!(
+            ids(query).contains(&"market.company-establishment".to_owned()),
+            "{query}: {:?}",
+            ids(query)
+        );
+    }
+    // Bundles are offered beside items.
+    let hits = invoke(&mock, "search_catalog", json!({ "query": "开办" })).unwrap();
+    assert!(
+        hits.as_array()
+            .unwrap()
+            .iter()
+            .any(|hit| hit["bundle"] == true),
+        "{hits}"
+    );
+    let guide = invoke(
+        &mock,
+        "item_guide",
+        json!({ "itemId": "market.company-establishment" }),
+    )
+    .unwrap();
+    assert_eq!(guide["hit"]["name_zh"], "有限责任公司设立登记");
+    assert_eq!(guide["hit"]["category"], "economic");
+    assert!(guide["materials"].as_array().unwrap().len() >= 6, "{guide}");
+    assert!(!guide["legal_basis_zh"].as_array().unwrap().is_empty());
+    let unknown = invoke(&mock, "item_guide", json!({ "itemId": "no.such-item" })).unwrap_err();
+    assert_eq!(unknown["code"], "unknown_item");
+}

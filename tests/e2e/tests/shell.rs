@@ -319,3 +319,36 @@ async fn the_test_page_previews_and_prints() {
         .contains("OneWindowPDF"));
     app.close().await;
 }
+
+/// Intake: the catalogue is searched as the clerk types (pinyin here),
+/// Enter opens the item's guide, Esc comes back to the search.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_catalogue_is_searched_by_keyboard_and_a_guide_opens() {
+    let home = Home::new();
+    let app = App::start(&home, "intake").await;
+    press_alt_digit(&app, '2').await;
+    let search = app.wait_for("[data-testid=catalog-search]").await;
+    search
+        .send_keys("gongsisheli")
+        .await
+        .expect("typing reaches the search box");
+    app.wait_for("[data-testid=hit-market\\.company-establishment]")
+        .await;
+    let first = app
+        .script("return document.querySelector('[data-testid=catalog-results] li').dataset.testid")
+        .await;
+    assert_eq!(first, "hit-market.company-establishment");
+    app.screenshot("intake-search-zh").await;
+    search.send_keys("\u{E007}").await.unwrap(); // Enter
+    app.wait_for_text("[data-testid=guide-name]", "有限责任公司设立登记")
+        .await;
+    let rows = app
+        .script("return document.querySelectorAll('[data-testid=guide-materials] tbody tr').length")
+        .await;
+    assert!(rows.as_u64().unwrap() >= 6, "{rows}");
+    app.screenshot("intake-guide-zh").await;
+    let back = app.wait_for("[data-testid=guide-back]").await;
+    back.send_keys("\u{E00C}").await.unwrap(); // Escape
+    app.wait_for("[data-testid=catalog-search]").await;
+    app.close().await;
+}

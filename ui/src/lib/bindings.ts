@@ -9,6 +9,10 @@ import * as __TAURI_EVENT from "@tauri-apps/api/event";
 /** Commands */
 export const commands = {
 	appInfo: () => typedError<AppInfo_Serialize, UiError>(__TAURI_INVOKE("app_info")),
+	/**  Items and bundles matching `query`, best first (at most 20). */
+	searchCatalog: (query: string) => typedError<CatalogHit_Serialize[], UiError>(__TAURI_INVOKE("search_catalog", { query })),
+	/**  The guide of one item. */
+	itemGuide: (itemId: string) => typedError<ItemGuide_Serialize, UiError>(__TAURI_INVOKE("item_guide", { itemId })),
 	getPreferences: () => typedError<Preferences_Serialize, UiError>(__TAURI_INVOKE("get_preferences")),
 	/**  Saves the interface language; the change survives a restart. */
 	setLanguage: (language: Language) => typedError<Preferences_Serialize, UiError>(__TAURI_INVOKE("set_language", { language })),
@@ -78,6 +82,43 @@ export type AppInfo_Serialize = {
 	workstation: Workstation,
 };
 
+/**  One search result. */
+export type CatalogHit = CatalogHit_Serialize | CatalogHit_Deserialize;
+
+/**  One search result. */
+export type CatalogHit_Deserialize = {
+	id: string,
+	bundle: boolean,
+	name_zh: string,
+	name_en: string,
+	/**  `economic`, `social` or `construction`. */
+	category: string,
+	/**  For items: `immediate` or `promised`. */
+	item_kind?: string | null,
+	promised_limit?: Limit | null,
+	department_zh: string,
+	department_en: string,
+	/**  For bundles: how many items it takes in one intake. */
+	item_count: number,
+};
+
+/**  One search result. */
+export type CatalogHit_Serialize = {
+	id: string,
+	bundle: boolean,
+	name_zh: string,
+	name_en: string,
+	/**  `economic`, `social` or `construction`. */
+	category: string,
+	/**  For items: `immediate` or `promised`. */
+	item_kind: string | null,
+	promised_limit: Limit | null,
+	department_zh: string,
+	department_en: string,
+	/**  For bundles: how many items it takes in one intake. */
+	item_count: number,
+};
+
 /**  How the link to the back offices stands, for the top bar. */
 export type Connection = 
 /**  Syncing with the built-in demo back office. */
@@ -114,6 +155,80 @@ export type DocumentView = {
 	missing_characters: string[],
 };
 
+/**  A fee. */
+export type GuideFee = {
+	name_zh: string,
+	name_en: string,
+	amount_fen: number,
+	basis_zh: string,
+};
+
+/**  One material of an item's guide. */
+export type GuideMaterial = GuideMaterial_Serialize | GuideMaterial_Deserialize;
+
+/**  One material of an item's guide. */
+export type GuideMaterial_Deserialize = {
+	name_zh: string,
+	name_en: string,
+	/**  `original`, `copy`, `original_and_copy`, `original_or_copy`. */
+	original_or_copy: string,
+	copies: number,
+	/**  `required`, `optional`, `supply_later`. */
+	necessity: string,
+	standard_zh: string,
+	where_to_get_zh?: string | null,
+	/**  Needed only in some cases (e.g. when an agent applies). */
+	conditional: boolean,
+};
+
+/**  One material of an item's guide. */
+export type GuideMaterial_Serialize = {
+	name_zh: string,
+	name_en: string,
+	/**  `original`, `copy`, `original_and_copy`, `original_or_copy`. */
+	original_or_copy: string,
+	copies: number,
+	/**  `required`, `optional`, `supply_later`. */
+	necessity: string,
+	standard_zh: string,
+	where_to_get_zh: string | null,
+	/**  Needed only in some cases (e.g. when an agent applies). */
+	conditional: boolean,
+};
+
+/**  The one-time-notice view of an item, for consultation. */
+export type ItemGuide = ItemGuide_Serialize | ItemGuide_Deserialize;
+
+/**  The one-time-notice view of an item, for consultation. */
+export type ItemGuide_Deserialize = {
+	hit: CatalogHit_Deserialize,
+	implementation_code: string,
+	statutory_limit: Limit,
+	visits: number,
+	handled_here: boolean,
+	competent_body_zh?: string | null,
+	conditions_zh: string[],
+	legal_basis_zh: string[],
+	fees: GuideFee[],
+	materials: GuideMaterial_Deserialize[],
+	excluded_periods_zh: string[],
+};
+
+/**  The one-time-notice view of an item, for consultation. */
+export type ItemGuide_Serialize = {
+	hit: CatalogHit_Serialize,
+	implementation_code: string,
+	statutory_limit: Limit,
+	visits: number,
+	handled_here: boolean,
+	competent_body_zh: string | null,
+	conditions_zh: string[],
+	legal_basis_zh: string[],
+	fees: GuideFee[],
+	materials: GuideMaterial_Serialize[],
+	excluded_periods_zh: string[],
+};
+
 /**  The interface languages. Simplified Chinese is the default. */
 export type Language = "zh-CN" | "en";
 
@@ -121,6 +236,12 @@ export type Language = "zh-CN" | "en";
 export type Layout = "a4" | 
 /**  An 80 mm thermal roll (72 mm printable). */
 "roll80";
+
+/**  A time limit as the UI shows it. */
+export type Limit = {
+	days: number,
+	working_days: boolean,
+};
 
 /**  Which store and back office the workstation is working against. */
 export type Mode = 

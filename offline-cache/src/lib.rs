@@ -18,6 +18,7 @@ pub mod error;
 pub mod key;
 pub mod lifecycle;
 pub mod numbering;
+pub mod queue;
 pub mod sample;
 pub mod schema;
 pub mod settings;

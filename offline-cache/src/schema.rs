@@ -172,17 +172,35 @@ DROP INDEX cases_window_day;
         M::up("ALTER TABLE sub_cases ADD COLUMN outcome TEXT;"),
         // Version 5: an issued document's PDF, kept encrypted with the case.
         M::up("ALTER TABLE documents ADD COLUMN attachment_id TEXT;"),
+        // Version 6: the window's local ticket queue.
+        M::up(
+            r#"
+CREATE TABLE tickets (
+    id INTEGER PRIMARY KEY,
+    day TEXT NOT NULL,
+    number TEXT NOT NULL,
+    category TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('waiting', 'called', 'parked', 'no_show', 'done')),
+    window TEXT,
+    issued_at TEXT NOT NULL,
+    called_at TEXT,
+    calls INTEGER NOT NULL DEFAULT 0,
+    UNIQUE (day, number)
+);
+CREATE INDEX tickets_day_state ON tickets (day, state);
+"#,
+        ),
     ])
 }
 
 /// The schema version this build writes.
-pub const SCHEMA_VERSION: i64 = 5;
+pub const SCHEMA_VERSION: i64 = 6;
 
 #[cfg(test)]
 mod tests {
     #[test]
     fn migrations_are_valid() {
         super::migrations().validate().unwrap();
-        assert_eq!(super::SCHEMA_VERSION, 5);
+        assert_eq!(super::SCHEMA_VERSION, 6);
     }
 }

@@ -446,3 +446,69 @@ fn the_catalogue_is_searched_as_typed_and_an_item_guide_is_shown() {
     let unknown = invoke(&mock, "item_guide", json!({ "itemId": "no.such-item" })).unwrap_err();
     assert_eq!(unknown["code"], "unknown_item");
 }
+
+#[test]
+fn the_window_works_its_ticket_queue() {
+    let root = tempfile::tempdir().unwrap();
+    let mock = start(root.path(), "main");
+    let a = invoke(&mock, "issue_ticket", json!({ "category": "economic" })).unwrap();
+    let b = invoke(&mock, "issue_ticket", json!({ "category": "social" })).unwrap();
+    assert_eq!(a["number"], "A001");
+    assert_eq!(b["number"], "B001");
+    let bad = invoke(&mock, "issue_ticket", json!({ "category": "sports" })).unwrap_err();
+    assert_eq!(bad["code"], "bad_input");
+
+    let queue = invoke(&mock, "call_next", json!({})).unwrap();
+    assert_eq!(queue["current"]["number"], "A001");
+    assert_eq!(queue["waiting"].as_array().unwrap().len(), 1);
+    let busy = invoke(&mock, "call_next", json!({})).unwrap_err();
+    assert!(
+        busy["message_en"]
+            .as_str()
+            .unwrap()
+            .contains("still serving"),
+        "{busy}"
+    );
+    let recalled = invoke(
+        &mock,
+        "ticket_action",
+        json!({ "ticketId": a["id"], "action": "recall" }),
+    )
+    .unwrap();
+    assert_eq!(recalled["current"]["calls"], 2);
+    // Sent to window 02, it leaves this window's screen.
+    let moved = invoke(
+        &mock,
+        "transfer_ticket",
+        json!({ "ticketId": a["id"], "toWindow": "02" }),
+    )
+    .unwrap();
+    assert!(moved["current"].is_null());
+    let next = invoke(&mock, "call_next", json!({})).unwrap();
+    assert_eq!(next["current"]["number"], "B001");
+    let parked = invoke(
+        &mock,
+        "ticket_action",
+        json!({ "ticketId": b["id"], "action": "park" }),
+    )
+    .unwrap();
+    assert_eq!(parked["parked"][0]["number"], "B001");
+    invoke(
+        &mock,
+        "ticket_action",
+        json!({ "ticketId": b["id"], "action": "resume" }),
+    )
+    .unwrap();
+    let done = invoke(
+        &mock,
+        "ticket_action",
+        json!({ "ticketId": b["id"], "action": "finish" }),
+    )
+    .unwrap();
+    assert_eq!(done["done_today"], 1);
+    let empty = invoke(&mock, "call_next", json!({})).unwrap();
+    assert!(
+        empty["current"].is_null() && empty["waiting"].as_array().unwrap().is_empty(),
+        "{empty}"
+    );
+}

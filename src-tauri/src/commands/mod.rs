@@ -6,4 +6,5 @@ pub mod app;
 pub mod catalog;
 pub mod preferences;
 pub mod printing;
+pub mod queue;
 pub mod sync;

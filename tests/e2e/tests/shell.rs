@@ -352,3 +352,31 @@ async fn the_catalogue_is_searched_by_keyboard_and_a_guide_opens() {
     app.wait_for("[data-testid=catalog-search]").await;
     app.close().await;
 }
+
+/// The queue: tickets issued per category, F2 calls the next to this
+/// window, F7 finishes it.
+#[tokio::test(flavor = "multi_thread")]
+async fn tickets_are_issued_and_called_by_keyboard() {
+    let home = Home::new();
+    let app = App::start(&home, "queue").await;
+    app.wait_for("[data-testid=view-queue]").await;
+    app.click("[data-testid=issue-economic]").await;
+    app.wait_for_text("[data-testid=issued-ticket]", "已取号 A001")
+        .await;
+    app.click("[data-testid=issue-social]").await;
+    app.wait_for_text("[data-testid=issued-ticket]", "已取号 B001")
+        .await;
+    let keys = fantoccini::actions::KeyActions::new("keyboard".into())
+        .then(KeyAction::Down { value: '\u{E032}' }) // F2
+        .then(KeyAction::Up { value: '\u{E032}' });
+    app.client.perform_actions(keys).await.unwrap();
+    app.wait_for_text("[data-testid=current-ticket] .number", "A001")
+        .await;
+    app.screenshot("queue-zh").await;
+    let keys = fantoccini::actions::KeyActions::new("keyboard".into())
+        .then(KeyAction::Down { value: '\u{E037}' }) // F7
+        .then(KeyAction::Up { value: '\u{E037}' });
+    app.client.perform_actions(keys).await.unwrap();
+    app.wait_for("[data-testid=current-ticket] .idle").await;
+    app.close().await;
+}

@@ -13,6 +13,16 @@ export const commands = {
 	searchCatalog: (query: string) => typedError<CatalogHit_Serialize[], UiError>(__TAURI_INVOKE("search_catalog", { query })),
 	/**  The guide of one item. */
 	itemGuide: (itemId: string) => typedError<ItemGuide_Serialize, UiError>(__TAURI_INVOKE("item_guide", { itemId })),
+	/**  The day's queue for this window. */
+	queueToday: () => typedError<QueueView_Serialize, UiError>(__TAURI_INVOKE("queue_today")),
+	/**  Issues a ticket of `category` (economic, social, construction, appointment). */
+	issueTicket: (category: string) => typedError<TicketView_Serialize, UiError>(__TAURI_INVOKE("issue_ticket", { category })),
+	/**  Calls the next ticket to this window. */
+	callNext: () => typedError<QueueView_Serialize, UiError>(__TAURI_INVOKE("call_next")),
+	/**  Recall, no-show, park, resume or finish a ticket at this window. */
+	ticketAction: (ticketId: number, action: QueueAction) => typedError<QueueView_Serialize, UiError>(__TAURI_INVOKE("ticket_action", { ticketId, action })),
+	/**  Sends the current ticket to another window. */
+	transferTicket: (ticketId: number, toWindow: string) => typedError<QueueView_Serialize, UiError>(__TAURI_INVOKE("transfer_ticket", { ticketId, toWindow })),
 	getPreferences: () => typedError<Preferences_Serialize, UiError>(__TAURI_INVOKE("get_preferences")),
 	/**  Saves the interface language; the change survives a restart. */
 	setLanguage: (language: Language) => typedError<Preferences_Serialize, UiError>(__TAURI_INVOKE("set_language", { language })),
@@ -300,6 +310,34 @@ export type QuarantinedCase = {
 	reason_en: string,
 };
 
+/**  What the clerk does with the current ticket. */
+export type QueueAction = "recall" | "no_show" | "park" | "resume" | "finish";
+
+/**  The day's queue as this window sees it. */
+export type QueueView = QueueView_Serialize | QueueView_Deserialize;
+
+/**  The day's queue as this window sees it. */
+export type QueueView_Deserialize = {
+	window: string,
+	/**  The ticket this window is serving. */
+	current?: TicketView_Deserialize | null,
+	/**  Waiting for this window (transferred here first, then in order). */
+	waiting: TicketView_Deserialize[],
+	parked: TicketView_Deserialize[],
+	done_today: number,
+};
+
+/**  The day's queue as this window sees it. */
+export type QueueView_Serialize = {
+	window: string,
+	/**  The ticket this window is serving. */
+	current: TicketView_Serialize | null,
+	/**  Waiting for this window (transferred here first, then in order). */
+	waiting: TicketView_Serialize[],
+	parked: TicketView_Serialize[],
+	done_today: number,
+};
+
 /**  Everything the UI shows about sync. */
 export type SyncOverview = SyncOverview_Serialize | SyncOverview_Deserialize;
 
@@ -350,6 +388,31 @@ export type SystemSync_Serialize = {
 	last_success_at: string | null,
 	/**  False when no token is saved for it: it is not synced. */
 	has_token: boolean,
+};
+
+/**  One ticket as the queue screen shows it. */
+export type TicketView = TicketView_Serialize | TicketView_Deserialize;
+
+/**  One ticket as the queue screen shows it. */
+export type TicketView_Deserialize = {
+	id: number,
+	number: string,
+	category: string,
+	state: string,
+	window?: string | null,
+	issued_at: string,
+	calls: number,
+};
+
+/**  One ticket as the queue screen shows it. */
+export type TicketView_Serialize = {
+	id: number,
+	number: string,
+	category: string,
+	state: string,
+	window: string | null,
+	issued_at: string,
+	calls: number,
 };
 
 /**

@@ -181,8 +181,8 @@ pub fn record_intake(
         "",
     )?;
     crate::store::exec(&transaction,
-        "INSERT INTO cases (id, case_number, category, bundle_id, item_versions, applicant_id, window, clerk_id, state, created_at, created_day, updated_at, promised_completion, previous_case_id)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?10, ?12, ?13)",
+        "INSERT INTO cases (id, case_number, category, bundle_id, item_versions, applicant_id, window, clerk_id, state, created_at, created_day, updated_at, promised_completion, previous_case_id, applicant_name)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?10, ?12, ?13, ?14)",
         params![
             intake.case_id,
             case_number,
@@ -197,6 +197,7 @@ pub fn record_intake(
             day.to_string(),
             intake.promised_completion.map(|date| date.to_string()),
             intake.previous_case_id,
+            intake.applicant.name,
         ],
     )?;
     {
@@ -365,8 +366,7 @@ pub(crate) fn apply_event(
 fn summary(connection: &Connection, case_id: &str) -> Result<Option<CaseSummary>, CacheError> {
     connection
         .query_row(
-            "SELECT c.id, c.case_number, c.state, c.window, c.clerk_id, c.created_at, a.name, c.item_versions
-             FROM cases c LEFT JOIN applicants a ON a.id = c.applicant_id WHERE c.id = ?1",
+            &format!("{SUMMARY_COLUMNS} WHERE c.id = ?1"),
             params![case_id],
             summary_row,
         )
@@ -406,7 +406,7 @@ fn summaries(
     Ok(out)
 }
 
-const SUMMARY_COLUMNS: &str = "SELECT c.id, c.case_number, c.state, c.window, c.clerk_id, c.created_at, a.name, c.item_versions FROM cases c LEFT JOIN applicants a ON a.id = c.applicant_id";
+const SUMMARY_COLUMNS: &str = "SELECT c.id, c.case_number, c.state, c.window, c.clerk_id, c.created_at, coalesce(c.applicant_name, a.name), c.item_versions FROM cases c LEFT JOIN applicants a ON a.id = c.applicant_id";
 
 /// One case.
 pub fn case(connection: &Connection, case_id: &str) -> Result<CaseSummary, CacheError> {
@@ -420,6 +420,85 @@ pub fn cases_for_window_day(
     day: &str,
 ) -> Result<Vec<CaseSummary>, CacheError> {
     summaries(connection, &format!("{SUMMARY_COLUMNS} WHERE c.window = ?1 AND c.created_day = ?2 ORDER BY c.created_at DESC"), params![window, day])
+}
+
+/// Cases matching what a clerk typed: a case number, an applicant's ID
+/// number or credit code, or the start of the applicant's name as the case
+/// recorded it; newest first, at most 50.
+pub fn search_cases(connection: &Connection, query: &str) -> Result<Vec<CaseSummary>, CacheError> {
+    let query = query.trim();
+    if query.is_empty() {
+        return Ok(Vec::new());
+    }
+    // GLOB is case-sensitive, so the name prefix can use its index.
+    let prefix: String = query
+        .chars()
+        .filter(|c| !matches!(c, '*' | '?' | '[' | ']'))
+        .collect();
+    summaries(
+        connection,
+        &format!(
+            "{SUMMARY_COLUMNS} WHERE c.case_number = ?1
+               OR c.applicant_id IN (SELECT id FROM applicants WHERE identifier = upper(?1))
+               OR c.applicant_name GLOB ?2
+             ORDER BY c.created_at DESC LIMIT 50"
+        ),
+        params![query, format!("{prefix}*")],
+    )
+}
+
+/// One step of a case's history, from the audit log (ids and actions only).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TimelineEntry {
+    pub at: String,
+    pub actor: String,
+    pub action: String,
+}
+
+/// A case's history, oldest first.
+pub fn case_timeline(
+    connection: &Connection,
+    case_id: &str,
+) -> Result<Vec<TimelineEntry>, CacheError> {
+    let mut statement = connection.prepare_cached(
+        "SELECT at, actor, action FROM audit_log WHERE subject = ?1 ORDER BY seq",
+    )?;
+    let rows = statement.query_map(params![case_id], |row| {
+        Ok(TimelineEntry {
+            at: row.get(0)?,
+            actor: row.get(1)?,
+            action: row.get(2)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Where a case stands with one back office.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SubCaseState {
+    pub back_office: String,
+    pub state: String,
+    pub receipt: Option<String>,
+    pub outcome: Option<String>,
+}
+
+/// A case's sub-cases, one per back office.
+pub fn sub_cases_of(
+    connection: &Connection,
+    case_id: &str,
+) -> Result<Vec<SubCaseState>, CacheError> {
+    let mut statement = connection.prepare_cached(
+        "SELECT back_office, state, remote_receipt, outcome FROM sub_cases WHERE case_id = ?1 ORDER BY back_office",
+    )?;
+    let rows = statement.query_map(params![case_id], |row| {
+        Ok(SubCaseState {
+            back_office: row.get(0)?,
+            state: row.get(1)?,
+            receipt: row.get(2)?,
+            outcome: row.get(3)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
 }
 
 /// Every case of the applicant with this identifier, newest first.
@@ -537,6 +616,24 @@ impl<M: StoreMode> CaseStore<M> {
             transition(connection, &case_id, event, &actor, at, note.as_deref())
         })
         .await
+    }
+
+    pub async fn search_cases(&self, query: &str) -> Result<Vec<CaseSummary>, CacheError> {
+        let query = query.to_owned();
+        self.read(move |connection| search_cases(connection, &query))
+            .await
+    }
+
+    pub async fn case_timeline(&self, case_id: &str) -> Result<Vec<TimelineEntry>, CacheError> {
+        let case_id = case_id.to_owned();
+        self.read(move |connection| case_timeline(connection, &case_id))
+            .await
+    }
+
+    pub async fn sub_cases_of(&self, case_id: &str) -> Result<Vec<SubCaseState>, CacheError> {
+        let case_id = case_id.to_owned();
+        self.read(move |connection| sub_cases_of(connection, &case_id))
+            .await
     }
 
     pub async fn case(&self, case_id: &str) -> Result<CaseSummary, CacheError> {

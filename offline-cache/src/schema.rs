@@ -190,17 +190,23 @@ CREATE TABLE tickets (
 CREATE INDEX tickets_day_state ON tickets (day, state);
 "#,
         ),
+        // Version 7: a case's timeline and name search without a scan.
+        M::up(
+            "CREATE INDEX audit_log_subject ON audit_log (subject);
+             UPDATE cases SET applicant_name = (SELECT name FROM applicants WHERE applicants.id = cases.applicant_id) WHERE applicant_name IS NULL;
+             CREATE INDEX cases_applicant_name ON cases (applicant_name);",
+        ),
     ])
 }
 
 /// The schema version this build writes.
-pub const SCHEMA_VERSION: i64 = 6;
+pub const SCHEMA_VERSION: i64 = 7;
 
 #[cfg(test)]
 mod tests {
     #[test]
     fn migrations_are_valid() {
         super::migrations().validate().unwrap();
-        assert_eq!(super::SCHEMA_VERSION, 6);
+        assert_eq!(super::SCHEMA_VERSION, 7);
     }
 }

@@ -169,6 +169,23 @@ fn intake(
     intake
 }
 
+/// The sample catalogue's decision to accept a company establishment, as
+/// the store keeps it.
+fn accepted_proposal() -> Value {
+    let forms_dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../forms");
+    let catalog = forms::load_catalog(&forms_dir.join("catalog")).unwrap();
+    let calendar = forms::calendar::WorkingCalendar::load_dir(&forms_dir.join("calendar")).unwrap();
+    serde_json::to_value(
+        onewindow_lib::print::sample::proposal(
+            &catalog,
+            &calendar,
+            forms::decision::DecisionKind::Accept,
+        )
+        .unwrap(),
+    )
+    .unwrap()
+}
+
 fn store(mock: &Mock) -> std::sync::Arc<offline_cache::CaseStore<offline_cache::Production>> {
     use tauri::Manager;
     let state = mock._app.state::<onewindow_lib::state::AppState>();
@@ -276,18 +293,10 @@ fn documents_are_issued_stored_printed_reprinted_and_saved() {
     let root = tempfile::tempdir().unwrap();
     let mock = start(root.path(), "main");
     let store = store(&mock);
-    let forms_dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../forms");
-    let catalog = forms::load_catalog(&forms_dir.join("catalog")).unwrap();
-    let calendar = forms::calendar::WorkingCalendar::load_dir(&forms_dir.join("calendar")).unwrap();
-    let proposal = onewindow_lib::print::sample::proposal(
-        &catalog,
-        &calendar,
-        forms::decision::DecisionKind::Accept,
-    )
-    .unwrap();
+    let proposal = accepted_proposal();
     let (item, values) = backoffice_sim::sample_intakes().remove(0);
     let mut accepted = intake(7, "market-registration", item, values);
-    accepted.proposal = serde_json::to_value(&proposal).unwrap();
+    accepted.proposal = proposal;
     let case_id = accepted.case_id.clone();
     let case_number = tauri::async_runtime::block_on(store.record_intake(accepted))
         .unwrap()
@@ -511,4 +520,66 @@ fn the_window_works_its_ticket_queue() {
         empty["current"].is_null() && empty["waiting"].as_array().unwrap().is_empty(),
         "{empty}"
     );
+}
+
+#[test]
+fn cases_are_listed_searched_and_shown_with_timeline_documents_and_sync() {
+    let root = tempfile::tempdir().unwrap();
+    let mock = start(root.path(), "main");
+    let store = store(&mock);
+    let (item, values) = backoffice_sim::sample_intakes().remove(0);
+    let mut accepted = intake(11, "market-registration", item, values);
+    accepted.at = chrono::Local::now().fixed_offset();
+    accepted.proposal = accepted_proposal();
+    let identifier = accepted.applicant.identifier.clone();
+    let name = accepted.applicant.name.clone();
+    let case_id = accepted.case_id.clone();
+    let case_number = tauri::async_runtime::block_on(store.record_intake(accepted))
+        .unwrap()
+        .case_number;
+
+    let today = invoke(&mock, "cases_today", json!({})).unwrap();
+    assert_eq!(today[0]["case_number"], case_number, "{today}");
+    assert_eq!(today[0]["items"][0][0], "有限责任公司设立登记");
+    for query in [
+        case_number.as_str(),
+        identifier.as_str(),
+        &name.chars().take(1).collect::<String>(),
+    ] {
+        let found = invoke(&mock, "search_cases", json!({ "query": query })).unwrap();
+        assert!(
+            found
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|case| case["id"] == case_id.as_str()),
+            "{query}: {found}"
+        );
+    }
+    assert!(invoke(&mock, "search_cases", json!({ "query": "无此人*" }))
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .is_empty());
+
+    invoke(
+        &mock,
+        "issue_document",
+        json!({ "caseId": case_id, "kind": "acceptance_receipt" }),
+    )
+    .unwrap();
+    invoke(&mock, "sync_now", json!({})).unwrap();
+    let detail = invoke(&mock, "case_detail", json!({ "caseId": case_id })).unwrap();
+    let actions: Vec<&str> = detail["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|entry| entry["action"].as_str().unwrap())
+        .collect();
+    assert!(actions.contains(&"document.issued"), "{actions:?}");
+    assert_eq!(detail["documents"].as_array().unwrap().len(), 1);
+    assert_eq!(detail["sync"][0]["system"], "market-registration");
+    assert!(detail["sync"][0]["receipt"].is_string(), "{detail}");
+    let unknown = invoke(&mock, "case_detail", json!({ "caseId": "no-such-case" })).unwrap_err();
+    assert_eq!(unknown["code"], "unknown_case");
 }

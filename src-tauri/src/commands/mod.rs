@@ -3,6 +3,7 @@
 //! belongs in a core crate with its tests.
 
 pub mod app;
+pub mod cases;
 pub mod catalog;
 pub mod preferences;
 pub mod printing;

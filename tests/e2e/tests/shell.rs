@@ -380,3 +380,20 @@ async fn tickets_are_issued_and_called_by_keyboard() {
     app.wait_for("[data-testid=current-ticket] .idle").await;
     app.close().await;
 }
+
+/// Cases: a new workstation has no cases today, and a search that finds
+/// nothing says so.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_cases_screen_lists_and_searches() {
+    let home = Home::new();
+    let app = App::start(&home, "cases").await;
+    press_alt_digit(&app, '3').await;
+    app.wait_for_text("[data-testid=cases-none]", "没有办件。")
+        .await;
+    let search = app.wait_for("[data-testid=case-search]").await;
+    search.send_keys("SAMPLE2026").await.unwrap();
+    app.wait_for_text("[data-testid=view-cases] h2", "找到 0 件")
+        .await;
+    app.screenshot("cases-zh").await;
+    app.close().await;
+}

@@ -13,6 +13,12 @@ export const commands = {
 	searchCatalog: (query: string) => typedError<CatalogHit_Serialize[], UiError>(__TAURI_INVOKE("search_catalog", { query })),
 	/**  The guide of one item. */
 	itemGuide: (itemId: string) => typedError<ItemGuide_Serialize, UiError>(__TAURI_INVOKE("item_guide", { itemId })),
+	/**  This window's cases of today, newest first. */
+	casesToday: () => typedError<CaseRow_Serialize[], UiError>(__TAURI_INVOKE("cases_today")),
+	/**  Cases matching a case number, an ID number or credit code, or a name's start. */
+	searchCases: (query: string) => typedError<CaseRow_Serialize[], UiError>(__TAURI_INVOKE("search_cases", { query })),
+	/**  One case's timeline, documents and sync state. */
+	caseDetail: (caseId: string) => typedError<CaseDetail_Serialize, UiError>(__TAURI_INVOKE("case_detail", { caseId })),
 	/**  The day's queue for this window. */
 	queueToday: () => typedError<QueueView_Serialize, UiError>(__TAURI_INVOKE("queue_today")),
 	/**  Issues a ticket of `category` (economic, social, construction, appointment). */
@@ -90,6 +96,81 @@ export type AppInfo_Serialize = {
 	catalog_version: string | null,
 	mode: Mode,
 	workstation: Workstation,
+};
+
+/**  One case, in full. */
+export type CaseDetail = CaseDetail_Serialize | CaseDetail_Deserialize;
+
+/**  One case, in full. */
+export type CaseDetail_Deserialize = {
+	case: CaseRow_Deserialize,
+	timeline: TimelineRow[],
+	documents: CaseDocument[],
+	sync: CaseSync_Deserialize[],
+};
+
+/**  One case, in full. */
+export type CaseDetail_Serialize = {
+	case: CaseRow_Serialize,
+	timeline: TimelineRow[],
+	documents: CaseDocument[],
+	sync: CaseSync_Serialize[],
+};
+
+/**  An issued document of a case. */
+export type CaseDocument = {
+	number: string,
+	kind: string,
+	issued_at: string,
+	sha256: string,
+};
+
+/**  A case in a list. */
+export type CaseRow = CaseRow_Serialize | CaseRow_Deserialize;
+
+/**  A case in a list. */
+export type CaseRow_Deserialize = {
+	id: string,
+	case_number: string,
+	state: string,
+	created_at: string,
+	applicant_name?: string | null,
+	/**  Item names (zh-CN, en). */
+	items: ([string, string])[],
+};
+
+/**  A case in a list. */
+export type CaseRow_Serialize = {
+	id: string,
+	case_number: string,
+	state: string,
+	created_at: string,
+	applicant_name: string | null,
+	/**  Item names (zh-CN, en). */
+	items: ([string, string])[],
+};
+
+/**  Where the case stands with one back office. */
+export type CaseSync = CaseSync_Serialize | CaseSync_Deserialize;
+
+/**  Where the case stands with one back office. */
+export type CaseSync_Deserialize = {
+	system: string,
+	name_zh: string,
+	name_en: string,
+	state: string,
+	receipt?: string | null,
+	outcome?: string | null,
+};
+
+/**  Where the case stands with one back office. */
+export type CaseSync_Serialize = {
+	system: string,
+	name_zh: string,
+	name_en: string,
+	state: string,
+	receipt: string | null,
+	outcome: string | null,
 };
 
 /**  One search result. */
@@ -413,6 +494,13 @@ export type TicketView_Serialize = {
 	window: string | null,
 	issued_at: string,
 	calls: number,
+};
+
+/**  One step of a case's history. */
+export type TimelineRow = {
+	at: string,
+	actor: string,
+	action: string,
 };
 
 /**

@@ -397,3 +397,25 @@ async fn the_cases_screen_lists_and_searches() {
     app.screenshot("cases-zh").await;
     app.close().await;
 }
+
+/// Every screen in both languages, for review: `artifacts/e2e/screen-*.png`.
+#[tokio::test(flavor = "multi_thread")]
+async fn every_screen_is_shown_in_both_languages() {
+    let home = Home::new();
+    let app = App::start(&home, "screens").await;
+    for (language, label) in [("zh-CN", "zh"), ("en", "en")] {
+        if language == "en" {
+            press_alt_digit(&app, '7').await;
+            app.click("[data-testid=language-en]").await;
+            app.wait_for("[data-testid=shell][data-language=en]").await;
+        }
+        for (index, view) in NAV.iter().enumerate() {
+            let digit = char::from_digit(index as u32 + 1, 10).unwrap();
+            press_alt_digit(&app, digit).await;
+            app.wait_for(&format!("[data-testid=nav-{view}][aria-current=page]"))
+                .await;
+            app.screenshot(&format!("screen-{view}-{label}")).await;
+        }
+    }
+    app.close().await;
+}

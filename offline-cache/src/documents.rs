@@ -178,6 +178,30 @@ pub fn documents_of(
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
+/// An issued document of a case and its PDF as stored. A number the case
+/// does not have, or a document issued before PDFs were kept (schema 4 and
+/// earlier), is a clear error.
+pub fn stored_document(
+    connection: &Connection,
+    vault: &AttachmentVault,
+    case_id: &str,
+    number: &str,
+) -> Result<(DocumentRow, Vec<u8>), CacheError> {
+    let row = documents_of(connection, case_id)?
+        .into_iter()
+        .find(|row| row.number == number)
+        .ok_or_else(|| {
+            CacheError::BadInput(format!("case {case_id} has no document numbered {number}"))
+        })?;
+    let attachment = row.attachment_id.clone().ok_or_else(|| {
+        CacheError::BadInput(format!(
+            "document {number} was issued before PDFs were kept with the case; issue it again"
+        ))
+    })?;
+    let pdf = vault.get(&attachment)?;
+    Ok((row, pdf))
+}
+
 /// What the documents of a case print.
 pub fn document_facts(connection: &Connection, case_id: &str) -> Result<DocumentFacts, CacheError> {
     let facts = connection
@@ -236,6 +260,18 @@ impl<M: StoreMode> CaseStore<M> {
     pub async fn documents_of(&self, case_id: &str) -> Result<Vec<DocumentRow>, CacheError> {
         let case_id = case_id.to_owned();
         self.read(move |connection| documents_of(connection, &case_id))
+            .await
+    }
+
+    /// [`stored_document`] on a reader.
+    pub async fn stored_document(
+        &self,
+        vault: std::sync::Arc<AttachmentVault>,
+        case_id: &str,
+        number: &str,
+    ) -> Result<(DocumentRow, Vec<u8>), CacheError> {
+        let (case_id, number) = (case_id.to_owned(), number.to_owned());
+        self.read(move |connection| stored_document(connection, &vault, &case_id, &number))
             .await
     }
 

@@ -182,6 +182,21 @@ async fn case_numbers_count_up_per_day_and_are_never_reused() {
         listed[1].attachment_id.as_deref(),
         Some(second.attachment_id.as_str())
     );
+    // The stored PDF reads back by number; an unknown number is an error.
+    let (row, pdf) = store
+        .stored_document(vault.clone(), &id, &first.number)
+        .await
+        .unwrap();
+    assert_eq!(
+        (row.number.as_str(), pdf.as_slice()),
+        (first.number.as_str(), first.pdf.as_slice())
+    );
+    let missing = store
+        .stored_document(vault.clone(), &id, "示例政务受〔2026〕99999号")
+        .await
+        .unwrap_err();
+    assert_eq!(missing.code(), "bad_input");
+    assert!(missing.to_string().contains("99999"), "{missing}");
     // A render that fails records nothing; its number is not reused.
     let failed = store
         .issue_document(vault.clone(), document("2026-11-30T08:02:00+08:00"), |_| {

@@ -339,6 +339,13 @@ fn documents_are_issued_stored_printed_reprinted_and_saved() {
     )
     .unwrap();
     assert_eq!(std::fs::read(saved.as_str().unwrap()).unwrap(), pdf);
+    let unknown = invoke(
+        &mock,
+        "save_document",
+        json!({ "caseId": case_id, "number": "no-such-number" }),
+    )
+    .unwrap_err();
+    assert_eq!(unknown["code"], "bad_input", "{unknown}");
 
     // Printing needs a chosen printer; a reprint is a copy and is logged.
     let refused = invoke(

@@ -250,24 +250,17 @@ pub async fn print_document(
     let sync = state.sync.as_ref().map_err(Clone::clone)?;
     let chosen = preferences(&state);
     let printer_name = chosen.printer.clone().ok_or(print::PrintError::NoPrinter)?;
-    let documents = sync
+    let (row, stored) = sync
         .store
-        .documents_of(&case_id)
+        .stored_document(sync.vault.clone(), &case_id, &number)
         .await
         .map_err(|error| cache_error(&error))?;
-    let row = documents
-        .iter()
-        .find(|row| row.number == number)
-        .ok_or_else(|| UiError {
-            code: "unknown_document".into(),
-            message_zh: format!("办件中没有编号为 {number} 的文书。"),
-            message_en: format!("The case has no document numbered {number}."),
-        })?;
     let bytes = if copy {
-        let kind = DocumentKind::ALL
-            .into_iter()
-            .find(|kind| kind.slug() == row.kind)
-            .unwrap_or(DocumentKind::AcceptanceReceipt);
+        let kind = DocumentKind::from_slug(&row.kind).ok_or_else(|| UiError {
+            code: "unknown_document_kind".into(),
+            message_zh: format!("文书 {number} 的种类“{}”无法识别，不能补打。请联系系统管理员。", row.kind),
+            message_en: format!("Document {number} is of an unknown kind `{}` and cannot be reprinted. Call your administrator.", row.kind),
+        })?;
         let mut input = case_input(&state, &case_id, kind).await?;
         input.document_number = number.clone();
         input.copy = true;
@@ -283,10 +276,7 @@ pub async fn print_document(
             .map_err(|error| cache_error(&error))?;
         bytes
     } else {
-        let attachment = row.attachment_id.clone().unwrap_or_default();
-        sync.vault
-            .get(&attachment)
-            .map_err(|error| cache_error(&error))?
+        stored
     };
     let job_id = printer::print(Some(&printer_name), &number, &bytes)?;
     Ok(PrintJob {
@@ -304,22 +294,10 @@ pub async fn save_document(
     number: String,
 ) -> Result<String, UiError> {
     let sync = state.sync.as_ref().map_err(Clone::clone)?;
-    let documents = sync
+    let (_, bytes) = sync
         .store
-        .documents_of(&case_id)
+        .stored_document(sync.vault.clone(), &case_id, &number)
         .await
-        .map_err(|error| cache_error(&error))?;
-    let row = documents
-        .iter()
-        .find(|row| row.number == number)
-        .ok_or_else(|| UiError {
-            code: "unknown_document".into(),
-            message_zh: format!("办件中没有编号为 {number} 的文书。"),
-            message_en: format!("The case has no document numbered {number}."),
-        })?;
-    let bytes = sync
-        .vault
-        .get(row.attachment_id.as_deref().unwrap_or_default())
         .map_err(|error| cache_error(&error))?;
     let folder = state.paths.data_dir.join("exports");
     let file_name: String = number

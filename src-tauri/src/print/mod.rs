@@ -144,6 +144,13 @@ impl DocumentKind {
         }
     }
 
+    /// The kind a stored slug names.
+    pub fn from_slug(slug: &str) -> Option<DocumentKind> {
+        DocumentKind::ALL
+            .into_iter()
+            .find(|kind| kind.slug() == slug)
+    }
+
     /// A short stable name, for files and the store.
     pub fn slug(self) -> &'static str {
         match self {

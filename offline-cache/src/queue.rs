@@ -268,7 +268,60 @@ pub fn tickets_of_day(connection: &Connection, day: NaiveDate) -> Result<Vec<Tic
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
+/// The day's queue as one window sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WindowQueue {
+    /// The ticket the window is serving.
+    pub current: Option<Ticket>,
+    /// Waiting for this window: transferred here first, then in order of issue.
+    pub waiting: Vec<Ticket>,
+    pub parked: Vec<Ticket>,
+    pub done: usize,
+}
+
+/// The queue of `window` on `day`.
+pub fn window_queue(
+    connection: &Connection,
+    window: &str,
+    day: NaiveDate,
+) -> Result<WindowQueue, CacheError> {
+    let tickets = tickets_of_day(connection, day)?;
+    let mine = |ticket: &Ticket| ticket.window.as_deref() == Some(window);
+    let mut waiting: Vec<Ticket> = tickets
+        .iter()
+        .filter(|ticket| ticket.state == "waiting" && (ticket.window.is_none() || mine(ticket)))
+        .cloned()
+        .collect();
+    // Stable: transferred tickets first, each group in order of issue.
+    waiting.sort_by_key(|ticket| ticket.window.is_none());
+    Ok(WindowQueue {
+        current: tickets
+            .iter()
+            .find(|ticket| mine(ticket) && ticket.state == "called")
+            .cloned(),
+        parked: tickets
+            .iter()
+            .filter(|ticket| mine(ticket) && ticket.state == "parked")
+            .cloned()
+            .collect(),
+        done: tickets
+            .iter()
+            .filter(|ticket| mine(ticket) && ticket.state == "done")
+            .count(),
+        waiting,
+    })
+}
+
 impl<M: StoreMode> CaseStore<M> {
+    pub async fn window_queue(
+        &self,
+        window: String,
+        day: NaiveDate,
+    ) -> Result<WindowQueue, CacheError> {
+        self.read(move |connection| window_queue(connection, &window, day))
+            .await
+    }
+
     pub async fn issue_ticket(
         &self,
         category: String,
@@ -329,6 +382,35 @@ mod tests {
             .to_latest(&mut connection)
             .unwrap();
         connection
+    }
+
+    #[test]
+    fn a_window_sees_tickets_transferred_to_it_first() {
+        let mut db = connection();
+        let time = |minute: u32| at(&format!("2026-11-27T10:{minute:02}:00+08:00"));
+        let waiting = issue_ticket(&mut db, "economic", time(0)).unwrap();
+        let moved = issue_ticket(&mut db, "social", time(1)).unwrap();
+        let elsewhere = issue_ticket(&mut db, "construction", time(2)).unwrap();
+        // Window 02 serves two tickets; one goes to 01, one to 03.
+        assert_eq!(
+            call_next(&mut db, "02", time(3)).unwrap().unwrap().id,
+            waiting.id
+        );
+        transfer(&mut db, waiting.id, "02", "03", time(4)).unwrap();
+        assert_eq!(
+            call_next(&mut db, "02", time(5)).unwrap().unwrap().id,
+            moved.id
+        );
+        transfer(&mut db, moved.id, "02", "01", time(6)).unwrap();
+        let day = NaiveDate::from_ymd_opt(2026, 11, 27).unwrap();
+        let queue = window_queue(&db, "01", day).unwrap();
+        let numbers: Vec<&str> = queue
+            .waiting
+            .iter()
+            .map(|ticket| ticket.number.as_str())
+            .collect();
+        assert_eq!(numbers, [moved.number.as_str(), elsewhere.number.as_str()]);
+        assert!(queue.current.is_none() && queue.parked.is_empty());
     }
 
     #[test]
@@ -404,6 +486,8 @@ mod tests {
         assert!(act(&mut db, first.id, TicketAction::Recall, "01", time(14)).is_err());
         let day = tickets_of_day(&db, NaiveDate::from_ymd_opt(2026, 11, 27).unwrap()).unwrap();
         assert_eq!(day.len(), 3);
+        let seen = window_queue(&db, "01", NaiveDate::from_ymd_opt(2026, 11, 27).unwrap()).unwrap();
+        assert_eq!((seen.current, seen.waiting.len(), seen.done), (None, 0, 1));
         let audited: i64 = db
             .query_row(
                 "SELECT count(*) FROM audit_log WHERE action LIKE 'ticket.%'",

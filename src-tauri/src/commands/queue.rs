@@ -62,36 +62,16 @@ fn now() -> chrono::DateTime<chrono::FixedOffset> {
 async fn queue(state: &AppState) -> Result<QueueView, UiError> {
     let sync = state.sync.as_ref().map_err(Clone::clone)?;
     let window = state.workstation.window_number.clone();
-    let tickets = sync
+    let queue = sync
         .store
-        .tickets_of_day(now().date_naive())
+        .window_queue(window.clone(), now().date_naive())
         .await
         .map_err(|error| cache_error(&error))?;
-    let mine =
-        |ticket: &&offline_cache::queue::Ticket| ticket.window.as_deref() == Some(window.as_str());
-    let mut waiting: Vec<&offline_cache::queue::Ticket> = tickets
-        .iter()
-        .filter(|ticket| ticket.state == "waiting" && (ticket.window.is_none() || mine(ticket)))
-        .collect();
-    waiting.sort_by_key(|ticket| (ticket.window.is_none(), ticket.issued_at.clone()));
     Ok(QueueView {
-        current: tickets
-            .iter()
-            .filter(mine)
-            .find(|ticket| ticket.state == "called")
-            .map(view),
-        waiting: waiting.into_iter().map(view).collect(),
-        parked: tickets
-            .iter()
-            .filter(mine)
-            .filter(|ticket| ticket.state == "parked")
-            .map(view)
-            .collect(),
-        done_today: tickets
-            .iter()
-            .filter(mine)
-            .filter(|ticket| ticket.state == "done")
-            .count() as u32,
+        current: queue.current.as_ref().map(view),
+        waiting: queue.waiting.iter().map(view).collect(),
+        parked: queue.parked.iter().map(view).collect(),
+        done_today: u32::try_from(queue.done).unwrap_or(u32::MAX),
         window,
     })
 }

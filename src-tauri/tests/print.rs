@@ -267,33 +267,42 @@ fn pages_match_the_reviewed_reference_images() {
     assert!(failures.is_empty(), "{failures:#?}");
 }
 
+/// The content of the one QR code on the first page of `pdf`, read from a
+/// 200 dpi image of it (kept as `artifacts/print/<name>.png`).
+fn qr_content(pdf: &Path, name: &str) -> String {
+    let prefix = artifacts().join(name);
+    tool(
+        "pdftoppm",
+        &[
+            "-r",
+            "200",
+            "-gray",
+            "-png",
+            "-singlefile",
+            "-f",
+            "1",
+            "-l",
+            "1",
+            pdf.to_str().unwrap(),
+            prefix.to_str().unwrap(),
+        ],
+    );
+    let image = image::open(prefix.with_extension("png"))
+        .unwrap()
+        .to_luma8();
+    let mut prepared = rqrr::PreparedImage::prepare(image);
+    let grids = prepared.detect_grids();
+    assert_eq!(grids.len(), 1, "{name}: one QR code on the page");
+    grids[0].decode().unwrap().1
+}
+
 #[test]
 fn the_qr_code_reads_back_as_the_progress_address() {
     for layout in [Layout::A4, Layout::Roll80] {
         let input = input(DocumentKind::AcceptanceReceipt);
         let name = format!("qr-{layout:?}").to_lowercase();
         let pdf = save(&name, &render(&input, layout).unwrap().bytes);
-        let prefix = artifacts().join(&name);
-        tool(
-            "pdftoppm",
-            &[
-                "-r",
-                "200",
-                "-gray",
-                "-png",
-                "-singlefile",
-                pdf.to_str().unwrap(),
-                prefix.to_str().unwrap(),
-            ],
-        );
-        let image = image::open(prefix.with_extension("png"))
-            .unwrap()
-            .to_luma8();
-        let mut prepared = rqrr::PreparedImage::prepare(image);
-        let grids = prepared.detect_grids();
-        assert_eq!(grids.len(), 1, "{name}: one QR code");
-        let (_, content) = grids[0].decode().unwrap();
-        assert_eq!(content, input.progress_url);
+        assert_eq!(qr_content(&pdf, &name), input.progress_url, "{name}");
     }
 }
 
@@ -472,26 +481,10 @@ fn a_receipt_prints_through_cups() {
             .any(|line| line.starts_with("Pages:") && line.ends_with(" 1")),
         "{info}"
     );
-    let prefix = artifacts().join("printed-through-cups");
-    tool(
-        "pdftoppm",
-        &[
-            "-r",
-            "200",
-            "-gray",
-            "-png",
-            "-singlefile",
-            printed.to_str().unwrap(),
-            prefix.to_str().unwrap(),
-        ],
+    assert_eq!(
+        qr_content(&printed, "printed-through-cups"),
+        input.progress_url
     );
-    let image = image::open(prefix.with_extension("png"))
-        .unwrap()
-        .to_luma8();
-    let mut prepared = rqrr::PreparedImage::prepare(image);
-    let grids = prepared.detect_grids();
-    assert_eq!(grids.len(), 1, "the printed page has its QR code");
-    assert_eq!(grids[0].decode().unwrap().1, input.progress_url);
     std::fs::remove_file(printed).unwrap();
     let no_printer = onewindow_lib::print::printer::print(None, &title, &bytes).unwrap_err();
     assert_eq!(no_printer.code(), "no_printer");

@@ -64,6 +64,11 @@ pub struct DecisionInput<'a> {
     /// `(item id, version)` pairs the intake was started on.
     pub items: Vec<(String, u32)>,
     pub applicant_type: ApplicantType,
+    /// The items form a bundle (一件事): the applicant must be one the
+    /// bundle takes as a whole (any of its items), because the later items
+    /// are filed for the entity the first one creates (the founder applies
+    /// for the company's seal, tax and social insurance registrations).
+    pub bundle: bool,
     pub profile: &'a ApplicantProfile,
     /// Field values per item (for materials that apply only sometimes).
     pub values: BTreeMap<String, Map<String, Value>>,
@@ -198,6 +203,16 @@ pub fn propose(
     };
 
     // Not accepted: outside the remit, not open, or not for this applicant.
+    let bundle_takes_applicant = items
+        .iter()
+        .any(|item| item.applicant_types.contains(&input.applicant_type));
+    let takes_applicant = |item: &Item| {
+        if input.bundle {
+            bundle_takes_applicant
+        } else {
+            item.applicant_types.contains(&input.applicant_type)
+        }
+    };
     for item in &items {
         if !item.handled_here {
             let body = item.competent_body_zh.clone().unwrap_or_default();
@@ -223,7 +238,7 @@ pub fn propose(
                 "{} is currently not open for applications",
                 item.name_en
             ));
-        } else if !item.applicant_types.contains(&input.applicant_type) {
+        } else if !takes_applicant(item) {
             let who = match input.applicant_type {
                 ApplicantType::NaturalPerson => ("自然人", "natural persons"),
                 ApplicantType::LegalPerson => ("法人或其他组织", "legal persons"),

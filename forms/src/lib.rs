@@ -15,6 +15,7 @@ pub mod error;
 pub mod expression;
 pub mod form;
 pub mod generator;
+pub mod intake;
 pub mod identifiers;
 pub mod loader;
 pub mod samples;

@@ -129,6 +129,7 @@ fn a_bundle_is_decided_with_shared_materials_marked_once() {
             .map(|id| (id.clone(), catalog.item(id).unwrap().version))
             .collect(),
         applicant_type: ApplicantType::NaturalPerson,
+        bundle: true,
         profile: &profile,
         values: BTreeMap::new(),
         marks,

@@ -56,6 +56,7 @@ fn company_input<'a>(profile: &'a ApplicantProfile, leave_out: &[&str]) -> Decis
     DecisionInput {
         items: vec![(COMPANY.into(), 3)],
         applicant_type: ApplicantType::NaturalPerson,
+        bundle: false,
         profile,
         values,
         marks: COMPANY_MATERIALS
@@ -191,6 +192,7 @@ fn items_outside_the_remit_are_not_accepted_and_name_the_body() {
     let input = DecisionInput {
         items: vec![("civil-affairs.marriage-registration".into(), 1)],
         applicant_type: ApplicantType::NaturalPerson,
+        bundle: false,
         profile: &profile,
         values: BTreeMap::new(),
         marks: vec![],
@@ -242,6 +244,7 @@ fn immediate_items_cannot_leave_gaps() {
     let input = DecisionInput {
         items: vec![(item.into(), 1)],
         applicant_type: ApplicantType::NaturalPerson,
+        bundle: false,
         profile: &profile,
         values: BTreeMap::new(),
         marks: vec![

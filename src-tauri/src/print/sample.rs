@@ -59,6 +59,7 @@ pub fn proposal(
     let input = DecisionInput {
         items: vec![(item.into(), found.version)],
         applicant_type: ApplicantType::NaturalPerson,
+        bundle: false,
         profile: &profile,
         values: [(item.to_owned(), values)].into(),
         marks,

@@ -145,6 +145,39 @@ enum Outcome {
     Quarantine(String, String),
 }
 
+/// What the window asks the back offices about ("ask only once").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "what")]
+pub enum Lookup {
+    /// A natural person by resident ID number.
+    Person { id_number: String },
+    /// A legal entity by unified social credit code.
+    Entity { credit_code: String },
+    /// An e-licence by its number and type.
+    Licence { number: String, kind: String },
+}
+
+/// A record a back office holds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LookupRecord {
+    /// The system that answered.
+    pub system: String,
+    /// The register the system names as the record's source, if any.
+    pub source: Option<String>,
+    pub record: Map<String, Value>,
+}
+
+/// The answer to a look-up. The window goes on whatever it is.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "outcome")]
+pub enum LookupOutcome {
+    Found(LookupRecord),
+    /// Every system that can answer said it has no such record.
+    NotFound,
+    /// No system that can answer was reachable (or none can answer).
+    Unavailable { detail: String },
+}
+
 pub struct SyncEngine {
     store: Arc<CaseStore<Production>>,
     client: reqwest::Client,
@@ -165,6 +198,11 @@ fn is_loopback(url: &reqwest::Url) -> bool {
 /// is already installed). HTTP clients made anywhere in the process need it.
 pub fn ensure_tls_provider() {
     let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+/// Percent-encodes one path or query segment.
+fn urlencoding(text: &str) -> String {
+    url::form_urlencoded::byte_serialize(text.as_bytes()).collect()
 }
 
 fn now() -> DateTime<FixedOffset> {
@@ -207,6 +245,73 @@ impl SyncEngine {
             targets,
             settings,
         })
+    }
+
+    /// Asks the systems whose standard has an endpoint for `lookup`, in
+    /// order, until one has the record. Nothing is written.
+    pub async fn look_up(&self, lookup: &Lookup) -> LookupOutcome {
+        let mut problems = Vec::new();
+        let mut asked = 0;
+        for (system, target) in &self.targets {
+            let endpoints = &target.standard.endpoints;
+            let path = match lookup {
+                Lookup::Person { id_number } => endpoints
+                    .person
+                    .as_ref()
+                    .map(|path| path.replace("{id}", &urlencoding(id_number))),
+                Lookup::Entity { credit_code } => endpoints
+                    .entity
+                    .as_ref()
+                    .map(|path| path.replace("{code}", &urlencoding(credit_code))),
+                Lookup::Licence { number, kind } => endpoints.licence.as_ref().map(|path| {
+                    format!(
+                        "{}?kind={}",
+                        path.replace("{number}", &urlencoding(number)),
+                        urlencoding(kind)
+                    )
+                }),
+            };
+            let Some(path) = path else { continue };
+            asked += 1;
+            let url = format!("{}{path}", target.base_url.trim_end_matches('/'));
+            let answer = self
+                .client
+                .get(&url)
+                .bearer_auth(&target.token)
+                .send()
+                .await;
+            match answer {
+                Ok(response) if response.status() == reqwest::StatusCode::NOT_FOUND => {}
+                Ok(response) if response.status().is_success() => {
+                    match response.json::<Map<String, Value>>().await {
+                        Ok(record) => {
+                            return LookupOutcome::Found(LookupRecord {
+                                system: system.clone(),
+                                source: record
+                                    .get("source")
+                                    .and_then(Value::as_str)
+                                    .map(str::to_owned),
+                                record,
+                            })
+                        }
+                        Err(error) => problems.push(format!("{system}: unreadable answer ({error})")),
+                    }
+                }
+                Ok(response) => problems.push(format!("{system}: HTTP {}", response.status())),
+                Err(error) => problems.push(format!("{system}: {error}")),
+            }
+        }
+        if asked == 0 {
+            LookupOutcome::Unavailable {
+                detail: "no configured back office offers this look-up".into(),
+            }
+        } else if problems.len() == asked {
+            LookupOutcome::Unavailable {
+                detail: problems.join("; "),
+            }
+        } else {
+            LookupOutcome::NotFound
+        }
     }
 
     /// One pass: sends every due row (per system concurrently) and records

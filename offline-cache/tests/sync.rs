@@ -449,3 +449,57 @@ async fn killing_the_syncing_process_mid_drain_still_gives_exactly_once() {
     store.integrity_check().unwrap();
     assert!(store.verify_audit().unwrap().is_ok());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn look_ups_find_people_entities_and_licences_and_say_when_nothing_answers() {
+    use offline_cache::sync::{Lookup, LookupOutcome};
+    let world = world(None).await;
+    let person = world
+        .engine
+        .look_up(&Lookup::Person {
+            id_number: "34052419800101001X".into(),
+        })
+        .await;
+    let LookupOutcome::Found(found) = person else {
+        panic!("the registry's person was not found: {person:?}");
+    };
+    assert_eq!(found.record["name"], "张三");
+    assert_eq!(found.source.as_deref(), Some("人口信息库（模拟）"));
+
+    let entity = world
+        .engine
+        .look_up(&Lookup::Entity {
+            credit_code: "91350100M000100Y43".into(),
+        })
+        .await;
+    assert!(
+        matches!(&entity, LookupOutcome::Found(found) if found.record["legalRepresentative"] == "张三"),
+        "{entity:?}"
+    );
+    let licence = world
+        .engine
+        .look_up(&Lookup::Licence {
+            number: "91350100M000100Y43".into(),
+            kind: "business_licence".into(),
+        })
+        .await;
+    assert!(matches!(licence, LookupOutcome::Found(_)), "{licence:?}");
+
+    let unknown = world
+        .engine
+        .look_up(&Lookup::Person {
+            id_number: "11010519491231002Y".into(),
+        })
+        .await;
+    assert_eq!(unknown, LookupOutcome::NotFound);
+
+    // The back office gone: the window is told, and goes on.
+    world.simulator.stop().await;
+    let gone = world
+        .engine
+        .look_up(&Lookup::Person {
+            id_number: "34052419800101001X".into(),
+        })
+        .await;
+    assert!(matches!(gone, LookupOutcome::Unavailable { .. }), "{gone:?}");
+}

@@ -72,6 +72,76 @@ pub struct IntakeCommit {
     pub draft_id: Option<String>,
     /// For a new draft after a one-time notice: the case it answers.
     pub previous_case_id: Option<String>,
+    /// What the applicant agreed to have looked up and reused ("ask only
+    /// once"), as the window read it out; kept in the audit entry.
+    #[serde(default)]
+    pub consent: Option<String>,
+}
+
+impl IntakeCommit {
+    /// The commit of an intake the forms crate planned and checked, with
+    /// the proposal the clerk confirmed. Only accepted cases get sub-cases
+    /// for the back offices; an accepted case whose items ask for no review
+    /// goes straight to them.
+    #[allow(clippy::too_many_arguments)]
+    pub fn from_check(
+        plan: &forms::intake::IntakePlan,
+        check: &forms::intake::IntakeCheck,
+        proposal: &forms::decision::DecisionProposal,
+        applicant: ApplicantInput,
+        window: &str,
+        actor: Actor,
+        at: DateTime<FixedOffset>,
+        draft_id: &str,
+        consent: Option<String>,
+    ) -> IntakeCommit {
+        use forms::decision::DecisionKind;
+        let event = match proposal.kind {
+            DecisionKind::Accept => Event::Accept,
+            DecisionKind::AcceptWithGaps => Event::AcceptWithGaps,
+            DecisionKind::OneTimeNotice => Event::IssueNotice,
+            DecisionKind::NotAccepted => Event::Refuse,
+        };
+        let accepted = matches!(
+            proposal.kind,
+            DecisionKind::Accept | DecisionKind::AcceptWithGaps
+        );
+        let bundle_id = match &plan.subject {
+            forms::intake::Subject::Bundle(id) => Some(id.clone()),
+            forms::intake::Subject::Item(_) => None,
+        };
+        IntakeCommit {
+            case_id: draft_id.to_owned(),
+            category: plan.category,
+            bundle_id,
+            item_versions: plan.item_versions.clone(),
+            applicant,
+            window: window.to_owned(),
+            actor,
+            at,
+            values: check.item_values.clone(),
+            materials: check
+                .marks
+                .iter()
+                .map(|mark| MaterialRecord {
+                    mark: mark.clone(),
+                    attachments: Vec::new(),
+                })
+                .collect(),
+            event,
+            proposal: serde_json::to_value(proposal).expect("proposals serialise"),
+            promised_completion: proposal.promised_completion.filter(|_| accepted),
+            sub_cases: if accepted {
+                plan.sub_cases()
+            } else {
+                BTreeMap::new()
+            },
+            dispatch_now: !plan.needs_review(),
+            draft_id: Some(draft_id.to_owned()),
+            previous_case_id: None,
+            consent,
+        }
+    }
 }
 
 /// A case as lists show it.
@@ -258,7 +328,7 @@ pub fn record_intake(
         &intake.actor.user_id,
         &format!("case.{}", intake.event.as_str()),
         &intake.case_id,
-        &json!({ "case_number": case_number, "state": state.as_str(), "items": intake.item_versions, "window": intake.window }),
+        &json!({ "case_number": case_number, "state": state.as_str(), "items": intake.item_versions, "window": intake.window, "consent": intake.consent }),
     )?;
     if let Some(draft_id) = &intake.draft_id {
         crate::store::exec(

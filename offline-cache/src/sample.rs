@@ -107,5 +107,6 @@ pub fn intake(
         dispatch_now: true,
         draft_id: None,
         previous_case_id: None,
+        consent: None,
     }
 }

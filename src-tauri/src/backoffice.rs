@@ -378,6 +378,14 @@ impl SyncService {
 
     /// Waits for a running pass and stops the loop: called when the app
     /// exits, so no pass is cut off half-way by the process ending.
+    /// Asks the back offices about a person, an entity or an e-licence.
+    pub async fn look_up(
+        &self,
+        lookup: &offline_cache::sync::Lookup,
+    ) -> offline_cache::sync::LookupOutcome {
+        self.engine.look_up(lookup).await
+    }
+
     pub fn shut_down(&self) {
         let mut stopped = tauri::async_runtime::block_on(self.pass_lock.lock());
         *stopped = true;

@@ -69,11 +69,22 @@ pub fn standards_dir() -> PathBuf {
         })
 }
 
+/// The working-day calendar folder: `ONEWINDOW_CALENDAR_DIR`, or the
+/// sample calendars next to the sources.
+pub fn calendar_dir() -> PathBuf {
+    std::env::var_os("ONEWINDOW_CALENDAR_DIR")
+        .filter(|value| !value.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../forms/calendar")))
+}
+
 /// Managed Tauri state.
 pub struct AppState {
     pub paths: AppPaths,
     /// The service-item catalogue, when it loaded.
     pub catalog: Option<Arc<forms::Catalog>>,
+    /// The working-day calendar (promised dates, gap deadlines), when it loaded.
+    pub calendar: Option<Arc<forms::calendar::WorkingCalendar>>,
     /// The catalogue's search index, built once at start.
     pub search: Option<forms::search::SearchIndex>,
     pub mode: Mode,
@@ -103,6 +114,13 @@ impl AppState {
                 None
             }
         };
+        let calendar = match forms::calendar::WorkingCalendar::load_dir(&calendar_dir()) {
+            Ok(calendar) => Some(Arc::new(calendar)),
+            Err(error) => {
+                tracing::warn!(code = error.code(), "the working-day calendar did not load:\n{error}");
+                None
+            }
+        };
         tracing::info!(
             version = env!("CARGO_PKG_VERSION"),
             data_dir = %paths.data_dir.display(),
@@ -124,6 +142,7 @@ impl AppState {
             paths,
             search,
             catalog,
+            calendar,
             sync,
             mode: Mode::Production,
             workstation: Workstation::sample(),

@@ -590,3 +590,297 @@ fn cases_are_listed_searched_and_shown_with_timeline_documents_and_sync() {
     let unknown = invoke(&mock, "case_detail", json!({ "caseId": "no-such-case" })).unwrap_err();
     assert_eq!(unknown["code"], "unknown_case");
 }
+
+fn forms_catalog() -> forms::Catalog {
+    let forms_dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../forms");
+    forms::load_catalog(&forms_dir.join("catalog")).unwrap()
+}
+
+/// A draft of `item` filled with the forms crate's sample values and
+/// applicant, with every material received except `leave_out`.
+fn filled_draft(session: &Value, item: &str, leave_out: &[&str]) -> Value {
+    let catalog = forms_catalog();
+    let found = catalog.item(item).unwrap();
+    let sample =
+        forms::samples::sample_item(&catalog, found, chrono::Local::now().date_naive()).unwrap();
+    let mut draft = session["draft"].clone();
+    draft["applicant"] = json!({
+        "kind": "natural_person",
+        "identifier": sample.applicant.id_number,
+        "name": sample.applicant.name,
+        "phone": sample.applicant.phone,
+        "address": sample.applicant.address,
+        "ethnicity": sample.applicant.ethnicity,
+        "legal_representative": "",
+        "entity_type": "",
+        "consent": true,
+        "sources": {},
+    });
+    draft["values"] = Value::Object(sample.values.clone());
+    let marks: serde_json::Map<String, Value> = session["form"]["checklist"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|line| line["key"].as_str().unwrap().to_owned())
+        .filter(|key| !leave_out.contains(&key.as_str()))
+        .map(|key| (key, json!({ "status": "received", "original": true, "copies": 1 })))
+        .collect();
+    draft["marks"] = Value::Object(marks);
+    draft["step"] = json!("decision");
+    draft
+}
+
+fn pdf_text(base64: &str) -> String {
+    use base64::Engine;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(base64)
+        .unwrap();
+    let directory = tempfile::tempdir().unwrap();
+    let path = directory.path().join("document.pdf");
+    std::fs::write(&path, bytes).unwrap();
+    let output = std::process::Command::new("pdftotext")
+        .args([path.to_str().unwrap(), "-"])
+        .output()
+        .expect("pdftotext runs (poppler-utils)");
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+#[test]
+fn an_intake_is_started_checked_saved_and_committed_once_with_its_receipt() {
+    let root = tempfile::tempdir().unwrap();
+    let mock = start(root.path(), "main");
+    let item = "market.company-establishment";
+    let session = invoke(
+        &mock,
+        "start_intake",
+        json!({ "subject": { "kind": "item", "id": item }, "ticket": null }),
+    )
+    .expect("start_intake answers");
+    assert_eq!(session["draft"]["step"], "applicant");
+    assert!(!session["form"]["questions"].as_array().unwrap().is_empty());
+    // An empty form: every problem is listed, and no acceptance is offered.
+    assert!(!session["check"]["errors"].as_array().unwrap().is_empty());
+    assert!(!session["check"]["applicant_problems"]
+        .as_array()
+        .unwrap()
+        .is_empty());
+
+    let draft = filled_draft(&session, item, &[]);
+    let check = invoke(&mock, "save_intake", json!({ "draft": draft })).expect("save_intake");
+    assert_eq!(check["errors"], json!([]), "{check}");
+    assert_eq!(check["applicant_problems"], json!([]), "{check}");
+    assert_eq!(check["proposal"]["kind"], "accept", "{check}");
+    assert!(check["revision"].as_u64().unwrap() >= 2);
+
+    // The clerk cannot confirm a decision the core did not propose.
+    let refused = invoke(
+        &mock,
+        "commit_intake",
+        json!({ "draft": draft, "confirmed": "one_time_notice" }),
+    )
+    .unwrap_err();
+    assert_eq!(refused["code"], "proposal_changed", "{refused}");
+
+    let outcome = invoke(
+        &mock,
+        "commit_intake",
+        json!({ "draft": draft, "confirmed": "accept" }),
+    )
+    .expect("commit_intake");
+    assert_eq!(outcome["decision"], "accept");
+    assert_eq!(outcome["document"]["kind"], "acceptance_receipt");
+    let text = pdf_text(outcome["document"]["pdf_base64"].as_str().unwrap());
+    assert!(text.contains("受理回执"), "{text}");
+    assert!(
+        text.contains(outcome["case_number"].as_str().unwrap()),
+        "{text}"
+    );
+    // No review asked: the accepted case goes to the back office at once.
+    assert_eq!(outcome["state"], "dispatched", "{outcome}");
+
+    // A retry (say, after the answer was lost) finds the same case and document.
+    let again = invoke(
+        &mock,
+        "commit_intake",
+        json!({ "draft": draft, "confirmed": "accept" }),
+    )
+    .expect("a retry answers");
+    assert_eq!(again["case_number"], outcome["case_number"]);
+    assert_eq!(again["document"]["number"], outcome["document"]["number"]);
+    let today = invoke(&mock, "cases_today", json!({})).unwrap();
+    assert_eq!(today.as_array().unwrap().len(), 1, "{today}");
+    // The draft became the case.
+    assert_eq!(invoke(&mock, "open_intakes", json!({})).unwrap(), json!([]));
+}
+
+#[test]
+fn a_missing_material_gives_a_one_time_notice_naming_it() {
+    let root = tempfile::tempdir().unwrap();
+    let mock = start(root.path(), "main");
+    let item = "market.company-establishment";
+    let session = invoke(
+        &mock,
+        "start_intake",
+        json!({ "subject": { "kind": "item", "id": item }, "ticket": "A001" }),
+    )
+    .unwrap();
+    let draft = filled_draft(&session, item, &["articles_of_association"]);
+    let check = invoke(&mock, "save_intake", json!({ "draft": draft })).unwrap();
+    assert_eq!(check["proposal"]["kind"], "one_time_notice", "{check}");
+    let named: Vec<&str> = check["proposal"]["to_supply"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|line| line["material_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(named, ["articles_of_association"]);
+    let outcome = invoke(
+        &mock,
+        "commit_intake",
+        json!({ "draft": draft, "confirmed": "one_time_notice" }),
+    )
+    .unwrap();
+    assert_eq!(outcome["state"], "notice_issued", "{outcome}");
+    let text = pdf_text(outcome["document"]["pdf_base64"].as_str().unwrap());
+    assert!(text.contains("一次性告知书"), "{text}");
+    assert!(text.contains("公司章程"), "{text}");
+}
+
+#[test]
+fn a_draft_survives_a_restart_with_every_value_and_mark() {
+    let root = tempfile::tempdir().unwrap();
+    let services = services();
+    let item = "market.company-establishment";
+    let draft = {
+        let mock = start_with(root.path(), "main", &services);
+        let session = invoke(
+            &mock,
+            "start_intake",
+            json!({ "subject": { "kind": "item", "id": item }, "ticket": null }),
+        )
+        .unwrap();
+        let mut draft = filled_draft(&session, item, &["articles_of_association"]);
+        draft["step"] = json!("materials");
+        draft["focus"] = json!("address_proof");
+        invoke(&mock, "save_intake", json!({ "draft": draft })).unwrap();
+        draft
+    };
+    let mock = start_with(root.path(), "main", &services);
+    let open = invoke(&mock, "open_intakes", json!({})).unwrap();
+    assert_eq!(open.as_array().unwrap().len(), 1, "{open}");
+    assert_eq!(open[0]["id"], draft["id"]);
+    assert_eq!(open[0]["step"], "materials");
+    let resumed = invoke(
+        &mock,
+        "resume_intake",
+        json!({ "draftId": draft["id"] }),
+    )
+    .unwrap();
+    assert_eq!(resumed["draft"], draft);
+    invoke(&mock, "discard_intake", json!({ "draftId": draft["id"] })).unwrap();
+    assert_eq!(invoke(&mock, "open_intakes", json!({})).unwrap(), json!([]));
+    let gone = invoke(&mock, "resume_intake", json!({ "draftId": draft["id"] })).unwrap_err();
+    assert_eq!(gone["code"], "unknown_draft", "{gone}");
+}
+
+#[test]
+fn identifiers_are_checked_as_typed_and_look_ups_need_consent() {
+    let root = tempfile::tempdir().unwrap();
+    let mock = start(root.path(), "main");
+    let good = invoke(
+        &mock,
+        "check_identifier",
+        json!({ "kind": "natural_person", "identifier": "34052419800101001x" }),
+    )
+    .unwrap();
+    assert_eq!(good["valid"], true, "{good}");
+    assert_eq!(good["normalized"], "34052419800101001X");
+    assert_eq!(good["birth_date"], "1980-01-01");
+    let bad = invoke(
+        &mock,
+        "check_identifier",
+        json!({ "kind": "natural_person", "identifier": "340524198001010010" }),
+    )
+    .unwrap();
+    assert_eq!(bad["valid"], false);
+    assert_eq!(bad["problem"]["code"], "identifier_check_character", "{bad}");
+    let code = invoke(
+        &mock,
+        "check_identifier",
+        json!({ "kind": "legal_person", "identifier": "91350100M000100Y4" }),
+    )
+    .unwrap();
+    assert_eq!(code["problem"]["code"], "identifier_length", "{code}");
+
+    let subject = json!({ "kind": "item", "id": "market.company-establishment" });
+    let refused = invoke(
+        &mock,
+        "look_up_applicant",
+        json!({ "subject": subject, "kind": "natural_person", "identifier": "34052419800101001X", "consent": false }),
+    )
+    .unwrap_err();
+    assert_eq!(refused["code"], "consent_required");
+    // The demo back office's population register knows this person.
+    let found = invoke(
+        &mock,
+        "look_up_applicant",
+        json!({ "subject": subject, "kind": "natural_person", "identifier": "34052419800101001X", "consent": true }),
+    )
+    .unwrap();
+    assert_eq!(found["back_office"], "found", "{found}");
+    let name = found["applicant"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|value| value["key"] == "name")
+        .unwrap();
+    assert_eq!(name["value"], "张三");
+    assert!(name["source"].as_str().unwrap().starts_with("back_office:"));
+    let licence = invoke(
+        &mock,
+        "look_up_licence",
+        json!({ "number": "91350100m000100y43", "kind": "business_licence" }),
+    )
+    .unwrap();
+    assert_eq!(licence["outcome"], "found", "{licence}");
+    assert_eq!(licence["reference"], "business_licence:91350100M000100Y43");
+}
+
+#[test]
+fn a_returning_applicant_is_asked_only_once() {
+    let root = tempfile::tempdir().unwrap();
+    let mock = start(root.path(), "main");
+    let item = "market.company-establishment";
+    let subject = json!({ "kind": "item", "id": item });
+    let session = invoke(&mock, "start_intake", json!({ "subject": subject, "ticket": null })).unwrap();
+    let draft = filled_draft(&session, item, &[]);
+    let outcome = invoke(
+        &mock,
+        "commit_intake",
+        json!({ "draft": draft, "confirmed": "accept" }),
+    )
+    .unwrap();
+    let known = invoke(
+        &mock,
+        "look_up_applicant",
+        json!({ "subject": subject, "kind": "natural_person", "identifier": draft["applicant"]["identifier"], "consent": true }),
+    )
+    .unwrap();
+    assert_eq!(known["earlier_cases"], 1);
+    let source = format!("case:{}", outcome["case_number"].as_str().unwrap());
+    let phone = known["applicant"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|value| value["key"] == "phone")
+        .unwrap();
+    assert_eq!(phone["value"], draft["applicant"]["phone"]);
+    assert_eq!(phone["source"], source);
+    // Every answer of the earlier case comes back for the same item's form.
+    let form = known["form"].as_array().unwrap();
+    for (key, value) in draft["values"].as_object().unwrap() {
+        let found = form.iter().find(|prefill| prefill["key"] == *key);
+        assert!(found.is_some(), "{key} not offered again");
+        assert_eq!(found.unwrap()["value"], *value, "{key}");
+    }
+}

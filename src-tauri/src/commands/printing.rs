@@ -181,7 +181,7 @@ async fn case_input(
     })
 }
 
-fn window_actor(state: &AppState) -> offline_cache::cases::Actor {
+pub(crate) fn window_actor(state: &AppState) -> offline_cache::cases::Actor {
     offline_cache::cases::Actor {
         user_id: format!("window-{}", state.workstation.window_number),
         role: offline_cache::lifecycle::Role::Clerk,
@@ -198,9 +198,18 @@ pub async fn issue_document(
     case_id: String,
     kind: DocumentKind,
 ) -> Result<DocumentView, UiError> {
+    issue(&state, &case_id, kind).await
+}
+
+/// Issues a document of `kind` for a case (see `issue_document`).
+pub(crate) async fn issue(
+    state: &AppState,
+    case_id: &str,
+    kind: DocumentKind,
+) -> Result<DocumentView, UiError> {
     let sync = state.sync.as_ref().map_err(Clone::clone)?;
-    let input = case_input(&state, &case_id, kind).await?;
-    let paper = preferences(&state).paper;
+    let input = case_input(state, case_id, kind).await?;
+    let paper = preferences(state).paper;
     let missing = std::sync::Arc::new(std::sync::Mutex::new((Vec::new(), 0usize)));
     let seen = missing.clone();
     let issued = sync
@@ -208,11 +217,11 @@ pub async fn issue_document(
         .issue_document(
             sync.vault.clone(),
             offline_cache::documents::NewDocument {
-                case_id: case_id.clone(),
+                case_id: case_id.to_owned(),
                 kind: kind.slug().into(),
                 kind_text: kind.number_word().into(),
                 at: chrono::Local::now().fixed_offset(),
-                actor: window_actor(&state),
+                actor: window_actor(state),
             },
             move |number| {
                 let mut input = input;
@@ -234,6 +243,29 @@ pub async fn issue_document(
         pages: pages as u32,
         pdf_base64: encode(&issued.pdf),
         missing_characters: missing_characters.iter().map(char::to_string).collect(),
+    })
+}
+
+/// A document already issued, as stored, for the preview.
+pub(crate) async fn stored_view(
+    state: &AppState,
+    case_id: &str,
+    number: &str,
+    kind: DocumentKind,
+) -> Result<DocumentView, UiError> {
+    let sync = state.sync.as_ref().map_err(Clone::clone)?;
+    let (row, bytes) = sync
+        .store
+        .stored_document(sync.vault.clone(), case_id, number)
+        .await
+        .map_err(|error| cache_error(&error))?;
+    Ok(DocumentView {
+        kind,
+        number: row.number,
+        sha256: row.sha256,
+        pages: 0,
+        pdf_base64: encode(&bytes),
+        missing_characters: Vec::new(),
     })
 }
 

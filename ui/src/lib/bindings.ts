@@ -19,6 +19,35 @@ export const commands = {
 	searchCases: (query: string) => typedError<CaseRow_Serialize[], UiError>(__TAURI_INVOKE("search_cases", { query })),
 	/**  One case's timeline, documents and sync state. */
 	caseDetail: (caseId: string) => typedError<CaseDetail_Serialize, UiError>(__TAURI_INVOKE("case_detail", { caseId })),
+	/**  Starts an intake of an item or a bundle: the draft is saved at once. */
+	startIntake: (subject: IntakeSubject, ticket: string | null) => typedError<IntakeSession_Serialize, UiError>(__TAURI_INVOKE("start_intake", { subject, ticket })),
+	/**  Reopens a saved draft where it was, on the item versions it started on. */
+	resumeIntake: (draftId: string) => typedError<IntakeSession_Serialize, UiError>(__TAURI_INVOKE("resume_intake", { draftId })),
+	/**  This window's open drafts, newest first. */
+	openIntakes: () => typedError<DraftRow[], UiError>(__TAURI_INVOKE("open_intakes")),
+	/**  Saves the draft as it is on the screen and checks it. */
+	saveIntake: (draft: IntakeDraft_Deserialize) => typedError<IntakeCheckView_Serialize, UiError>(__TAURI_INVOKE("save_intake", { draft })),
+	/**  Discards a draft the clerk abandons (audited). */
+	discardIntake: (draftId: string) => typedError<null, UiError>(__TAURI_INVOKE("discard_intake", { draftId })),
+	/**
+	 *  Checks a resident ID number (`natural_person`) or a unified social
+	 *  credit code (`legal_person`) as it is typed.
+	 */
+	checkIdentifier: (kind: string, identifier: string) => __TAURI_INVOKE<IdentifierCheck_Serialize>("check_identifier", { kind, identifier }),
+	/**
+	 *  What earlier cases and the back offices know of an applicant; only with
+	 *  the applicant's consent. Nothing is written.
+	 */
+	lookUpApplicant: (subject: IntakeSubject, kind: string, identifier: string, consent: boolean) => typedError<ApplicantLookup_Serialize, UiError>(__TAURI_INVOKE("look_up_applicant", { subject, kind, identifier, consent })),
+	/**  Finds an e-licence in the licence store, to take a material by reference. */
+	lookUpLicence: (number: string, kind: string) => typedError<LicenceLookup_Serialize, UiError>(__TAURI_INVOKE("look_up_licence", { number, kind })),
+	/**
+	 *  Saves the draft, checks it again and, when the core's proposal is the
+	 *  decision the clerk confirmed, writes the case in one transaction and
+	 *  issues its document (receipt or notice) for the preview. A retry after a
+	 *  failure finds the case (and its document) already written.
+	 */
+	commitIntake: (draft: IntakeDraft_Deserialize, confirmed: DecisionChoice) => typedError<IntakeOutcome, UiError>(__TAURI_INVOKE("commit_intake", { draft, confirmed })),
 	/**  The day's queue for this window. */
 	queueToday: () => typedError<QueueView_Serialize, UiError>(__TAURI_INVOKE("queue_today")),
 	/**  Issues a ticket of `category` (economic, social, construction, appointment). */
@@ -96,6 +125,58 @@ export type AppInfo_Serialize = {
 	catalog_version: string | null,
 	mode: Mode,
 	workstation: Workstation,
+};
+
+/**  The applicant as the clerk entered (or looked up) them. */
+export type ApplicantEntry = {
+	/**  `natural_person` or `legal_person`. */
+	kind: string,
+	/**  Resident ID number, or unified social credit code. */
+	identifier: string,
+	name: string,
+	phone: string,
+	address: string,
+	/**  GB/T 3304 code (natural persons). */
+	ethnicity: string,
+	legal_representative: string,
+	/**  Entity type code (legal persons). */
+	entity_type: string,
+	/**  The applicant agreed to have their data looked up and reused. */
+	consent: boolean,
+	/**
+	 *  Field → where its value came from (`typed`, `case:<number>`,
+	 *  `back_office:<system>`), shown beside the value.
+	 */
+	sources: { [key in string]: string },
+};
+
+/**  What is known of an applicant, and where from. */
+export type ApplicantLookup = ApplicantLookup_Serialize | ApplicantLookup_Deserialize;
+
+/**  What is known of an applicant, and where from. */
+export type ApplicantLookup_Deserialize = {
+	/**  Values for the applicant's fields, each with its source. */
+	applicant: PrefillValue[],
+	/**  Answers of earlier cases for the questions of this intake. */
+	form: PrefillValue[],
+	/**  `found`, `not_found` or `unavailable` (the back offices). */
+	back_office: string,
+	back_office_detail?: string | null,
+	/**  Earlier cases of this applicant at this hall. */
+	earlier_cases: number,
+};
+
+/**  What is known of an applicant, and where from. */
+export type ApplicantLookup_Serialize = {
+	/**  Values for the applicant's fields, each with its source. */
+	applicant: PrefillValue[],
+	/**  Answers of earlier cases for the questions of this intake. */
+	form: PrefillValue[],
+	/**  `found`, `not_found` or `unavailable` (the back offices). */
+	back_office: string,
+	back_office_detail: string | null,
+	/**  Earlier cases of this applicant at this hall. */
+	earlier_cases: number,
 };
 
 /**  One case, in full. */
@@ -210,6 +291,52 @@ export type CatalogHit_Serialize = {
 	item_count: number,
 };
 
+/**  One line of the materials checklist. */
+export type ChecklistView = ChecklistView_Serialize | ChecklistView_Deserialize;
+
+/**  One line of the materials checklist. */
+export type ChecklistView_Deserialize = {
+	key: string,
+	name_zh: string,
+	name_en: string,
+	/**  `original`, `copy`, `original_and_copy`, `original_or_copy`. */
+	original_or_copy: string,
+	copies: number,
+	/**  `required`, `optional`, `supply_later`. */
+	necessity: string,
+	/**  The e-licence type the licence store can supply it as. */
+	elicence_type?: string | null,
+	standard_zh: string,
+	/**  Asked only in some cases (e.g. when an agent applies). */
+	conditional: boolean,
+	items_zh: string[],
+};
+
+/**  One line of the materials checklist. */
+export type ChecklistView_Serialize = {
+	key: string,
+	name_zh: string,
+	name_en: string,
+	/**  `original`, `copy`, `original_and_copy`, `original_or_copy`. */
+	original_or_copy: string,
+	copies: number,
+	/**  `required`, `optional`, `supply_later`. */
+	necessity: string,
+	/**  The e-licence type the licence store can supply it as. */
+	elicence_type: string | null,
+	standard_zh: string,
+	/**  Asked only in some cases (e.g. when an agent applies). */
+	conditional: boolean,
+	items_zh: string[],
+};
+
+/**  A code of a code table. */
+export type CodeView = {
+	code: string,
+	name_zh: string,
+	name_en: string,
+};
+
 /**  How the link to the back offices stands, for the top bar. */
 export type Connection = 
 /**  Syncing with the built-in demo back office. */
@@ -218,6 +345,9 @@ export type Connection =
 "configured" | 
 /**  Not syncing; the reason says why and what to do. */
 "unavailable";
+
+/**  The decision the core proposes. */
+export type DecisionChoice = "accept" | "accept_with_gaps" | "one_time_notice" | "not_accepted";
 
 /**  The documents of the window. */
 export type DocumentKind = 
@@ -244,6 +374,16 @@ export type DocumentView = {
 	pdf_base64: string,
 	/**  Characters no font could draw, printed as 〓. */
 	missing_characters: string[],
+};
+
+/**  An open draft of this window, for "resume". */
+export type DraftRow = {
+	id: string,
+	title_zh: string,
+	title_en: string,
+	applicant_name: string,
+	step: string,
+	updated_at: string,
 };
 
 /**  A fee. */
@@ -287,6 +427,179 @@ export type GuideMaterial_Serialize = {
 	conditional: boolean,
 };
 
+/**  The applicant as found by an identifier check. */
+export type IdentifierCheck = IdentifierCheck_Serialize | IdentifierCheck_Deserialize;
+
+/**  The applicant as found by an identifier check. */
+export type IdentifierCheck_Deserialize = {
+	valid: boolean,
+	/**  The identifier normalised (upper case, no spaces). */
+	normalized: string,
+	problem?: Problem | null,
+	birth_date?: string | null,
+	/**  GB/T 2261.1 code. */
+	sex?: string | null,
+	region_code?: string | null,
+};
+
+/**  The applicant as found by an identifier check. */
+export type IdentifierCheck_Serialize = {
+	valid: boolean,
+	/**  The identifier normalised (upper case, no spaces). */
+	normalized: string,
+	problem: Problem | null,
+	birth_date: string | null,
+	/**  GB/T 2261.1 code. */
+	sex: string | null,
+	region_code: string | null,
+};
+
+/**  The check of the intake after a save. */
+export type IntakeCheckView = IntakeCheckView_Serialize | IntakeCheckView_Deserialize;
+
+/**  The check of the intake after a save. */
+export type IntakeCheckView_Deserialize = {
+	revision: number,
+	/**  Problems with the applicant (`applicant.identifier`, `applicant.name`). */
+	applicant_problems: Problem[],
+	/**  Field errors, under the question keys. */
+	errors: Problem[],
+	calculated: { [key in string]: unknown },
+	not_relevant: string[],
+	applicable_materials: string[],
+	/**  Defaults from the applicant for questions still empty. */
+	defaults: PrefillValue[],
+	proposal?: ProposalView_Deserialize | null,
+	/**  Why there is no proposal yet. */
+	no_proposal?: Problem | null,
+};
+
+/**  The check of the intake after a save. */
+export type IntakeCheckView_Serialize = {
+	revision: number,
+	/**  Problems with the applicant (`applicant.identifier`, `applicant.name`). */
+	applicant_problems: Problem[],
+	/**  Field errors, under the question keys. */
+	errors: Problem[],
+	calculated: { [key in string]: unknown },
+	not_relevant: string[],
+	applicable_materials: string[],
+	/**  Defaults from the applicant for questions still empty. */
+	defaults: PrefillValue[],
+	proposal: ProposalView_Serialize | null,
+	/**  Why there is no proposal yet. */
+	no_proposal: Problem | null,
+};
+
+/**  Everything the intake screen holds; saved as the draft on every pause. */
+export type IntakeDraft = IntakeDraft_Serialize | IntakeDraft_Deserialize;
+
+/**  Everything the intake screen holds; saved as the draft on every pause. */
+export type IntakeDraft_Deserialize = {
+	/**  Made when the intake starts; becomes the case id. */
+	id: string,
+	subject: IntakeSubject,
+	/**  The queue ticket being served, if any. */
+	ticket?: string | null,
+	applicant: ApplicantEntry,
+	/**  Question key → value. */
+	values: { [key in string]: unknown },
+	/**  Checklist key → mark. */
+	marks: { [key in string]: MarkEntry },
+	/**  `applicant`, `form`, `materials` or `decision`. */
+	step: string,
+	/**  The question or checklist key that had the focus. */
+	focus?: string | null,
+};
+
+/**  Everything the intake screen holds; saved as the draft on every pause. */
+export type IntakeDraft_Serialize = {
+	/**  Made when the intake starts; becomes the case id. */
+	id: string,
+	subject: IntakeSubject,
+	/**  The queue ticket being served, if any. */
+	ticket: string | null,
+	applicant: ApplicantEntry,
+	/**  Question key → value. */
+	values: { [key in string]: unknown },
+	/**  Checklist key → mark. */
+	marks: { [key in string]: MarkEntry },
+	/**  `applicant`, `form`, `materials` or `decision`. */
+	step: string,
+	/**  The question or checklist key that had the focus. */
+	focus: string | null,
+};
+
+/**  The form and checklist of an intake. */
+export type IntakeForm = IntakeForm_Serialize | IntakeForm_Deserialize;
+
+/**  The form and checklist of an intake. */
+export type IntakeForm_Deserialize = {
+	title_zh: string,
+	title_en: string,
+	/**  `economic`, `social` or `construction`. */
+	category: string,
+	/**  `natural_person` and/or `legal_person`. */
+	applicant_types: string[],
+	items: IntakeItemView[],
+	questions: QuestionView_Deserialize[],
+	checklist: ChecklistView_Deserialize[],
+	/**  The code tables the questions use. */
+	code_tables: { [key in string]: CodeView[] },
+};
+
+/**  The form and checklist of an intake. */
+export type IntakeForm_Serialize = {
+	title_zh: string,
+	title_en: string,
+	/**  `economic`, `social` or `construction`. */
+	category: string,
+	/**  `natural_person` and/or `legal_person`. */
+	applicant_types: string[],
+	items: IntakeItemView[],
+	questions: QuestionView_Serialize[],
+	checklist: ChecklistView_Serialize[],
+	/**  The code tables the questions use. */
+	code_tables: { [key in string]: CodeView[] },
+};
+
+/**  One item of the intake, pinned to its version. */
+export type IntakeItemView = {
+	id: string,
+	version: number,
+	name_zh: string,
+	name_en: string,
+};
+
+/**  A committed intake: the case and its document, ready to preview and print. */
+export type IntakeOutcome = {
+	case_id: string,
+	case_number: string,
+	state: string,
+	decision: DecisionChoice,
+	document: DocumentView,
+};
+
+/**  An intake opened on the screen. */
+export type IntakeSession = IntakeSession_Serialize | IntakeSession_Deserialize;
+
+/**  An intake opened on the screen. */
+export type IntakeSession_Deserialize = {
+	draft: IntakeDraft_Deserialize,
+	form: IntakeForm_Deserialize,
+	check: IntakeCheckView_Deserialize,
+};
+
+/**  An intake opened on the screen. */
+export type IntakeSession_Serialize = {
+	draft: IntakeDraft_Serialize,
+	form: IntakeForm_Serialize,
+	check: IntakeCheckView_Serialize,
+};
+
+/**  What an intake is for. */
+export type IntakeSubject = { kind: "item"; id: string } | { kind: "bundle"; id: string };
+
 /**  The one-time-notice view of an item, for consultation. */
 export type ItemGuide = ItemGuide_Serialize | ItemGuide_Deserialize;
 
@@ -328,11 +641,37 @@ export type Layout = "a4" |
 /**  An 80 mm thermal roll (72 mm printable). */
 "roll80";
 
+/**  An e-licence found in the licence store. */
+export type LicenceLookup = LicenceLookup_Serialize | LicenceLookup_Deserialize;
+
+/**  An e-licence found in the licence store. */
+export type LicenceLookup_Deserialize = {
+	/**  `found`, `not_found` or `unavailable`. */
+	outcome: string,
+	reference?: string | null,
+	holder?: string | null,
+	system?: string | null,
+	detail?: string | null,
+};
+
+/**  An e-licence found in the licence store. */
+export type LicenceLookup_Serialize = {
+	/**  `found`, `not_found` or `unavailable`. */
+	outcome: string,
+	reference: string | null,
+	holder: string | null,
+	system: string | null,
+	detail: string | null,
+};
+
 /**  A time limit as the UI shows it. */
 export type Limit = {
 	days: number,
 	working_days: boolean,
 };
+
+/**  The clerk's mark on one checklist line. */
+export type MarkEntry = { status: "received"; original: boolean; copies: number } | { status: "from_elicence"; reference: string } | { status: "missing" } | { status: "deficient"; reason_zh: string };
 
 /**  Which store and back office the workstation is working against. */
 export type Mode = 
@@ -375,10 +714,89 @@ export type Preferences_Serialize = {
 	paper: Layout,
 };
 
+/**  A value the form takes from what is known of the applicant. */
+export type PrefillValue = {
+	key: string,
+	value: unknown,
+	/**  `profile`, `case:<number>` or `back_office:<system>`. */
+	source: string,
+};
+
 /**  A job handed to CUPS. */
 export type PrintJob = {
 	printer: string,
 	job_id: string,
+};
+
+/**  One problem, where it is and what to do. */
+export type Problem = {
+	/**  A question key (`shareholders[2].name`), or `applicant.<field>`. */
+	path: string,
+	code: string,
+	message_zh: string,
+	message_en: string,
+};
+
+/**  One item of the proposal with its promised date. */
+export type ProposalItem = {
+	item_id: string,
+	name_zh: string,
+	name_en: string,
+	due_on: string,
+};
+
+/**  A material a notice names, or a gap with its deadline. */
+export type ProposalMaterial = ProposalMaterial_Serialize | ProposalMaterial_Deserialize;
+
+/**  A material a notice names, or a gap with its deadline. */
+export type ProposalMaterial_Deserialize = {
+	item_id: string,
+	material_id: string,
+	name_zh: string,
+	name_en: string,
+	problem_zh?: string | null,
+	supply_by?: string | null,
+};
+
+/**  A material a notice names, or a gap with its deadline. */
+export type ProposalMaterial_Serialize = {
+	item_id: string,
+	material_id: string,
+	name_zh: string,
+	name_en: string,
+	problem_zh: string | null,
+	supply_by: string | null,
+};
+
+/**  The proposal as the decision step shows it. */
+export type ProposalView = ProposalView_Serialize | ProposalView_Deserialize;
+
+/**  The proposal as the decision step shows it. */
+export type ProposalView_Deserialize = {
+	kind: DecisionChoice,
+	reasons_zh: string[],
+	reasons_en: string[],
+	items: ProposalItem[],
+	to_supply: ProposalMaterial_Deserialize[],
+	gaps: ProposalMaterial_Deserialize[],
+	promised_completion?: string | null,
+	competent_bodies_zh: string[],
+	/**  Accepting with gaps waits for a supervisor's sign-off. */
+	needs_supervisor_sign_off: boolean,
+};
+
+/**  The proposal as the decision step shows it. */
+export type ProposalView_Serialize = {
+	kind: DecisionChoice,
+	reasons_zh: string[],
+	reasons_en: string[],
+	items: ProposalItem[],
+	to_supply: ProposalMaterial_Serialize[],
+	gaps: ProposalMaterial_Serialize[],
+	promised_completion: string | null,
+	competent_bodies_zh: string[],
+	/**  Accepting with gaps waits for a supervisor's sign-off. */
+	needs_supervisor_sign_off: boolean,
 };
 
 /**  A case held back by a back office's refusal, until corrected. */
@@ -389,6 +807,67 @@ export type QuarantinedCase = {
 	attempts: number,
 	reason_zh: string,
 	reason_en: string,
+};
+
+/**  One question as the form renders it. */
+export type QuestionView = QuestionView_Serialize | QuestionView_Deserialize;
+
+/**  One question as the form renders it. */
+export type QuestionView_Deserialize = {
+	key: string,
+	label_zh: string,
+	label_en: string,
+	/**
+	 *  `text`, `long_text`, `integer`, `decimal`, `money`, `date`, `yes_no`,
+	 *  `choice`, `multi_choice`, `resident_id`, `credit_code`, `phone`,
+	 *  `address`, `elicence_reference`, `attachment_reference`, `group`.
+	 */
+	field_type: string,
+	code_table?: string | null,
+	/**  `required`, `optional` or `conditional` (required when a rule holds). */
+	requirement: string,
+	calculated: boolean,
+	/**  Filled from the applicant by default (`applicant.phone`). */
+	default_from?: string | null,
+	help_zh?: string | null,
+	min_value?: number | null,
+	max_value?: number | null,
+	max_length?: number | null,
+	/**  For groups: one row's questions (keys are the child field ids). */
+	children: QuestionView_Deserialize[],
+	min_rows: number,
+	max_rows?: number | null,
+	/**  For bundles: the items this one answer fills (names). */
+	items_zh: string[],
+};
+
+/**  One question as the form renders it. */
+export type QuestionView_Serialize = {
+	key: string,
+	label_zh: string,
+	label_en: string,
+	/**
+	 *  `text`, `long_text`, `integer`, `decimal`, `money`, `date`, `yes_no`,
+	 *  `choice`, `multi_choice`, `resident_id`, `credit_code`, `phone`,
+	 *  `address`, `elicence_reference`, `attachment_reference`, `group`.
+	 */
+	field_type: string,
+	code_table: string | null,
+	/**  `required`, `optional` or `conditional` (required when a rule holds). */
+	requirement: string,
+	calculated: boolean,
+	/**  Filled from the applicant by default (`applicant.phone`). */
+	default_from: string | null,
+	help_zh: string | null,
+	min_value: number | null,
+	max_value: number | null,
+	max_length: number | null,
+	/**  For groups: one row's questions (keys are the child field ids). */
+	children: QuestionView_Serialize[],
+	min_rows: number,
+	max_rows: number | null,
+	/**  For bundles: the items this one answer fills (names). */
+	items_zh: string[],
 };
 
 /**  What the clerk does with the current ticket. */

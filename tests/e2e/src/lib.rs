@@ -225,6 +225,35 @@ impl App {
         }
     }
 
+    /// Presses `key` while holding `modifiers` (e.g. Alt+2, Ctrl+Enter, F9),
+    /// as real key events to whatever has the focus.
+    pub async fn chord(&self, modifiers: &[fantoccini::key::Key], key: char) {
+        use fantoccini::actions::{InputSource, KeyAction, KeyActions};
+        let mut keys = KeyActions::new("keyboard".into());
+        for modifier in modifiers {
+            keys = keys.then(KeyAction::Down {
+                value: (*modifier).into(),
+            });
+        }
+        keys = keys
+            .then(KeyAction::Down { value: key })
+            .then(KeyAction::Up { value: key });
+        for modifier in modifiers.iter().rev() {
+            keys = keys.then(KeyAction::Up {
+                value: (*modifier).into(),
+            });
+        }
+        self.client
+            .perform_actions(keys)
+            .await
+            .expect("key presses reach the window");
+    }
+
+    /// Opens the screen with the shortcut Alt+`digit`.
+    pub async fn press_alt_digit(&self, digit: char) {
+        self.chord(&[fantoccini::key::Key::Alt], digit).await;
+    }
+
     pub async fn click(&self, css: &str) {
         self.wait_for(css)
             .await

@@ -6,8 +6,6 @@
 
 use std::time::{Duration, Instant};
 
-use fantoccini::actions::{InputSource, KeyAction, KeyActions};
-use fantoccini::key::Key;
 use onewindow_e2e::{app_binary, App, Home};
 
 const NAV: [&str; 7] = [
@@ -47,19 +45,7 @@ async fn nav_labels(app: &App) -> Vec<String> {
 }
 
 async fn press_alt_digit(app: &App, digit: char) {
-    let keys = KeyActions::new("keyboard".into())
-        .then(KeyAction::Down {
-            value: Key::Alt.into(),
-        })
-        .then(KeyAction::Down { value: digit })
-        .then(KeyAction::Up { value: digit })
-        .then(KeyAction::Up {
-            value: Key::Alt.into(),
-        });
-    app.client
-        .perform_actions(keys)
-        .await
-        .expect("key presses reach the window");
+    app.press_alt_digit(digit).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -366,17 +352,11 @@ async fn tickets_are_issued_and_called_by_keyboard() {
     app.click("[data-testid=issue-social]").await;
     app.wait_for_text("[data-testid=issued-ticket]", "已取号 B001")
         .await;
-    let keys = fantoccini::actions::KeyActions::new("keyboard".into())
-        .then(KeyAction::Down { value: '\u{E032}' }) // F2
-        .then(KeyAction::Up { value: '\u{E032}' });
-    app.client.perform_actions(keys).await.unwrap();
+    app.chord(&[], '\u{E032}').await; // F2
     app.wait_for_text("[data-testid=current-ticket] .number", "A001")
         .await;
     app.screenshot("queue-zh").await;
-    let keys = fantoccini::actions::KeyActions::new("keyboard".into())
-        .then(KeyAction::Down { value: '\u{E037}' }) // F7
-        .then(KeyAction::Up { value: '\u{E037}' });
-    app.client.perform_actions(keys).await.unwrap();
+    app.chord(&[], '\u{E037}').await; // F7
     app.wait_for("[data-testid=current-ticket] .idle").await;
     app.close().await;
 }

@@ -1,0 +1,429 @@
+//! The clerk's intake in the real window: from the catalogue search to a
+//! printed receipt, a one-time notice, and a draft that survives the app
+//! being killed.
+//!
+//! The applicant is typed key by key; the form's values (the forms crate's
+//! sample for the item, valid by construction) are put into the rendered
+//! inputs by a script that finds each input the way the clerk's Tab would,
+//! by the question's key, and fires the same events typing fires. The form
+//! engine in the app checks every value: the test only passes when the app
+//! itself finds the form complete.
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use fantoccini::key::Key;
+use onewindow_e2e::{App, Home};
+use serde_json::{json, Value};
+
+const ITEM: &str = "market.company-establishment";
+const ENTER: char = '\u{E007}';
+const F9: char = '\u{E039}';
+
+fn sample() -> (forms::form::ApplicantProfile, serde_json::Map<String, Value>) {
+    let forms_dir = onewindow_e2e::workspace_root().join("forms");
+    let catalog = forms::load_catalog(&forms_dir.join("catalog")).expect("the sample catalogue");
+    let item = catalog.item(ITEM).expect("the item");
+    let sample = forms::samples::sample_item(&catalog, item, chrono::Local::now().date_naive())
+        .expect("a sample intake");
+    (sample.applicant, sample.values)
+}
+
+async fn choose_printer(app: &App) {
+    app.press_alt_digit('7').await;
+    app.wait_for("[data-testid=printer-select] option[value=OneWindowPDF]")
+        .await;
+    app.script(
+        "const select = document.querySelector('[data-testid=printer-select]');
+         select.value = 'OneWindowPDF';
+         select.dispatchEvent(new Event('change', { bubbles: true }));
+         return true;",
+    )
+    .await;
+    app.wait_for("[data-testid=printer-select]").await;
+}
+
+/// Search the catalogue by pinyin and start the intake with Ctrl+Enter.
+async fn start_intake(app: &App) {
+    app.press_alt_digit('2').await;
+    let search = app.wait_for("[data-testid=catalog-search]").await;
+    search.send_keys("gongsisheli").await.unwrap();
+    app.wait_for("[data-testid=hit-market\\.company-establishment]")
+        .await;
+    app.chord(&[Key::Control], ENTER).await;
+    app.wait_for("[data-testid=intake-flow][data-step=applicant]")
+        .await;
+}
+
+async fn type_into(app: &App, css: &str, text: &str) {
+    let field = app.wait_for(css).await;
+    field.click().await.unwrap();
+    field.send_keys(text).await.unwrap();
+}
+
+/// Types the applicant and ticks the consent.
+async fn type_applicant(app: &App, profile: &forms::form::ApplicantProfile) {
+    type_into(
+        app,
+        "[data-testid=applicant-identifier]",
+        profile.id_number.as_deref().unwrap(),
+    )
+    .await;
+    app.wait_for_text("[data-testid=identifier-status]", &format!(
+        "✓ 出生于 {} · {}",
+        profile.birth_date.as_deref().unwrap(),
+        if profile.sex.as_deref() == Some("2") { "女" } else { "男" }
+    ))
+    .await;
+    type_into(app, "[data-testid=applicant-name]", profile.name.as_deref().unwrap()).await;
+    type_into(app, "[data-testid=applicant-ethnicity]", "01").await;
+    type_into(app, "[data-testid=applicant-phone]", profile.phone.as_deref().unwrap()).await;
+    type_into(app, "[data-testid=applicant-address]", profile.address.as_deref().unwrap()).await;
+    app.click("[data-testid=applicant-consent]").await;
+}
+
+/// Puts `values` into the rendered form: repeat-group rows are added with
+/// the form's own button; fields that appear only after another answer
+/// (skip logic) are filled on the next round.
+async fn fill_form(app: &App, values: &serde_json::Map<String, Value>) {
+    let script = r#"
+        const [values, done] = [arguments[0], arguments[arguments.length - 1]];
+        const id = (key) => 'field-' + key.replace(/[^A-Za-z0-9_-]/g, '_');
+        const pause = () => new Promise((resolve) => setTimeout(resolve, 60));
+        const set = (element, value) => {
+          if (element.tagName === 'SELECT') {
+            element.value = value === true ? 'yes' : value === false ? 'no' : String(value);
+            element.dispatchEvent(new Event('change', { bubbles: true }));
+          } else if (element.getAttribute('role') === 'group') {
+            for (const box of element.querySelectorAll('input[type=checkbox]')) {
+              if (box.checked !== value.includes(box.dataset.code)) { box.click(); }
+            }
+          } else if (value !== null && typeof value === 'object') {
+            element.value = value.region_code;
+            element.dispatchEvent(new Event('input', { bubbles: true }));
+            const detail = element.nextElementSibling;
+            detail.value = value.detail;
+            detail.dispatchEvent(new Event('input', { bubbles: true }));
+          } else {
+            element.value = String(value);
+            element.dispatchEvent(new Event('input', { bubbles: true }));
+          }
+        };
+        (async () => {
+          const missing = [];
+          for (const [key, value] of Object.entries(values)) {
+            if (Array.isArray(value) && value.length > 0 && typeof value[0] === 'object') {
+              const add = document.getElementById('add-' + id(key));
+              if (!add) { missing.push(key); continue; }
+              while (document.querySelectorAll(`[data-testid="question-${key}"] tbody tr`).length < value.length) {
+                add.click();
+                await pause();
+              }
+              value.forEach((row, index) => {
+                for (const [child, cell] of Object.entries(row)) {
+                  const element = document.getElementById(id(`${key}[${index}].${child}`));
+                  if (element) { set(element, cell); } else { missing.push(`${key}[${index}].${child}`); }
+                }
+              });
+              await pause();
+              continue;
+            }
+            const element = document.getElementById(id(key));
+            if (!element) { missing.push(key); continue; }
+            if (element.readOnly) { continue; }
+            set(element, value);
+            await pause();
+          }
+          done(missing);
+        })();
+    "#;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut left = values.clone();
+    loop {
+        let missing = app
+            .client
+            .execute_async(script, vec![Value::Object(left.clone())])
+            .await
+            .expect("the form filler runs");
+        let missing: Vec<String> = serde_json::from_value(missing).unwrap();
+        let heads: Vec<String> = missing
+            .iter()
+            .map(|path| path.split('[').next().unwrap().to_owned())
+            .collect();
+        left.retain(|key, _| heads.contains(key));
+        if left.is_empty() {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "these questions never appeared: {missing:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(400)).await;
+    }
+}
+
+/// Waits until the app has saved and checked the draft and finds no error
+/// left in the form.
+async fn wait_until_form_is_complete(app: &App) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let errors = app
+            .script(
+                "return Array.from(document.querySelectorAll('[data-testid=field-error], [data-testid=form-errors] li')).map((node) => node.textContent.trim());",
+            )
+            .await;
+        if errors.as_array().is_some_and(Vec::is_empty) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the app still finds errors in the form: {errors}"
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+}
+
+/// Focuses an input of the intake (so its keys reach the intake) and
+/// presses Ctrl+Enter: the next step.
+async fn next_step(app: &App, expected: &str) {
+    app.script(
+        "const target = document.querySelector('[data-testid=intake-flow] .step-body input, [data-testid=intake-flow] .step-body select, [data-testid=intake-flow] .step-body button');
+         target.focus();
+         return true;",
+    )
+    .await;
+    app.chord(&[Key::Control], ENTER).await;
+    app.wait_for(&format!("[data-testid=intake-flow][data-step={expected}]"))
+        .await;
+}
+
+fn pdftotext(path: &std::path::Path) -> String {
+    let output = Command::new("pdftotext")
+        .arg(path)
+        .arg("-")
+        .output()
+        .expect("pdftotext runs (poppler-utils, installed by ./x test)");
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// The document as the app stored it, saved through the app's own command.
+async fn saved_document(app: &App, case_number: &str, document_number: &str) -> String {
+    let path = app
+        .client
+        .execute_async(
+            "const [caseNumber, number, done] = arguments;
+             const invoke = window.__TAURI_INTERNALS__.invoke;
+             invoke('search_cases', { query: caseNumber })
+               .then((found) => invoke('save_document', { caseId: found[0].id, number }))
+               .then(done, (error) => done({ error }));",
+            vec![json!(case_number), json!(document_number)],
+        )
+        .await
+        .expect("save_document answers");
+    let path = path
+        .as_str()
+        .unwrap_or_else(|| panic!("save_document failed: {path}"));
+    pdftotext(std::path::Path::new(path))
+}
+
+/// The file cups-pdf wrote for the print job `job` (`OneWindowPDF-55`):
+/// it names files `<title>-job_<n>.pdf`.
+fn printed_file(job: &str) -> PathBuf {
+    let out_dir = std::env::var_os("ONEWINDOW_CUPS_PDF_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(std::env::var("HOME").unwrap()).join("PDF"));
+    let suffix = format!("-job_{}.pdf", job.rsplit('-').next().unwrap());
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let found = std::fs::read_dir(&out_dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|entry| entry.path())
+            .find(|path| {
+                path.file_name()
+                    .is_some_and(|name| name.to_string_lossy().ends_with(&suffix))
+            });
+        if let Some(path) = found {
+            let info = Command::new("pdfinfo").arg(&path).output();
+            if info.is_ok_and(|output| output.status.success()) {
+                return path;
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "cups-pdf wrote nothing for job {job} to {}",
+            out_dir.display()
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_item_is_taken_in_from_the_search_to_a_printed_receipt() {
+    let (profile, values) = sample();
+    let home = Home::new();
+    let app = App::start(&home, "intake-receipt").await;
+    choose_printer(&app).await;
+    start_intake(&app).await;
+    type_applicant(&app, &profile).await;
+    app.screenshot("intake-applicant-zh").await;
+    next_step(&app, "form").await;
+    fill_form(&app, &values).await;
+    wait_until_form_is_complete(&app).await;
+    app.screenshot("intake-form-zh").await;
+    next_step(&app, "materials").await;
+    app.chord(&[], F9).await;
+    app.wait_for("[data-testid^=material-status-] option[value=received]:checked")
+        .await;
+    app.screenshot("intake-materials-zh").await;
+    next_step(&app, "decision").await;
+    app.wait_for("[data-testid=intake-flow][data-dirty=false]").await;
+    app.wait_for("[data-testid=proposal-kind][data-kind=accept]")
+        .await;
+    app.screenshot("intake-decision-zh").await;
+    // Ctrl+Enter on the decision confirms it.
+    app.chord(&[Key::Control], ENTER).await;
+    app.wait_for("[data-testid=intake-done]").await;
+    app.wait_for("[data-testid=pdf-preview][data-rendered=true]")
+        .await;
+    let case_number = app.text("[data-testid=case-number]").await;
+    let document_number = app.text("[data-testid=document-number]").await;
+    app.screenshot("intake-receipt-zh").await;
+
+    app.click("[data-testid=print-document]").await;
+    let job = app
+        .wait_for("[data-testid=print-sent]")
+        .await
+        .attr("data-job")
+        .await
+        .unwrap()
+        .expect("the print job is named");
+    let printed = printed_file(&job);
+    let info = Command::new("pdfinfo").arg(&printed).output().unwrap();
+    assert!(
+        String::from_utf8_lossy(&info.stdout).contains("Pages:           1"),
+        "{}",
+        String::from_utf8_lossy(&info.stdout)
+    );
+    let text = saved_document(&app, &case_number, &document_number).await;
+    assert!(text.contains("受理回执"), "{text}");
+    assert!(text.contains(&case_number), "{text}");
+    assert!(text.contains(profile.name.as_deref().unwrap()), "{text}");
+    assert!(
+        !text.contains(profile.id_number.as_deref().unwrap()),
+        "the full ID number is never printed"
+    );
+
+    // Done: the case is in today's list.
+    app.chord(&[Key::Control], ENTER).await;
+    app.wait_for("[data-testid=catalog-search]").await;
+    app.press_alt_digit('3').await;
+    let listed = app.text("[data-testid=case-rows]").await;
+    assert!(listed.contains(&case_number), "{listed}");
+    app.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_missing_material_gives_a_one_time_notice_that_names_it() {
+    let (profile, values) = sample();
+    let home = Home::new();
+    let app = App::start(&home, "intake-notice").await;
+    start_intake(&app).await;
+    type_applicant(&app, &profile).await;
+    next_step(&app, "form").await;
+    fill_form(&app, &values).await;
+    next_step(&app, "materials").await;
+    app.chord(&[], F9).await;
+    app.wait_for("[data-testid=material-status-articles_of_association]")
+        .await;
+    app.script(
+        "const select = document.querySelector('[data-testid=material-status-articles_of_association]');
+         select.value = 'missing';
+         select.dispatchEvent(new Event('change', { bubbles: true }));
+         return true;",
+    )
+    .await;
+    next_step(&app, "decision").await;
+    app.wait_for("[data-testid=intake-flow][data-dirty=false]").await;
+    app.wait_for("[data-testid=proposal-kind][data-kind=one_time_notice]")
+        .await;
+    assert!(app.text("[data-testid=to-supply]").await.contains("公司章程"));
+    app.screenshot("intake-notice-decision-zh").await;
+    app.click("[data-testid=confirm-decision]").await;
+    app.wait_for("[data-testid=intake-done]").await;
+    let case_number = app.text("[data-testid=case-number]").await;
+    let document_number = app.text("[data-testid=document-number]").await;
+    let text = saved_document(&app, &case_number, &document_number).await;
+    assert!(text.contains("一次性告知书"), "{text}");
+    assert!(text.contains("公司章程"), "{text}");
+    app.screenshot("intake-notice-zh").await;
+    app.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_killed_app_reopens_the_draft_where_it_was() {
+    let (profile, _) = sample();
+    let home = Home::new();
+    let app = App::start(&home, "intake-kill").await;
+    start_intake(&app).await;
+    type_applicant(&app, &profile).await;
+    next_step(&app, "form").await;
+    type_into(&app, "#field-entity_name", "示例科技有限公司").await;
+    type_into(&app, "#field-registered_capital", "100").await;
+    type_into(&app, "#field-business_scope", "软件开发；信息技术咨询服务").await;
+    // The draft is saved on a pause in typing: wait for the save of the
+    // last keystroke, then kill the app (SIGKILL, no clean-up).
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let saved = app
+            .script(
+                "const flow = document.querySelector('[data-testid=intake-flow]');
+                 return Number(flow.dataset.revision);",
+            )
+            .await;
+        let scope = app
+            .script("return document.getElementById('field-business_scope').value")
+            .await;
+        tokio::time::sleep(Duration::from_millis(600)).await;
+        let again = app
+            .script("return Number(document.querySelector('[data-testid=intake-flow]').dataset.revision)")
+            .await;
+        if saved == again && scope == json!("软件开发；信息技术咨询服务") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the draft was never saved");
+    }
+    drop(app); // kills the driver's process group: the app dies at once
+
+    let app = App::start(&home, "intake-kill-restart").await;
+    app.wait_for("[data-testid=intake-flow][data-step=form]").await;
+    let kept = app
+        .script(
+            "return ['entity_name', 'registered_capital', 'business_scope']
+               .map((key) => document.getElementById('field-' + key).value);",
+        )
+        .await;
+    assert_eq!(
+        kept,
+        json!(["示例科技有限公司", "100", "软件开发；信息技术咨询服务"])
+    );
+    // The field that had the focus has it again.
+    let focused = app.script("return document.activeElement.id").await;
+    assert_eq!(focused, json!("field-business_scope"));
+    app.screenshot("intake-resumed-zh").await;
+    // Esc goes back to the applicant, typed as before.
+    app.chord(&[], '\u{E00C}').await;
+    app.wait_for("[data-testid=intake-flow][data-step=applicant]")
+        .await;
+    let identifier = app
+        .script("return document.querySelector('[data-testid=applicant-identifier]').value")
+        .await;
+    assert_eq!(identifier, json!(profile.id_number.unwrap()));
+    let consent = app
+        .script("return document.querySelector('[data-testid=applicant-consent]').checked")
+        .await;
+    assert_eq!(consent, json!(true));
+    app.close().await;
+}

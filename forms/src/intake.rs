@@ -181,8 +181,10 @@ pub fn plan<'a>(
                 }
             }
             // Anyone one of the items takes (see `DecisionInput::bundle`).
-            let mut applicant_types = vec![ApplicantType::NaturalPerson, ApplicantType::LegalPerson];
-            applicant_types.retain(|kind| items.iter().any(|item| item.applicant_types.contains(kind)));
+            let mut applicant_types =
+                vec![ApplicantType::NaturalPerson, ApplicantType::LegalPerson];
+            applicant_types
+                .retain(|kind| items.iter().any(|item| item.applicant_types.contains(kind)));
             Ok(IntakePlan {
                 subject: subject.clone(),
                 category: bundle.category,
@@ -246,7 +248,13 @@ impl IntakePlan<'_> {
             None => {
                 let item = self.items[0];
                 (
-                    validate(catalog, &item.fields, &answers.values, &answers.profile, today),
+                    validate(
+                        catalog,
+                        &item.fields,
+                        &answers.values,
+                        &answers.profile,
+                        today,
+                    ),
                     BTreeMap::from([(item.id.clone(), answers.values.clone())]),
                 )
             }
@@ -266,14 +274,18 @@ impl IntakePlan<'_> {
             .iter()
             .filter_map(|line| Some((line, answers.marks.get(&line.key)?)))
             .flat_map(|(line, status)| {
-                line.targets.iter().map(|(item_id, material_id)| MaterialMark {
-                    item_id: item_id.clone(),
-                    material_id: material_id.clone(),
-                    status: status.clone(),
-                })
+                line.targets
+                    .iter()
+                    .map(|(item_id, material_id)| MaterialMark {
+                        item_id: item_id.clone(),
+                        material_id: material_id.clone(),
+                        status: status.clone(),
+                    })
             })
             .collect();
-        let applicant_type = answers.applicant_type.unwrap_or(ApplicantType::NaturalPerson);
+        let applicant_type = answers
+            .applicant_type
+            .unwrap_or(ApplicantType::NaturalPerson);
         let input = DecisionInput {
             items: self
                 .item_versions
@@ -305,7 +317,11 @@ impl IntakePlan<'_> {
         let applicable_materials = self
             .checklist
             .iter()
-            .filter(|line| line.targets.iter().any(|target| applicable.contains(target)))
+            .filter(|line| {
+                line.targets
+                    .iter()
+                    .any(|target| applicable.contains(target))
+            })
             .map(|line| line.key.clone())
             .collect();
         IntakeCheck {
@@ -436,7 +452,12 @@ mod tests {
         let check = plan.check(&catalog, &calendar(), &answers, today());
         assert!(check.report.is_valid(), "{:?}", check.report.errors);
         let proposal = check.proposal.unwrap();
-        assert_eq!(proposal.kind, DecisionKind::Accept, "{:?}", proposal.reasons_en);
+        assert_eq!(
+            proposal.kind,
+            DecisionKind::Accept,
+            "{:?}",
+            proposal.reasons_en
+        );
         assert_eq!(proposal.items.len(), bundle.items.len());
         for element in &bundle.shared_materials {
             for (item, material) in &element.maps_to {

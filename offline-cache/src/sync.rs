@@ -175,7 +175,9 @@ pub enum LookupOutcome {
     /// Every system that can answer said it has no such record.
     NotFound,
     /// No system that can answer was reachable (or none can answer).
-    Unavailable { detail: String },
+    Unavailable {
+        detail: String,
+    },
 }
 
 pub struct SyncEngine {
@@ -294,7 +296,9 @@ impl SyncEngine {
                                 record,
                             })
                         }
-                        Err(error) => problems.push(format!("{system}: unreadable answer ({error})")),
+                        Err(error) => {
+                            problems.push(format!("{system}: unreadable answer ({error})"))
+                        }
                     }
                 }
                 Ok(response) => problems.push(format!("{system}: HTTP {}", response.status())),

@@ -501,5 +501,8 @@ async fn look_ups_find_people_entities_and_licences_and_say_when_nothing_answers
             id_number: "34052419800101001X".into(),
         })
         .await;
-    assert!(matches!(gone, LookupOutcome::Unavailable { .. }), "{gone:?}");
+    assert!(
+        matches!(gone, LookupOutcome::Unavailable { .. }),
+        "{gone:?}"
+    );
 }

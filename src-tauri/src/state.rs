@@ -117,7 +117,10 @@ impl AppState {
         let calendar = match forms::calendar::WorkingCalendar::load_dir(&calendar_dir()) {
             Ok(calendar) => Some(Arc::new(calendar)),
             Err(error) => {
-                tracing::warn!(code = error.code(), "the working-day calendar did not load:\n{error}");
+                tracing::warn!(
+                    code = error.code(),
+                    "the working-day calendar did not load:\n{error}"
+                );
                 None
             }
         };

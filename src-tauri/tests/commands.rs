@@ -623,7 +623,12 @@ fn filled_draft(session: &Value, item: &str, leave_out: &[&str]) -> Value {
         .iter()
         .map(|line| line["key"].as_str().unwrap().to_owned())
         .filter(|key| !leave_out.contains(&key.as_str()))
-        .map(|key| (key, json!({ "status": "received", "original": true, "copies": 1 })))
+        .map(|key| {
+            (
+                key,
+                json!({ "status": "received", "original": true, "copies": 1 }),
+            )
+        })
         .collect();
     draft["marks"] = Value::Object(marks);
     draft["step"] = json!("decision");
@@ -770,12 +775,7 @@ fn a_draft_survives_a_restart_with_every_value_and_mark() {
     assert_eq!(open.as_array().unwrap().len(), 1, "{open}");
     assert_eq!(open[0]["id"], draft["id"]);
     assert_eq!(open[0]["step"], "materials");
-    let resumed = invoke(
-        &mock,
-        "resume_intake",
-        json!({ "draftId": draft["id"] }),
-    )
-    .unwrap();
+    let resumed = invoke(&mock, "resume_intake", json!({ "draftId": draft["id"] })).unwrap();
     assert_eq!(resumed["draft"], draft);
     invoke(&mock, "discard_intake", json!({ "draftId": draft["id"] })).unwrap();
     assert_eq!(invoke(&mock, "open_intakes", json!({})).unwrap(), json!([]));
@@ -803,7 +803,10 @@ fn identifiers_are_checked_as_typed_and_look_ups_need_consent() {
     )
     .unwrap();
     assert_eq!(bad["valid"], false);
-    assert_eq!(bad["problem"]["code"], "identifier_check_character", "{bad}");
+    assert_eq!(
+        bad["problem"]["code"], "identifier_check_character",
+        "{bad}"
+    );
     let code = invoke(
         &mock,
         "check_identifier",
@@ -852,7 +855,12 @@ fn a_returning_applicant_is_asked_only_once() {
     let mock = start(root.path(), "main");
     let item = "market.company-establishment";
     let subject = json!({ "kind": "item", "id": item });
-    let session = invoke(&mock, "start_intake", json!({ "subject": subject, "ticket": null })).unwrap();
+    let session = invoke(
+        &mock,
+        "start_intake",
+        json!({ "subject": subject, "ticket": null }),
+    )
+    .unwrap();
     let draft = filled_draft(&session, item, &[]);
     let outcome = invoke(
         &mock,

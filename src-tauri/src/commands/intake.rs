@@ -382,7 +382,9 @@ fn plan_error(error: forms::intake::PlanError) -> UiError {
         E::UnknownItem(id) => ("unknown_item", format!("目录中没有事项 {id}。")),
         E::UnknownVersion { id, version } => (
             "unknown_item_version",
-            format!("目录中没有事项 {id} 的第 {version} 版，该草稿无法继续。请放弃草稿后重新受理。"),
+            format!(
+                "目录中没有事项 {id} 的第 {version} 版，该草稿无法继续。请放弃草稿后重新受理。"
+            ),
         ),
         E::UnknownBundle(id) => ("unknown_bundle", format!("目录中没有“一件事” {id}。")),
     };
@@ -720,7 +722,8 @@ fn check_draft<'a>(
     let catalog = catalog(state)?;
     let calendar = calendar(state)?;
     let today = now().date_naive();
-    let plan = forms::intake::plan(catalog, &(&draft.subject).into(), pinned).map_err(plan_error)?;
+    let plan =
+        forms::intake::plan(catalog, &(&draft.subject).into(), pinned).map_err(plan_error)?;
     let (applicant_type, profile, applicant_problems) = applicant_profile(&draft.applicant, today);
     let answers = Answers {
         applicant_type,
@@ -810,7 +813,9 @@ fn bad_draft(detail: String) -> UiError {
     UiError {
         code: "draft_unreadable".into(),
         message_zh: "该草稿无法读取，可能来自不兼容的版本。请放弃该草稿后重新受理。".into(),
-        message_en: format!("This draft cannot be read ({detail}). Discard it and start the intake again."),
+        message_en: format!(
+            "This draft cannot be read ({detail}). Discard it and start the intake again."
+        ),
     }
 }
 
@@ -883,7 +888,11 @@ pub async fn start_intake(
         focus: None,
     };
     let checked = check_draft(&state, &draft, None, 0)?;
-    if !checked.plan.applicant_types.contains(&ApplicantType::NaturalPerson) {
+    if !checked
+        .plan
+        .applicant_types
+        .contains(&ApplicantType::NaturalPerson)
+    {
         // Start with the applicant type the intake takes.
         let mut draft = draft;
         draft.applicant.kind = "legal_person".into();
@@ -900,9 +909,11 @@ async fn open(
     let catalog = catalog(state)?;
     let versions = match &pinned {
         Some(versions) => versions.clone(),
-        None => forms::intake::plan(catalog, &(&draft.subject).into(), None)
-            .map_err(plan_error)?
-            .item_versions,
+        None => {
+            forms::intake::plan(catalog, &(&draft.subject).into(), None)
+                .map_err(plan_error)?
+                .item_versions
+        }
     };
     let revision = save(state, &draft, versions.clone()).await?;
     let checked = check_draft(state, &draft, Some(&versions), revision)?;
@@ -987,9 +998,11 @@ pub async fn save_intake(
     let pinned = pinned_versions(&state, &draft.id).await?;
     let versions = match pinned {
         Some(versions) => versions,
-        None => forms::intake::plan(catalog(&state)?, &(&draft.subject).into(), None)
-            .map_err(plan_error)?
-            .item_versions,
+        None => {
+            forms::intake::plan(catalog(&state)?, &(&draft.subject).into(), None)
+                .map_err(plan_error)?
+                .item_versions
+        }
     };
     let revision = save(&state, &draft, versions.clone()).await?;
     Ok(check_draft(&state, &draft, Some(&versions), revision)?.view)
@@ -1001,7 +1014,11 @@ pub async fn save_intake(
 pub async fn discard_intake(state: State<'_, AppState>, draft_id: String) -> Result<(), UiError> {
     let sync = state.sync.as_ref().map_err(Clone::clone)?;
     sync.store
-        .discard_draft(&draft_id, crate::commands::printing::window_actor(&state), now())
+        .discard_draft(
+            &draft_id,
+            crate::commands::printing::window_actor(&state),
+            now(),
+        )
         .await
         .map_err(|error| cache_error(&error))
 }
@@ -1031,7 +1048,9 @@ pub async fn look_up_applicant(
         return Err(UiError {
             code: "consent_required".into(),
             message_zh: "查询已有信息前，须先征得申请人同意并勾选“申请人同意”。".into(),
-            message_en: "Ask the applicant's consent (and tick it) before looking up what is already held.".into(),
+            message_en:
+                "Ask the applicant's consent (and tick it) before looking up what is already held."
+                    .into(),
         });
     }
     let checked = check_identifier_text(&kind, &identifier, now().date_naive());
@@ -1224,9 +1243,11 @@ pub async fn commit_intake(
             let pinned = pinned_versions(&state, &draft.id).await?;
             let versions = match pinned {
                 Some(versions) => versions,
-                None => forms::intake::plan(catalog(&state)?, &(&draft.subject).into(), None)
-                    .map_err(plan_error)?
-                    .item_versions,
+                None => {
+                    forms::intake::plan(catalog(&state)?, &(&draft.subject).into(), None)
+                        .map_err(plan_error)?
+                        .item_versions
+                }
             };
             save(&state, &draft, versions.clone()).await?;
             let checked = check_draft(&state, &draft, Some(&versions), 0)?;

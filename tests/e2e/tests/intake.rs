@@ -21,7 +21,10 @@ const ITEM: &str = "market.company-establishment";
 const ENTER: char = '\u{E007}';
 const F9: char = '\u{E039}';
 
-fn sample() -> (forms::form::ApplicantProfile, serde_json::Map<String, Value>) {
+fn sample() -> (
+    forms::form::ApplicantProfile,
+    serde_json::Map<String, Value>,
+) {
     let forms_dir = onewindow_e2e::workspace_root().join("forms");
     let catalog = forms::load_catalog(&forms_dir.join("catalog")).expect("the sample catalogue");
     let item = catalog.item(ITEM).expect("the item");
@@ -70,16 +73,38 @@ async fn type_applicant(app: &App, profile: &forms::form::ApplicantProfile) {
         profile.id_number.as_deref().unwrap(),
     )
     .await;
-    app.wait_for_text("[data-testid=identifier-status]", &format!(
-        "✓ 出生于 {} · {}",
-        profile.birth_date.as_deref().unwrap(),
-        if profile.sex.as_deref() == Some("2") { "女" } else { "男" }
-    ))
+    app.wait_for_text(
+        "[data-testid=identifier-status]",
+        &format!(
+            "✓ 出生于 {} · {}",
+            profile.birth_date.as_deref().unwrap(),
+            if profile.sex.as_deref() == Some("2") {
+                "女"
+            } else {
+                "男"
+            }
+        ),
+    )
     .await;
-    type_into(app, "[data-testid=applicant-name]", profile.name.as_deref().unwrap()).await;
+    type_into(
+        app,
+        "[data-testid=applicant-name]",
+        profile.name.as_deref().unwrap(),
+    )
+    .await;
     type_into(app, "[data-testid=applicant-ethnicity]", "01").await;
-    type_into(app, "[data-testid=applicant-phone]", profile.phone.as_deref().unwrap()).await;
-    type_into(app, "[data-testid=applicant-address]", profile.address.as_deref().unwrap()).await;
+    type_into(
+        app,
+        "[data-testid=applicant-phone]",
+        profile.phone.as_deref().unwrap(),
+    )
+    .await;
+    type_into(
+        app,
+        "[data-testid=applicant-address]",
+        profile.address.as_deref().unwrap(),
+    )
+    .await;
     app.click("[data-testid=applicant-consent]").await;
 }
 
@@ -279,7 +304,8 @@ async fn an_item_is_taken_in_from_the_search_to_a_printed_receipt() {
         .await;
     app.screenshot("intake-materials-zh").await;
     next_step(&app, "decision").await;
-    app.wait_for("[data-testid=intake-flow][data-dirty=false]").await;
+    app.wait_for("[data-testid=intake-flow][data-dirty=false]")
+        .await;
     app.wait_for("[data-testid=proposal-kind][data-kind=accept]")
         .await;
     app.screenshot("intake-decision-zh").await;
@@ -346,10 +372,14 @@ async fn a_missing_material_gives_a_one_time_notice_that_names_it() {
     )
     .await;
     next_step(&app, "decision").await;
-    app.wait_for("[data-testid=intake-flow][data-dirty=false]").await;
+    app.wait_for("[data-testid=intake-flow][data-dirty=false]")
+        .await;
     app.wait_for("[data-testid=proposal-kind][data-kind=one_time_notice]")
         .await;
-    assert!(app.text("[data-testid=to-supply]").await.contains("公司章程"));
+    assert!(app
+        .text("[data-testid=to-supply]")
+        .await
+        .contains("公司章程"));
     app.screenshot("intake-notice-decision-zh").await;
     app.click("[data-testid=confirm-decision]").await;
     app.wait_for("[data-testid=intake-done]").await;
@@ -398,7 +428,8 @@ async fn a_killed_app_reopens_the_draft_where_it_was() {
     drop(app); // kills the driver's process group: the app dies at once
 
     let app = App::start(&home, "intake-kill-restart").await;
-    app.wait_for("[data-testid=intake-flow][data-step=form]").await;
+    app.wait_for("[data-testid=intake-flow][data-step=form]")
+        .await;
     let kept = app
         .script(
             "return ['entity_name', 'registered_capital', 'business_scope']

@@ -39,6 +39,13 @@ pub enum CacheError {
     UnknownDraft(String),
     #[error("bad input: {0}")]
     BadInput(String),
+    /// A rule of the window refused the request; the messages say what to do.
+    #[error("{message_en}")]
+    Refused {
+        code: &'static str,
+        message_zh: String,
+        message_en: String,
+    },
     #[error("the store is closed")]
     Closed,
     #[error("database error: {0}")]
@@ -63,6 +70,7 @@ impl CacheError {
             CacheError::UnknownCase(_) => "unknown_case",
             CacheError::UnknownDraft(_) => "unknown_draft",
             CacheError::BadInput(_) => "bad_input",
+            CacheError::Refused { code, .. } => code,
             CacheError::Closed => "store_closed",
             CacheError::Database(_) => "database",
             CacheError::Io { .. } => "io",
@@ -84,6 +92,7 @@ impl CacheError {
             CacheError::UnknownCase(id) => format!("找不到办件 {id}。"),
             CacheError::UnknownDraft(id) => format!("找不到草稿 {id}。"),
             CacheError::BadInput(detail) => format!("输入有误：{detail}"),
+            CacheError::Refused { message_zh, .. } => message_zh.clone(),
             CacheError::Closed => "办件库已关闭。".into(),
             CacheError::Database(_) => "办件库出错，本次操作未保存，请重试或联系系统管理员。".into(),
             CacheError::Io { path, .. } => format!("读写 {} 出错，请检查磁盘。", path.display()),

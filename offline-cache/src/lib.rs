@@ -19,6 +19,7 @@ pub mod key;
 pub mod lifecycle;
 pub mod numbering;
 pub mod queue;
+pub mod results;
 pub mod sample;
 pub mod schema;
 pub mod settings;

@@ -196,17 +196,41 @@ CREATE INDEX tickets_day_state ON tickets (day, state);
              UPDATE cases SET applicant_name = (SELECT name FROM applicants WHERE applicants.id = cases.applicant_id) WHERE applicant_name IS NULL;
              CREATE INDEX cases_applicant_name ON cases (applicant_name);",
         ),
+        // Version 8: results issued at the one window, and ratings (好差评).
+        M::up(
+            r#"
+CREATE TABLE issuances (
+    case_id TEXT PRIMARY KEY REFERENCES cases (id),
+    method TEXT NOT NULL,
+    results TEXT NOT NULL,
+    issued_at TEXT NOT NULL,
+    clerk_id TEXT NOT NULL
+);
+CREATE TABLE ratings (
+    id INTEGER PRIMARY KEY,
+    case_id TEXT NOT NULL REFERENCES cases (id),
+    visit TEXT NOT NULL CHECK (visit IN ('intake', 'issuance')),
+    level INTEGER NOT NULL CHECK (level BETWEEN 1 AND 5),
+    reasons TEXT NOT NULL,
+    comment TEXT,
+    rated_at TEXT NOT NULL,
+    follow_up TEXT NOT NULL CHECK (follow_up IN ('none', 'open', 'done')),
+    UNIQUE (case_id, visit)
+);
+CREATE INDEX ratings_follow_up ON ratings (follow_up);
+"#,
+        ),
     ])
 }
 
 /// The schema version this build writes.
-pub const SCHEMA_VERSION: i64 = 7;
+pub const SCHEMA_VERSION: i64 = 8;
 
 #[cfg(test)]
 mod tests {
     #[test]
     fn migrations_are_valid() {
         super::migrations().validate().unwrap();
-        assert_eq!(super::SCHEMA_VERSION, 7);
+        assert_eq!(super::SCHEMA_VERSION, 8);
     }
 }

@@ -892,3 +892,124 @@ fn a_returning_applicant_is_asked_only_once() {
         assert_eq!(found.unwrap()["value"], *value, "{key}");
     }
 }
+
+#[test]
+fn a_ready_result_is_issued_by_mail_or_at_the_window_and_rated() {
+    let root = tempfile::tempdir().unwrap();
+    let mock = start(root.path(), "main");
+    let item = "market.company-establishment";
+    let subject = json!({ "kind": "item", "id": item });
+    let mut cases = Vec::new();
+    for _ in 0..2 {
+        let session = invoke(
+            &mock,
+            "start_intake",
+            json!({ "subject": subject, "ticket": null }),
+        )
+        .unwrap();
+        let draft = filled_draft(&session, item, &[]);
+        let outcome = invoke(
+            &mock,
+            "commit_intake",
+            json!({ "draft": draft, "confirmed": "accept" }),
+        )
+        .unwrap();
+        cases.push((outcome, draft));
+    }
+    assert_eq!(
+        invoke(&mock, "results_ready", json!({})).unwrap(),
+        json!([])
+    );
+    // The back office decides and the result comes back (as the sync engine
+    // records it).
+    let store = store(&mock);
+    let system = offline_cache::cases::Actor {
+        user_id: "back-office".into(),
+        role: offline_cache::lifecycle::Role::System,
+    };
+    tauri::async_runtime::block_on(async {
+        for (outcome, _) in &cases {
+            for event in [
+                offline_cache::lifecycle::Event::BackOfficeReview,
+                offline_cache::lifecycle::Event::Approve,
+                offline_cache::lifecycle::Event::ResultReady,
+            ] {
+                store
+                    .transition(
+                        outcome["case_id"].as_str().unwrap(),
+                        event,
+                        system.clone(),
+                        chrono::Local::now().fixed_offset(),
+                        None,
+                    )
+                    .await
+                    .unwrap();
+            }
+        }
+    });
+    let ready = invoke(&mock, "results_ready", json!({})).unwrap();
+    assert_eq!(ready.as_array().unwrap().len(), 2, "{ready}");
+    assert!(ready[0]["applicant_identifier"]
+        .as_str()
+        .unwrap()
+        .contains("********"));
+
+    let (first, first_draft) = &cases[0];
+    let case_id = first["case_id"].as_str().unwrap();
+    let stranger = invoke(
+        &mock,
+        "issue_result",
+        json!({ "caseId": case_id, "method": { "method": "window", "received_by": "王示例", "collector_identifier": "34052419800101001X", "agent": false }, "resultsZh": ["营业执照正本1份、副本1份"] }),
+    )
+    .unwrap_err();
+    assert_eq!(stranger["code"], "collector_not_applicant", "{stranger}");
+    assert!(stranger["message_zh"].as_str().unwrap().contains("代领"));
+    let issued = invoke(
+        &mock,
+        "issue_result",
+        json!({ "caseId": case_id, "method": { "method": "window", "received_by": first_draft["applicant"]["name"], "collector_identifier": first_draft["applicant"]["identifier"], "agent": false }, "resultsZh": ["营业执照正本1份、副本1份"] }),
+    )
+    .unwrap();
+    assert_eq!(issued["state"], "issued");
+    assert_eq!(issued["document"]["kind"], "issuance_receipt");
+    let text = pdf_text(issued["document"]["pdf_base64"].as_str().unwrap());
+    assert!(text.contains("出件回执"), "{text}");
+    assert!(text.contains("营业执照正本1份、副本1份"), "{text}");
+
+    let (second, _) = &cases[1];
+    let mailed = invoke(
+        &mock,
+        "issue_result",
+        json!({ "caseId": second["case_id"], "method": { "method": "mail", "address_zh": "湖北省武汉市示例路1号", "carrier": "EMS", "tracking_number": "1190000000001" }, "resultsZh": ["营业执照正本1份"] }),
+    )
+    .unwrap();
+    let text = pdf_text(mailed["document"]["pdf_base64"].as_str().unwrap());
+    assert!(text.contains("1190000000001"), "{text}");
+    assert!(text.contains("湖北省武汉市示例路1号"), "{text}");
+    assert_eq!(
+        invoke(&mock, "results_ready", json!({})).unwrap(),
+        json!([])
+    );
+
+    let bad = invoke(
+        &mock,
+        "record_rating",
+        json!({ "caseId": case_id, "visit": "intake", "level": 2, "reasons": ["等候时间长"], "comment": null }),
+    )
+    .unwrap();
+    assert_eq!(bad["follow_up"], "open");
+    let good = invoke(
+        &mock,
+        "record_rating",
+        json!({ "caseId": case_id, "visit": "issuance", "level": 5, "reasons": [], "comment": "很快" }),
+    )
+    .unwrap();
+    assert_eq!(good["follow_up"], "none");
+    let twice = invoke(
+        &mock,
+        "record_rating",
+        json!({ "caseId": case_id, "visit": "issuance", "level": 4, "reasons": [], "comment": null }),
+    )
+    .unwrap_err();
+    assert_eq!(twice["code"], "already_rated");
+}

@@ -9,4 +9,5 @@ pub mod intake;
 pub mod preferences;
 pub mod printing;
 pub mod queue;
+pub mod results;
 pub mod sync;

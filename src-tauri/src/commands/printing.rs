@@ -155,6 +155,49 @@ async fn case_input(
     })?;
     let accepted_at = chrono::DateTime::parse_from_rfc3339(&facts.accepted_at)
         .unwrap_or_else(|_| chrono::Local::now().fixed_offset());
+    // An issuance receipt prints what was handed over, to whom or where.
+    let mut delivery = Delivery::PickUp {
+        place_zh: "综合出件窗口".into(),
+    };
+    let mut issuance = None;
+    if kind == DocumentKind::IssuanceReceipt {
+        if let Some(record) = sync
+            .store
+            .issuance_of(case_id)
+            .await
+            .map_err(|error| cache_error(&error))?
+        {
+            let issued_at =
+                chrono::DateTime::parse_from_rfc3339(&record.issued_at).unwrap_or(accepted_at);
+            let received_by = match &record.method {
+                offline_cache::results::IssueMethod::Window {
+                    received_by, agent, ..
+                } => {
+                    if *agent {
+                        format!("{received_by}（代领）")
+                    } else {
+                        received_by.clone()
+                    }
+                }
+                offline_cache::results::IssueMethod::Mail {
+                    address_zh,
+                    carrier,
+                    tracking_number,
+                } => {
+                    delivery = Delivery::Mail {
+                        address_zh: address_zh.clone(),
+                        tracking_number: Some(format!("{carrier} {tracking_number}")),
+                    };
+                    format!("邮寄（{carrier}）")
+                }
+            };
+            issuance = Some(print::Issuance {
+                results_zh: record.results_zh,
+                issued_at,
+                received_by,
+            });
+        }
+    }
     Ok(DocumentInput {
         kind,
         hall_name_zh: state.workstation.hall_name_zh.clone(),
@@ -172,10 +215,8 @@ async fn case_input(
             facts.case_number
         ),
         progress_phone: "12345".into(),
-        delivery: Delivery::PickUp {
-            place_zh: "综合出件窗口".into(),
-        },
-        issuance: None,
+        delivery,
+        issuance,
         copy: false,
         practice: state.mode == Mode::Practice,
     })

@@ -458,3 +458,102 @@ async fn a_killed_app_reopens_the_draft_where_it_was() {
     assert_eq!(consent, json!(true));
     app.close().await;
 }
+
+/// Takes in the sample case and confirms the proposed acceptance; returns
+/// the case number.
+async fn accept_sample_case(app: &App) -> String {
+    let (profile, values) = sample();
+    start_intake(app).await;
+    type_applicant(app, &profile).await;
+    next_step(app, "form").await;
+    fill_form(app, &values).await;
+    wait_until_form_is_complete(app).await;
+    next_step(app, "materials").await;
+    app.chord(&[], F9).await;
+    app.wait_for("[data-testid^=material-status-] option[value=received]:checked")
+        .await;
+    next_step(app, "decision").await;
+    app.wait_for("[data-testid=intake-flow][data-dirty=false]")
+        .await;
+    app.wait_for("[data-testid=proposal-kind][data-kind=accept]")
+        .await;
+    app.chord(&[Key::Control], ENTER).await;
+    app.wait_for("[data-testid=intake-done]").await;
+    app.text("[data-testid=case-number]").await
+}
+
+/// After an intake the applicant rates it (a bad rating, with a reason);
+/// when the demo back office has decided, the result is issued by mail
+/// and the issuance is rated too.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_result_is_issued_by_mail_and_both_visits_are_rated() {
+    let home = Home::new();
+    let app = App::start(&home, "issuance").await;
+    let case_number = accept_sample_case(&app).await;
+
+    // The applicant rates the intake: F11, then "2" (不满意) with a reason.
+    app.chord(&[], '\u{E03B}').await; // F11
+    app.wait_for("[data-testid=rating]").await;
+    app.screenshot("rating-zh").await;
+    app.chord(&[], '2').await;
+    app.click("[data-testid=rating-reason-waiting]").await;
+    app.click("[data-testid=rating-submit]").await;
+    let recorded = app.wait_for("[data-testid=rating-recorded]").await;
+    assert_eq!(
+        recorded.attr("data-follow-up").await.unwrap().as_deref(),
+        Some("open"),
+        "a bad rating opens a follow-up"
+    );
+    app.wait_for_text("[data-testid=rated]", "不满意").await;
+    app.chord(&[Key::Control], ENTER).await;
+
+    // The demo back office reviews and decides on its status polls.
+    app.press_alt_digit('4').await;
+    let row = format!("[data-testid=ready-{case_number}]");
+    let deadline = Instant::now() + Duration::from_secs(90);
+    loop {
+        let found = app
+            .script(&format!("return document.querySelector('{row}') !== null"))
+            .await;
+        if found == json!(true) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the result of {case_number} never came back from the demo back office"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    app.screenshot("issuance-list-zh").await;
+    app.click(&row).await;
+    app.click("[data-testid=method-mail]").await;
+    type_into(
+        &app,
+        "[data-testid=mail-address]",
+        "湖北省武汉市示例区示例路1号",
+    )
+    .await;
+    type_into(&app, "[data-testid=mail-tracking]", "1190000000001").await;
+    app.screenshot("issuance-mail-zh").await;
+    app.chord(&[Key::Control], ENTER).await;
+    let issued = app.wait_for("[data-testid=issued]").await;
+    let document_number = issued.attr("data-document-number").await.unwrap().unwrap();
+    app.wait_for("[data-testid=pdf-preview][data-rendered=true]")
+        .await;
+    let text = saved_document(&app, &case_number, &document_number).await;
+    assert!(text.contains("出件回执"), "{text}");
+    assert!(text.contains("1190000000001"), "{text}");
+    assert!(text.contains("湖北省武汉市示例区示例路1号"), "{text}");
+    app.screenshot("issuance-receipt-zh").await;
+
+    app.chord(&[], '\u{E03B}').await; // F11
+    app.wait_for("[data-testid=rating]").await;
+    app.chord(&[], '5').await;
+    let recorded = app.wait_for("[data-testid=rating-recorded]").await;
+    assert_eq!(
+        recorded.attr("data-follow-up").await.unwrap().as_deref(),
+        Some("none")
+    );
+    app.wait_for_text("[data-testid=rated]", "非常满意").await;
+    app.close().await;
+}

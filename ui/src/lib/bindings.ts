@@ -48,6 +48,15 @@ export const commands = {
 	 *  failure finds the case (and its document) already written.
 	 */
 	commitIntake: (draft: IntakeDraft_Deserialize, confirmed: DecisionChoice) => typedError<IntakeOutcome, UiError>(__TAURI_INVOKE("commit_intake", { draft, confirmed })),
+	/**  Results ready at this hall, longest waiting first. */
+	resultsReady: () => typedError<ReadyRow[], UiError>(__TAURI_INVOKE("results_ready")),
+	/**
+	 *  Issues a result at the window or by mail, and its issuance receipt. A
+	 *  second call for the same case returns the first issuance and receipt.
+	 */
+	issueResult: (caseId: string, method: IssueMethodEntry, resultsZh: string[]) => typedError<IssuanceOutcome, UiError>(__TAURI_INVOKE("issue_result", { caseId, method, resultsZh })),
+	/**  Records the applicant's rating of a visit (5 非常满意 … 1 非常不满意). */
+	recordRating: (caseId: string, visit: VisitEntry, level: number, reasons: string[], comment: string | null) => typedError<RatingView, UiError>(__TAURI_INVOKE("record_rating", { caseId, visit, level, reasons, comment })),
 	/**  The day's queue for this window. */
 	queueToday: () => typedError<QueueView_Serialize, UiError>(__TAURI_INVOKE("queue_today")),
 	/**  Issues a ticket of `category` (economic, social, construction, appointment). */
@@ -600,6 +609,17 @@ export type IntakeSession_Serialize = {
 /**  What an intake is for. */
 export type IntakeSubject = { kind: "item"; id: string } | { kind: "bundle"; id: string };
 
+/**  An issued result with its receipt. */
+export type IssuanceOutcome = {
+	case_id: string,
+	case_number: string,
+	state: string,
+	document: DocumentView,
+};
+
+/**  How the clerk hands the result over. */
+export type IssueMethodEntry = { method: "window"; received_by: string; collector_identifier: string; agent: boolean } | { method: "mail"; address_zh: string; carrier: string; tracking_number: string };
+
 /**  The one-time-notice view of an item, for consultation. */
 export type ItemGuide = ItemGuide_Serialize | ItemGuide_Deserialize;
 
@@ -898,6 +918,27 @@ export type QueueView_Serialize = {
 	done_today: number,
 };
 
+/**  A recorded rating. */
+export type RatingView = {
+	case_number: string,
+	level: number,
+	/**  `none`, `open` (a bad rating to follow up) or `done`. */
+	follow_up: string,
+};
+
+/**  A result waiting to be issued. */
+export type ReadyRow = {
+	case_id: string,
+	case_number: string,
+	applicant_name: string,
+	/**  Masked (first six and last four characters). */
+	applicant_identifier: string,
+	items_zh: string[],
+	/**  `approved` or `refused`. */
+	outcome: string,
+	ready_since: string,
+};
+
 /**  Everything the UI shows about sync. */
 export type SyncOverview = SyncOverview_Serialize | SyncOverview_Deserialize;
 
@@ -994,6 +1035,9 @@ export type UiError = {
 	/**  What happened and what to do, in English. */
 	message_en: string,
 };
+
+/**  The visit being rated. */
+export type VisitEntry = "intake" | "issuance";
 
 /**  The hall and window this workstation serves. */
 export type Workstation = {

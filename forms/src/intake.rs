@@ -20,7 +20,9 @@ use serde_json::{Map, Value};
 
 use crate::bundle::{bundle_form, distribute, item_key, validate_bundle};
 use crate::calendar::WorkingCalendar;
-use crate::catalog::{ApplicantType, Bundle, Catalog, Category, Field, Item, Material};
+use crate::catalog::{
+    ApplicantType, Bundle, Catalog, Category, Field, Item, Material, OriginalOrCopy,
+};
 use crate::decision::{
     propose, DecisionError, DecisionInput, DecisionProposal, MaterialMark, MaterialStatus,
 };
@@ -63,6 +65,37 @@ pub struct ChecklistLine<'a> {
     pub material: &'a Material,
     /// `(item, material)` pairs this one mark stands for.
     pub targets: Vec<(String, String)>,
+    /// What satisfies every target at once (a shared material may be a copy
+    /// for one item and an original for another).
+    pub original_or_copy: OriginalOrCopy,
+    pub copies: u32,
+}
+
+/// The strictest of several requirements: the original if any asks for it,
+/// and the most copies any asks for.
+fn strictest(materials: &[&Material]) -> (OriginalOrCopy, u32) {
+    let needs_original = materials.iter().any(|material| {
+        matches!(
+            material.original_or_copy,
+            OriginalOrCopy::Original | OriginalOrCopy::OriginalAndCopy
+        )
+    });
+    let copies = materials
+        .iter()
+        .filter(|material| material.original_or_copy != OriginalOrCopy::Original)
+        .map(|material| material.copies)
+        .max()
+        .unwrap_or(0);
+    let all_either = materials
+        .iter()
+        .all(|material| material.original_or_copy == OriginalOrCopy::OriginalOrCopy);
+    let kind = match (needs_original, copies > 0) {
+        (true, true) => OriginalOrCopy::OriginalAndCopy,
+        (true, false) => OriginalOrCopy::Original,
+        (false, _) if all_either => OriginalOrCopy::OriginalOrCopy,
+        (false, _) => OriginalOrCopy::Copy,
+    };
+    (kind, copies)
 }
 
 /// Everything the window asks and checks for one intake.
@@ -127,6 +160,8 @@ pub fn plan<'a>(
                         key: material.id.clone(),
                         material,
                         targets: vec![(item.id.clone(), material.id.clone())],
+                        original_or_copy: material.original_or_copy,
+                        copies: material.copies,
                     })
                     .collect(),
                 applicant_types: item.applicant_types.clone(),
@@ -161,10 +196,23 @@ pub fn plan<'a>(
                     continue;
                 };
                 shared.extend(element.maps_to.iter().cloned());
+                let all: Vec<&Material> = element
+                    .maps_to
+                    .iter()
+                    .filter_map(|(item, material)| {
+                        items
+                            .iter()
+                            .find(|candidate| candidate.id == *item)
+                            .and_then(|item| item.material(material))
+                    })
+                    .collect();
+                let (original_or_copy, copies) = strictest(&all);
                 checklist.push(ChecklistLine {
                     key: element.id.clone(),
                     material,
                     targets: element.maps_to.clone(),
+                    original_or_copy,
+                    copies,
                 });
             }
             for item in &items {
@@ -177,6 +225,8 @@ pub fn plan<'a>(
                         key: item_key(&item.id, &material.id),
                         material,
                         targets: vec![target],
+                        original_or_copy: material.original_or_copy,
+                        copies: material.copies,
                     });
                 }
             }
@@ -472,6 +522,55 @@ mod tests {
             .values()
             .all(|values| values.get("entity_name") == sample.values.get("entity_name")));
         assert_eq!(plan.sub_cases().len(), bundle.items.len());
+    }
+
+    #[test]
+    fn a_shared_material_asks_for_what_satisfies_every_item() {
+        let catalog = catalog();
+        let bundle = catalog.bundle("bundle.start-company").unwrap();
+        let sample = sample_bundle(&catalog, bundle, today()).unwrap();
+        let plan = plan(&catalog, &Subject::Bundle(bundle.id.clone()), None).unwrap();
+        // Mark each line exactly as it asks: the original only when it says
+        // so, and its count of copies.
+        let marks = plan
+            .checklist
+            .iter()
+            .map(|line| {
+                let original = matches!(
+                    line.original_or_copy,
+                    OriginalOrCopy::Original | OriginalOrCopy::OriginalAndCopy
+                );
+                let copies = if line.original_or_copy == OriginalOrCopy::Original {
+                    0
+                } else {
+                    line.copies
+                };
+                (
+                    line.key.clone(),
+                    MaterialStatus::Received { original, copies },
+                )
+            })
+            .collect();
+        let answers = Answers {
+            applicant_type: Some(ApplicantType::NaturalPerson),
+            profile: sample.applicant.clone(),
+            values: sample.values.clone(),
+            marks,
+        };
+        let proposal = plan
+            .check(&catalog, &calendar(), &answers, today())
+            .proposal
+            .unwrap();
+        assert_eq!(
+            proposal.kind,
+            DecisionKind::Accept,
+            "{:?}",
+            proposal
+                .to_supply
+                .iter()
+                .map(|line| (&line.item_id, &line.material_id, &line.problem_zh))
+                .collect::<Vec<_>>()
+        );
     }
 
     #[test]

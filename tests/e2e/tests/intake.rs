@@ -557,3 +557,251 @@ async fn a_result_is_issued_by_mail_and_both_visits_are_rated() {
     app.wait_for_text("[data-testid=rated]", "非常满意").await;
     app.close().await;
 }
+
+/// Counts what the clerk does, step by step: key presses (a character
+/// typed is one press; Ctrl+Enter is two) and clicks.
+struct Tally {
+    steps: Vec<(String, u32, Duration)>,
+    current: String,
+    presses: u32,
+    started: Instant,
+    screens: std::collections::BTreeSet<String>,
+    /// Chinese characters typed (each one is several presses with an IME).
+    hanzi: u32,
+}
+
+/// Key presses per Chinese character with a pinyin input method: about
+/// three letters and a selection.
+const PRESSES_PER_HANZI: u32 = 4;
+/// A steady clerk's typing rate, for the estimate.
+const PRESSES_PER_SECOND: f64 = 3.0;
+
+impl Tally {
+    fn new() -> Self {
+        Tally {
+            steps: Vec::new(),
+            current: String::new(),
+            presses: 0,
+            started: Instant::now(),
+            screens: std::collections::BTreeSet::new(),
+            hanzi: 0,
+        }
+    }
+
+    fn step(&mut self, name: &str) {
+        if !self.current.is_empty() {
+            self.steps.push((
+                std::mem::take(&mut self.current),
+                self.presses,
+                self.started.elapsed(),
+            ));
+        }
+        self.current = name.to_owned();
+        self.presses = 0;
+        self.started = Instant::now();
+    }
+
+    fn screen(&mut self, name: &str) {
+        self.screens.insert(name.to_owned());
+    }
+
+    async fn chord(&mut self, app: &App, modifiers: &[Key], key: char) {
+        self.presses += 1 + modifiers.len() as u32;
+        app.chord(modifiers, key).await;
+    }
+
+    async fn type_text(&mut self, app: &App, text: &str) {
+        let hanzi = text
+            .chars()
+            .filter(|c| ('\u{4e00}'..='\u{9fff}').contains(c))
+            .count() as u32;
+        self.hanzi += hanzi;
+        self.presses += text.chars().count() as u32 - hanzi + hanzi * PRESSES_PER_HANZI;
+        let focused = app.client.active_element().await.unwrap();
+        focused.send_keys(text).await.unwrap();
+    }
+
+    fn finish(mut self) -> String {
+        self.step("");
+        let total: u32 = self.steps.iter().map(|(_, presses, _)| presses).sum();
+        let time: Duration = self.steps.iter().map(|(_, _, time)| *time).sum();
+        let mut table = format!(
+            "Window throughput: the start-a-company bundle (7 items) for a returning applicant\n\
+             {:<56} {:>11} {:>12}\n",
+            "step", "key presses", "scripted"
+        );
+        for (name, presses, time) in &self.steps {
+            table.push_str(&format!(
+                "{name:<56} {presses:>11} {:>10.1} s\n",
+                time.as_secs_f64()
+            ));
+        }
+        // The scripted run waits for nothing a person would; a clerk's time
+        // is estimated from the presses at a steady typing rate.
+        let estimate = f64::from(total) / PRESSES_PER_SECOND;
+        table.push_str(&format!(
+            "{:<56} {total:>11} {:>10.1} s\n\
+             Chinese characters typed: {} (counted as {PRESSES_PER_HANZI} presses each, for a pinyin IME)\n\
+             screens: {} ({})\n\
+             clerk input at {PRESSES_PER_SECOND} presses/s: {estimate:.0} s; goal: under 60 s — {}\n",
+            "total",
+            time.as_secs_f64(),
+            self.hanzi,
+            self.screens.len(),
+            self.screens.iter().cloned().collect::<Vec<_>>().join(", "),
+            if estimate < 60.0 { "pass" } else { "short" }
+        ));
+        table
+    }
+}
+
+/// Fills and confirms the bundle once for the sample applicant (not
+/// measured: it makes the applicant a returning one).
+async fn earlier_bundle_case(
+    app: &App,
+    profile: &forms::form::ApplicantProfile,
+    values: &serde_json::Map<String, Value>,
+) {
+    app.press_alt_digit('2').await;
+    let search = app.wait_for("[data-testid=catalog-search]").await;
+    search.send_keys("kaibanqiye").await.unwrap();
+    app.wait_for("[data-testid=hit-bundle\\.start-company]")
+        .await;
+    app.chord(&[Key::Control], ENTER).await;
+    app.wait_for("[data-testid=intake-flow][data-step=applicant]")
+        .await;
+    type_applicant(app, profile).await;
+    next_step(app, "form").await;
+    fill_form(app, values).await;
+    wait_until_form_is_complete(app).await;
+    next_step(app, "materials").await;
+    app.chord(&[], F9).await;
+    next_step(app, "decision").await;
+    app.wait_for("[data-testid=intake-flow][data-dirty=false]")
+        .await;
+    app.wait_for("[data-testid=proposal-kind][data-kind=accept]")
+        .await;
+    app.chord(&[Key::Control], ENTER).await;
+    app.wait_for("[data-testid=intake-done]").await;
+    app.chord(&[Key::Control], ENTER).await;
+    app.wait_for("[data-testid=catalog-search]").await;
+}
+
+/// The window's throughput: from calling the ticket to the printed receipt
+/// of the start-a-company bundle for an applicant the hall has served
+/// before, by keyboard only. Prints (and saves) a table of key presses and
+/// time per step; the time is the scripted run's, so it is a floor for a
+/// clerk, not a measurement of one.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_start_a_company_bundle_for_a_returning_applicant_by_keyboard() {
+    let forms_dir = onewindow_e2e::workspace_root().join("forms");
+    let catalog = forms::load_catalog(&forms_dir.join("catalog")).unwrap();
+    let bundle = catalog.bundle("bundle.start-company").unwrap();
+    let sample =
+        forms::samples::sample_bundle(&catalog, bundle, chrono::Local::now().date_naive()).unwrap();
+    let profile = sample.applicant.clone();
+    let home = Home::new();
+    let app = App::start(&home, "throughput").await;
+    choose_printer(&app).await;
+    earlier_bundle_case(&app, &profile, &sample.values).await;
+
+    // The applicant takes a ticket at the kiosk.
+    app.press_alt_digit('1').await;
+    app.click("[data-testid=issue-economic]").await;
+    app.wait_for("[data-testid=issued-ticket]").await;
+
+    let mut tally = Tally::new();
+    let started = Instant::now();
+    tally.step("call the ticket (F2), open intake (Alt+2)");
+    tally.screen("queue");
+    tally.chord(&app, &[], '\u{E032}').await; // F2
+    app.wait_for("[data-testid=current-ticket] .number").await;
+    tally.chord(&app, &[Key::Alt], '2').await;
+    tally.screen("intake search");
+    app.wait_for("[data-testid=catalog-search]").await;
+
+    tally.step("find the bundle (pinyin), Ctrl+Enter");
+    tally.type_text(&app, "kbqy").await;
+    app.wait_for("[data-testid=hit-bundle\\.start-company]")
+        .await;
+    tally.chord(&app, &[Key::Control], ENTER).await;
+    app.wait_for("[data-testid=intake-flow][data-step=applicant]")
+        .await;
+    tally.screen("applicant");
+
+    tally.step("applicant: ID number, consent, look-up (F8)");
+    tally
+        .type_text(&app, profile.id_number.as_deref().unwrap())
+        .await;
+    tally.chord(&app, &[], '\u{E004}').await; // Tab to the consent
+    tally.chord(&app, &[], ' ').await;
+    tally.chord(&app, &[], '\u{E038}').await; // F8
+    app.wait_for("[data-testid=lookup-result]").await;
+    tally.chord(&app, &[Key::Control], ENTER).await;
+    app.wait_for("[data-testid=intake-flow][data-step=form]")
+        .await;
+    tally.screen("form");
+
+    tally.step("form: new company name, the rest from the earlier case");
+    // The first question is the company name; the new company's name
+    // replaces the earlier one.
+    tally.chord(&app, &[Key::Control], 'a').await;
+    tally.type_text(&app, "示例新材料有限公司").await;
+    wait_until_form_is_complete(&app).await;
+    tally.chord(&app, &[Key::Control], ENTER).await;
+    app.wait_for("[data-testid=intake-flow][data-step=materials]")
+        .await;
+    tally.screen("materials");
+
+    tally.step("materials: all received (F9)");
+    tally.chord(&app, &[], F9).await;
+    tally.chord(&app, &[Key::Control], ENTER).await;
+    app.wait_for("[data-testid=intake-flow][data-step=decision]")
+        .await;
+    tally.screen("decision");
+
+    tally.step("decision: confirm (Ctrl+Enter), print (Enter)");
+    app.wait_for("[data-testid=intake-flow][data-dirty=false]")
+        .await;
+    app.wait_for("[data-testid=proposal-kind][data-kind=accept]")
+        .await;
+    tally.chord(&app, &[Key::Control], ENTER).await;
+    app.wait_for("[data-testid=intake-done]").await;
+    tally.screen("receipt");
+    app.wait_for("[data-testid=print-document]:focus").await;
+    tally.chord(&app, &[], ENTER).await;
+    let job = app
+        .wait_for("[data-testid=print-sent]")
+        .await
+        .attr("data-job")
+        .await
+        .unwrap()
+        .expect("the print job is named");
+    let wall = started.elapsed();
+    let table = tally.finish();
+    let table = format!(
+        "{table}whole scripted run, the app's answers included: {:.1} s\n",
+        wall.as_secs_f64()
+    );
+    println!("{table}");
+    std::fs::write(
+        onewindow_e2e::artifacts_dir().join("throughput.txt"),
+        &table,
+    )
+    .unwrap();
+
+    // The receipt names every item of the bundle, and it was printed.
+    printed_file(&job);
+    let case_number = app.text("[data-testid=case-number]").await;
+    let document_number = app.text("[data-testid=document-number]").await;
+    let text = saved_document(&app, &case_number, &document_number).await;
+    for item in &bundle.items {
+        let name = &catalog.item(item).unwrap().name_zh;
+        assert!(
+            text.contains(name.as_str()),
+            "{name} missing from the receipt:\n{text}"
+        );
+    }
+    app.screenshot("throughput-receipt-zh").await;
+    app.close().await;
+}

@@ -22,6 +22,7 @@ const APP_COMMANDS: &[&str] = &[
     "results_ready",
     "issue_result",
     "record_rating",
+    "sign_off_gaps",
     "queue_today",
     "issue_ticket",
     "call_next",

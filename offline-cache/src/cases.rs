@@ -354,6 +354,50 @@ pub fn record_intake(
     Ok(result)
 }
 
+/// A supervisor signs off a case accepted with gaps; when `dispatch`, the
+/// case then goes to the back offices, in the same transaction.
+pub fn sign_off_gaps(
+    connection: &mut Connection,
+    case_id: &str,
+    supervisor: &Actor,
+    at: DateTime<FixedOffset>,
+    dispatch: bool,
+) -> Result<CaseState, CacheError> {
+    let transaction = immediate(connection)?;
+    let current: Option<String> = transaction
+        .query_row(
+            "SELECT state FROM cases WHERE id = ?1",
+            params![case_id],
+            |row| row.get(0),
+        )
+        .optional()?;
+    let current =
+        CaseState::parse(&current.ok_or_else(|| CacheError::UnknownCase(case_id.to_owned()))?)?;
+    let at = at.to_rfc3339();
+    let mut state = apply_event(
+        &transaction,
+        case_id,
+        current,
+        Event::SignOffGaps,
+        supervisor,
+        &at,
+        None,
+    )?;
+    if dispatch {
+        state = apply_event(
+            &transaction,
+            case_id,
+            state,
+            Event::Dispatch,
+            supervisor,
+            &at,
+            None,
+        )?;
+    }
+    transaction.commit()?;
+    Ok(state)
+}
+
 /// Moves a case by `event`, with its audit entry and any outbox rows, in
 /// one transaction. An illegal move is an error and changes nothing.
 pub fn transition(
@@ -667,6 +711,18 @@ pub fn outbox(connection: &Connection) -> Result<Vec<OutboxRow>, CacheError> {
 }
 
 impl<M: StoreMode> CaseStore<M> {
+    pub async fn sign_off_gaps(
+        &self,
+        case_id: &str,
+        supervisor: Actor,
+        at: DateTime<FixedOffset>,
+        dispatch: bool,
+    ) -> Result<CaseState, CacheError> {
+        let case_id = case_id.to_owned();
+        self.write(move |connection| sign_off_gaps(connection, &case_id, &supervisor, at, dispatch))
+            .await
+    }
+
     pub async fn record_intake(&self, intake: IntakeCommit) -> Result<CaseSummary, CacheError> {
         let options = self.options.clone();
         self.write(move |connection| record_intake(connection, &options, &intake))

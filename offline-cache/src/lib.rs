@@ -9,6 +9,7 @@
 //! nothing of Tauri or the UI. API boundary: [`CaseStore`] and the record
 //! types; [`lifecycle::check_transition`] is the one place case states move.
 
+pub mod accounts;
 pub mod attachments;
 pub mod audit;
 pub mod cases;

@@ -47,6 +47,7 @@ macro_rules! specta_builder_for {
                 commands::intake::look_up_applicant,
                 commands::intake::look_up_licence,
                 commands::intake::commit_intake,
+                commands::intake::sign_off_gaps,
                 commands::results::results_ready,
                 commands::results::issue_result,
                 commands::results::record_rating,

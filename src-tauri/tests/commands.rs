@@ -1013,3 +1013,81 @@ fn a_ready_result_is_issued_by_mail_or_at_the_window_and_rated() {
     .unwrap_err();
     assert_eq!(twice["code"], "already_rated");
 }
+
+#[test]
+fn a_supervisor_signs_off_a_gap_case_at_the_window_with_their_own_password() {
+    let root = tempfile::tempdir().unwrap();
+    let mock = start(root.path(), "main");
+    let item = "market.company-establishment";
+    let session = invoke(
+        &mock,
+        "start_intake",
+        json!({ "subject": { "kind": "item", "id": item }, "ticket": null }),
+    )
+    .unwrap();
+    let draft = filled_draft(&session, item, &["appointment_documents"]);
+    let check = invoke(&mock, "save_intake", json!({ "draft": draft })).unwrap();
+    assert_eq!(check["proposal"]["kind"], "accept_with_gaps", "{check}");
+    assert_eq!(check["proposal"]["needs_supervisor_sign_off"], true);
+    let outcome = invoke(
+        &mock,
+        "commit_intake",
+        json!({ "draft": draft, "confirmed": "accept_with_gaps" }),
+    )
+    .unwrap();
+    assert_eq!(outcome["state"], "accepted_with_gaps");
+    assert_eq!(outcome["document"]["kind"], "gaps_notice");
+    let case_id = outcome["case_id"].as_str().unwrap();
+
+    // Accounts, as an administrator makes them.
+    let store = store(&mock);
+    let now = chrono::Local::now().fixed_offset();
+    tauri::async_runtime::block_on(async {
+        let admin = store
+            .create_first_admin("admin".into(), "管理员".into(), "correct horse".into(), now)
+            .await
+            .unwrap();
+        for (login, role) in [
+            ("wang", offline_cache::lifecycle::Role::Supervisor),
+            ("li", offline_cache::lifecycle::Role::Clerk),
+        ] {
+            store
+                .create_user(
+                    admin.actor(),
+                    offline_cache::accounts::NewUser {
+                        login: login.into(),
+                        display_name: login.into(),
+                        role,
+                        password: "window-pass".into(),
+                    },
+                    now,
+                )
+                .await
+                .unwrap();
+        }
+    });
+    let sign_off = |login: &str, password: &str| {
+        invoke(
+            &mock,
+            "sign_off_gaps",
+            json!({ "caseId": case_id, "login": login, "password": password }),
+        )
+    };
+    assert_eq!(
+        sign_off("wang", "wrong-pass").unwrap_err()["code"],
+        "sign_in_failed"
+    );
+    assert_eq!(
+        sign_off("li", "window-pass").unwrap_err()["code"],
+        "not_supervisor"
+    );
+    assert_eq!(
+        sign_off("wang", "window-pass").unwrap(),
+        json!("dispatched")
+    );
+    // Signed once: a second sign-off is an illegal move, not a second dispatch.
+    assert_eq!(
+        sign_off("wang", "window-pass").unwrap_err()["code"],
+        "illegal_transition"
+    );
+}

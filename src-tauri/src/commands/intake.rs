@@ -1343,3 +1343,48 @@ pub async fn commit_intake(
         document,
     })
 }
+
+/// A supervisor signs off a case accepted with gaps at the clerk's window,
+/// with their own login and password (checked in Rust, audited). The case
+/// then goes to the back offices, unless an item asks for review first.
+#[tauri::command]
+#[specta::specta]
+pub async fn sign_off_gaps(
+    state: State<'_, AppState>,
+    case_id: String,
+    login: String,
+    password: String,
+) -> Result<String, UiError> {
+    let sync = state.sync.as_ref().map_err(Clone::clone)?;
+    let user = sync
+        .store
+        .verify_user(login, password, now())
+        .await
+        .map_err(|error| cache_error(&error))?;
+    if user.role != offline_cache::lifecycle::Role::Supervisor {
+        return Err(UiError {
+            code: "not_supervisor".into(),
+            message_zh: "容缺受理须由窗口负责人（值班长）签批，该账号不是值班长。".into(),
+            message_en: "Accepting with gaps needs a supervisor's sign-off; this account is not a supervisor's.".into(),
+        });
+    }
+    let case = sync
+        .store
+        .case(&case_id)
+        .await
+        .map_err(|error| cache_error(&error))?;
+    let needs_review = state.catalog.as_deref().is_some_and(|catalog| {
+        case.item_versions.iter().any(|(id, version)| {
+            catalog
+                .item_at(id, *version)
+                .is_some_and(|item| item.review_before_handoff)
+        })
+    });
+    let signed = sync
+        .store
+        .sign_off_gaps(&case_id, user.actor(), now(), !needs_review)
+        .await
+        .map_err(|error| cache_error(&error))?;
+    sync.wake();
+    Ok(signed.as_str().into())
+}

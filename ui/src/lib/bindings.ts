@@ -48,6 +48,12 @@ export const commands = {
 	 *  failure finds the case (and its document) already written.
 	 */
 	commitIntake: (draft: IntakeDraft_Deserialize, confirmed: DecisionChoice) => typedError<IntakeOutcome, UiError>(__TAURI_INVOKE("commit_intake", { draft, confirmed })),
+	/**
+	 *  A supervisor signs off a case accepted with gaps at the clerk's window,
+	 *  with their own login and password (checked in Rust, audited). The case
+	 *  then goes to the back offices, unless an item asks for review first.
+	 */
+	signOffGaps: (caseId: string, login: string, password: string) => typedError<string, UiError>(__TAURI_INVOKE("sign_off_gaps", { caseId, login, password })),
 	/**  Results ready at this hall, longest waiting first. */
 	resultsReady: () => typedError<ReadyRow[], UiError>(__TAURI_INVOKE("results_ready")),
 	/**

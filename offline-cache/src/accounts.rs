@@ -1,0 +1,531 @@
+//! Accounts of the people who use the workstation: clerks, supervisors,
+//! trainers and administrators.
+//!
+//! - Passwords (at least 8 characters) or PINs (at least 6 digits) are kept
+//!   only as argon2id hashes (PHC strings with their own salt and cost).
+//! - Five failed sign-ins in a row lock the account for five minutes; a
+//!   locked or disabled account cannot sign in even with the right password.
+//!   An unknown login and a wrong password get the same answer.
+//! - The first account of a store is an administrator, made once; after that
+//!   only an administrator creates, disables or resets accounts.
+//! - Every sign-in (good or bad), creation, disabling and reset is audited,
+//!   never with the password.
+//!
+//! This module never decides what a role may do with cases: that is
+//! `lifecycle::check_transition` and the app's command table.
+
+use argon2::password_hash::rand_core::OsRng;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use chrono::{DateTime, Duration, FixedOffset};
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use crate::audit;
+use crate::cases::Actor;
+use crate::error::CacheError;
+use crate::lifecycle::Role;
+use crate::store::{CaseStore, StoreMode};
+
+/// Failed sign-ins in a row that lock an account.
+pub const LOCK_AFTER_FAILURES: i64 = 5;
+/// How long a locked account stays locked.
+pub const LOCK_MINUTES: i64 = 5;
+
+/// An account as the rest of the app sees it (never the hash).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct User {
+    pub id: String,
+    pub login: String,
+    pub display_name: String,
+    pub role: Role,
+    pub disabled: bool,
+}
+
+impl User {
+    pub fn actor(&self) -> Actor {
+        Actor {
+            user_id: self.id.clone(),
+            role: self.role,
+        }
+    }
+}
+
+/// An account to create.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewUser {
+    pub login: String,
+    pub display_name: String,
+    pub role: Role,
+    pub password: String,
+}
+
+fn refused(code: &'static str, zh: impl Into<String>, en: impl Into<String>) -> CacheError {
+    CacheError::Refused {
+        code,
+        message_zh: zh.into(),
+        message_en: en.into(),
+    }
+}
+
+fn role_text(role: Role) -> Result<&'static str, CacheError> {
+    match role {
+        Role::Clerk | Role::Supervisor | Role::Trainer | Role::Admin => Ok(role.as_str()),
+        Role::System => Err(refused(
+            "role",
+            "不能为“系统”角色创建账号。",
+            "No account can have the system role.",
+        )),
+    }
+}
+
+fn parse_role(text: &str) -> Result<Role, CacheError> {
+    match text {
+        "clerk" => Ok(Role::Clerk),
+        "supervisor" => Ok(Role::Supervisor),
+        "trainer" => Ok(Role::Trainer),
+        "admin" => Ok(Role::Admin),
+        other => Err(CacheError::Database(format!("unknown role `{other}`"))),
+    }
+}
+
+/// Checks a new password or PIN against the minimum length.
+pub fn check_password(password: &str) -> Result<(), CacheError> {
+    let count = password.chars().count();
+    let pin = !password.is_empty() && password.chars().all(|c| c.is_ascii_digit());
+    if (pin && count >= 6) || (!pin && count >= 8) {
+        Ok(())
+    } else {
+        Err(refused(
+            "password_too_short",
+            "密码至少 8 位，或使用至少 6 位数字的 PIN 码。",
+            "A password needs at least 8 characters, or a PIN at least 6 digits.",
+        ))
+    }
+}
+
+fn hash(password: &str) -> Result<String, CacheError> {
+    let salt = SaltString::generate(&mut OsRng);
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|hash| hash.to_string())
+        .map_err(|error| CacheError::Database(format!("password hashing failed: {error}")))
+}
+
+fn user_row(row: &rusqlite::Row) -> rusqlite::Result<(String, String, String, String, bool)> {
+    Ok((
+        row.get(0)?,
+        row.get(1)?,
+        row.get(2)?,
+        row.get(3)?,
+        row.get::<_, i64>(4)? != 0,
+    ))
+}
+
+fn to_user(
+    (id, login, display_name, role, disabled): (String, String, String, String, bool),
+) -> Result<User, CacheError> {
+    Ok(User {
+        id,
+        login,
+        display_name,
+        role: parse_role(&role)?,
+        disabled,
+    })
+}
+
+const USER_COLUMNS: &str = "SELECT id, login, display_name, role, disabled FROM users";
+
+fn insert(
+    transaction: &rusqlite::Transaction,
+    user: &NewUser,
+    at: &str,
+) -> Result<User, CacheError> {
+    let login = user.login.trim().to_lowercase();
+    if login.is_empty() || user.display_name.trim().is_empty() {
+        return Err(refused(
+            "account_incomplete",
+            "请填写登录名和姓名。",
+            "Enter a login and a display name.",
+        ));
+    }
+    check_password(&user.password)?;
+    let taken: bool = transaction.query_row(
+        "SELECT EXISTS (SELECT 1 FROM users WHERE login = ?1)",
+        params![login],
+        |row| row.get(0),
+    )?;
+    if taken {
+        return Err(refused(
+            "login_taken",
+            format!("登录名“{login}”已被使用。"),
+            format!("The login `{login}` is taken."),
+        ));
+    }
+    let id = uuid::Uuid::new_v4().to_string();
+    crate::store::exec(
+        transaction,
+        "INSERT INTO users (id, login, display_name, role, password_hash, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![id, login, user.display_name.trim(), role_text(user.role)?, hash(&user.password)?, at],
+    )?;
+    Ok(User {
+        id,
+        login,
+        display_name: user.display_name.trim().to_owned(),
+        role: user.role,
+        disabled: false,
+    })
+}
+
+/// Whether the store has any account yet (the first start has none).
+pub fn has_accounts(connection: &Connection) -> Result<bool, CacheError> {
+    Ok(connection.query_row("SELECT EXISTS (SELECT 1 FROM users)", [], |row| row.get(0))?)
+}
+
+/// Creates the first account, an administrator; refused once any exists.
+pub fn create_first_admin(
+    connection: &mut Connection,
+    login: &str,
+    display_name: &str,
+    password: &str,
+    at: DateTime<FixedOffset>,
+) -> Result<User, CacheError> {
+    let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    if has_accounts(&transaction)? {
+        return Err(refused(
+            "accounts_exist",
+            "已有账号，首个管理员只能在首次启动时创建。",
+            "Accounts exist: the first administrator is made only at first start.",
+        ));
+    }
+    let at = at.to_rfc3339();
+    let user = insert(
+        &transaction,
+        &NewUser {
+            login: login.into(),
+            display_name: display_name.into(),
+            role: Role::Admin,
+            password: password.into(),
+        },
+        &at,
+    )?;
+    audit::append(
+        &transaction,
+        &at,
+        &user.id,
+        "account.first_admin",
+        &user.id,
+        &json!({ "login": user.login }),
+    )?;
+    transaction.commit()?;
+    Ok(user)
+}
+
+fn require_admin(actor: &Actor) -> Result<(), CacheError> {
+    if actor.role == Role::Admin {
+        Ok(())
+    } else {
+        Err(refused(
+            "not_allowed",
+            "只有管理员可以管理账号。",
+            "Only an administrator manages accounts.",
+        ))
+    }
+}
+
+/// An administrator creates an account.
+pub fn create_user(
+    connection: &mut Connection,
+    actor: &Actor,
+    user: &NewUser,
+    at: DateTime<FixedOffset>,
+) -> Result<User, CacheError> {
+    require_admin(actor)?;
+    let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let at = at.to_rfc3339();
+    let created = insert(&transaction, user, &at)?;
+    audit::append(
+        &transaction,
+        &at,
+        &actor.user_id,
+        "account.created",
+        &created.id,
+        &json!({ "login": created.login, "role": created.role.as_str() }),
+    )?;
+    transaction.commit()?;
+    Ok(created)
+}
+
+/// An administrator disables an account (or enables it again).
+pub fn set_disabled(
+    connection: &mut Connection,
+    actor: &Actor,
+    user_id: &str,
+    disabled: bool,
+    at: DateTime<FixedOffset>,
+) -> Result<(), CacheError> {
+    require_admin(actor)?;
+    let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let changed = crate::store::exec(
+        &transaction,
+        "UPDATE users SET disabled = ?2 WHERE id = ?1",
+        params![user_id, disabled],
+    )?;
+    if changed == 0 {
+        return Err(refused(
+            "unknown_account",
+            "找不到该账号。",
+            "No such account.",
+        ));
+    }
+    let at = at.to_rfc3339();
+    audit::append(
+        &transaction,
+        &at,
+        &actor.user_id,
+        if disabled {
+            "account.disabled"
+        } else {
+            "account.enabled"
+        },
+        user_id,
+        &json!({}),
+    )?;
+    transaction.commit()?;
+    Ok(())
+}
+
+/// An administrator sets a new password (and lifts a lock).
+pub fn reset_password(
+    connection: &mut Connection,
+    actor: &Actor,
+    user_id: &str,
+    password: &str,
+    at: DateTime<FixedOffset>,
+) -> Result<(), CacheError> {
+    require_admin(actor)?;
+    check_password(password)?;
+    let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let changed = crate::store::exec(
+        &transaction,
+        "UPDATE users SET password_hash = ?2, failed_attempts = 0, locked_until = NULL WHERE id = ?1",
+        params![user_id, hash(password)?],
+    )?;
+    if changed == 0 {
+        return Err(refused(
+            "unknown_account",
+            "找不到该账号。",
+            "No such account.",
+        ));
+    }
+    let at = at.to_rfc3339();
+    audit::append(
+        &transaction,
+        &at,
+        &actor.user_id,
+        "account.password_reset",
+        user_id,
+        &json!({}),
+    )?;
+    transaction.commit()?;
+    Ok(())
+}
+
+fn sign_in_failed() -> CacheError {
+    refused(
+        "sign_in_failed",
+        "登录名或密码不正确。",
+        "The login or the password is wrong.",
+    )
+}
+
+/// Checks a login and password; counts failures and locks as the module
+/// comment says. The outcome is audited either way.
+pub fn verify(
+    connection: &mut Connection,
+    login: &str,
+    password: &str,
+    at: DateTime<FixedOffset>,
+) -> Result<User, CacheError> {
+    let login = login.trim().to_lowercase();
+    let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let found: Option<((String, String, String, String, bool), Option<String>, i64, Option<String>)> = transaction
+        .query_row(
+            "SELECT id, login, display_name, role, disabled, password_hash, failed_attempts, locked_until FROM users WHERE login = ?1",
+            params![login],
+            |row| Ok((user_row(row)?, row.get(5)?, row.get(6)?, row.get(7)?)),
+        )
+        .optional()?;
+    let stamp = at.to_rfc3339();
+    let Some((row, password_hash, failures, locked_until)) = found else {
+        audit::append(
+            &transaction,
+            &stamp,
+            "unknown",
+            "account.sign_in_failed",
+            "unknown",
+            &json!({ "reason": "unknown_login" }),
+        )?;
+        transaction.commit()?;
+        return Err(sign_in_failed());
+    };
+    let user = to_user(row)?;
+    if let Some(until) = locked_until
+        .as_deref()
+        .and_then(|text| DateTime::parse_from_rfc3339(text).ok())
+        .filter(|until| *until > at)
+    {
+        audit::append(
+            &transaction,
+            &stamp,
+            &user.id,
+            "account.sign_in_refused",
+            &user.id,
+            &json!({ "reason": "locked" }),
+        )?;
+        transaction.commit()?;
+        return Err(refused(
+            "account_locked",
+            format!(
+                "密码连续错误次数过多，账号已锁定至 {}。",
+                until.format("%H:%M")
+            ),
+            format!(
+                "Too many wrong passwords: the account is locked until {}.",
+                until.format("%H:%M")
+            ),
+        ));
+    }
+    if user.disabled {
+        audit::append(
+            &transaction,
+            &stamp,
+            &user.id,
+            "account.sign_in_refused",
+            &user.id,
+            &json!({ "reason": "disabled" }),
+        )?;
+        transaction.commit()?;
+        return Err(refused(
+            "account_disabled",
+            "该账号已停用，请联系管理员。",
+            "This account is disabled: ask an administrator.",
+        ));
+    }
+    let good = password_hash
+        .as_deref()
+        .and_then(|text| PasswordHash::new(text).ok())
+        .is_some_and(|parsed| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &parsed)
+                .is_ok()
+        });
+    if good {
+        crate::store::exec(
+            &transaction,
+            "UPDATE users SET failed_attempts = 0, locked_until = NULL WHERE id = ?1",
+            params![user.id],
+        )?;
+        audit::append(
+            &transaction,
+            &stamp,
+            &user.id,
+            "account.signed_in",
+            &user.id,
+            &json!({ "role": user.role.as_str() }),
+        )?;
+        transaction.commit()?;
+        return Ok(user);
+    }
+    let failures = failures + 1;
+    let lock = (failures >= LOCK_AFTER_FAILURES)
+        .then(|| (at + Duration::minutes(LOCK_MINUTES)).to_rfc3339());
+    crate::store::exec(
+        &transaction,
+        "UPDATE users SET failed_attempts = ?2, locked_until = ?3 WHERE id = ?1",
+        params![user.id, if lock.is_some() { 0 } else { failures }, lock],
+    )?;
+    audit::append(
+        &transaction,
+        &stamp,
+        &user.id,
+        "account.sign_in_failed",
+        &user.id,
+        &json!({ "failures": failures, "locked": lock.is_some() }),
+    )?;
+    transaction.commit()?;
+    Err(sign_in_failed())
+}
+
+/// Every account, by login.
+pub fn users(connection: &Connection) -> Result<Vec<User>, CacheError> {
+    let mut statement = connection.prepare_cached(&format!("{USER_COLUMNS} ORDER BY login"))?;
+    let rows = statement.query_map([], user_row)?;
+    rows.map(|row| to_user(row?)).collect()
+}
+
+impl<M: StoreMode> CaseStore<M> {
+    pub async fn has_accounts(&self) -> Result<bool, CacheError> {
+        self.read(has_accounts).await
+    }
+
+    pub async fn create_first_admin(
+        &self,
+        login: String,
+        display_name: String,
+        password: String,
+        at: DateTime<FixedOffset>,
+    ) -> Result<User, CacheError> {
+        self.write(move |connection| {
+            create_first_admin(connection, &login, &display_name, &password, at)
+        })
+        .await
+    }
+
+    pub async fn create_user(
+        &self,
+        actor: Actor,
+        user: NewUser,
+        at: DateTime<FixedOffset>,
+    ) -> Result<User, CacheError> {
+        self.write(move |connection| create_user(connection, &actor, &user, at))
+            .await
+    }
+
+    pub async fn set_disabled(
+        &self,
+        actor: Actor,
+        user_id: String,
+        disabled: bool,
+        at: DateTime<FixedOffset>,
+    ) -> Result<(), CacheError> {
+        self.write(move |connection| set_disabled(connection, &actor, &user_id, disabled, at))
+            .await
+    }
+
+    pub async fn reset_password(
+        &self,
+        actor: Actor,
+        user_id: String,
+        password: String,
+        at: DateTime<FixedOffset>,
+    ) -> Result<(), CacheError> {
+        self.write(move |connection| reset_password(connection, &actor, &user_id, &password, at))
+            .await
+    }
+
+    pub async fn verify_user(
+        &self,
+        login: String,
+        password: String,
+        at: DateTime<FixedOffset>,
+    ) -> Result<User, CacheError> {
+        self.write(move |connection| verify(connection, &login, &password, at))
+            .await
+    }
+
+    pub async fn users(&self) -> Result<Vec<User>, CacheError> {
+        self.read(users).await
+    }
+}

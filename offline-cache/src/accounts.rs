@@ -113,7 +113,12 @@ fn hash(password: &str) -> Result<String, CacheError> {
         .map_err(|error| CacheError::Database(format!("password hashing failed: {error}")))
 }
 
-fn user_row(row: &rusqlite::Row) -> rusqlite::Result<(String, String, String, String, bool)> {
+/// id, login, display name, role, disabled.
+type UserRow = (String, String, String, String, bool);
+/// A user row with its hash, failures in a row and lock end.
+type CredentialRow = (UserRow, Option<String>, i64, Option<String>);
+
+fn user_row(row: &rusqlite::Row) -> rusqlite::Result<UserRow> {
     Ok((
         row.get(0)?,
         row.get(1)?,
@@ -350,7 +355,7 @@ pub fn verify(
 ) -> Result<User, CacheError> {
     let login = login.trim().to_lowercase();
     let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let found: Option<((String, String, String, String, bool), Option<String>, i64, Option<String>)> = transaction
+    let found: Option<CredentialRow> = transaction
         .query_row(
             "SELECT id, login, display_name, role, disabled, password_hash, failed_attempts, locked_until FROM users WHERE login = ?1",
             params![login],

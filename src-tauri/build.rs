@@ -5,6 +5,16 @@
 /// by a capability file, and the UI's call to it is refused at run time.
 const APP_COMMANDS: &[&str] = &[
     "app_info",
+    "session_status",
+    "create_first_admin",
+    "sign_in",
+    "sign_out",
+    "lock_session",
+    "unlock_session",
+    "list_accounts",
+    "create_account",
+    "set_account_disabled",
+    "reset_account_password",
     "search_catalog",
     "item_guide",
     "cases_today",

@@ -6,6 +6,7 @@
 //! state) and generates the UI's TypeScript bindings. It must never hold
 //! business rules: those live in the core crates.
 
+pub mod access;
 pub mod backoffice;
 pub mod commands;
 pub mod error;
@@ -33,6 +34,16 @@ macro_rules! specta_builder_for {
         tauri_specta::Builder::<$runtime>::new()
             .commands(tauri_specta::collect_commands![
                 commands::app::app_info,
+                commands::session::session_status,
+                commands::session::create_first_admin::<$runtime>,
+                commands::session::sign_in::<$runtime>,
+                commands::session::sign_out::<$runtime>,
+                commands::session::lock_session::<$runtime>,
+                commands::session::unlock_session::<$runtime>,
+                commands::session::list_accounts,
+                commands::session::create_account,
+                commands::session::set_account_disabled,
+                commands::session::reset_account_password,
                 commands::catalog::search_catalog,
                 commands::catalog::item_guide,
                 commands::cases::cases_today,
@@ -71,6 +82,7 @@ macro_rules! specta_builder_for {
             ])
             .events(tauri_specta::collect_events![
                 commands::preferences::PreferencesChanged,
+                commands::session::SessionView,
                 backoffice::SyncOverview
             ])
     };

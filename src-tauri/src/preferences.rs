@@ -27,7 +27,7 @@ pub enum Language {
 }
 
 /// Everything the workstation remembers about its interface.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, specta::Type)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
 #[serde(default)]
 pub struct Preferences {
     pub language: Language,
@@ -35,6 +35,22 @@ pub struct Preferences {
     pub printer: Option<String>,
     /// The paper of that printer.
     pub paper: crate::print::Layout,
+    /// Minutes without input before the workstation locks itself.
+    pub idle_lock_minutes: u32,
+}
+
+/// The idle lock's default: five minutes.
+pub const DEFAULT_IDLE_LOCK_MINUTES: u32 = 5;
+
+impl Default for Preferences {
+    fn default() -> Self {
+        Preferences {
+            language: Language::default(),
+            printer: None,
+            paper: crate::print::Layout::default(),
+            idle_lock_minutes: DEFAULT_IDLE_LOCK_MINUTES,
+        }
+    }
 }
 
 /// Reads and writes [`Preferences`] in one configuration directory.

@@ -91,6 +91,8 @@ pub struct AppState {
     pub workstation: Workstation,
     pub preferences_file: PreferencesFile,
     pub preferences: Mutex<Preferences>,
+    /// Who is signed in at this workstation (nobody at start).
+    pub session: crate::access::SessionSlot,
     /// The case store and the sync with the back offices, or why they are
     /// not available (the window then says so and what to do).
     pub sync: Result<Arc<crate::backoffice::SyncService>, UiError>,
@@ -151,6 +153,7 @@ impl AppState {
             workstation: Workstation::sample(),
             preferences_file,
             preferences: Mutex::new(preferences),
+            session: crate::access::SessionSlot::default(),
             _log_guard: log_guard,
         })
     }

@@ -31,8 +31,45 @@ fn services() -> onewindow_lib::backoffice::ServiceOptions {
     }
 }
 
+/// Starts the app and signs in as a clerk (the accounts made on first use).
 fn start(data_dir: &std::path::Path, window_label: &str) -> Mock {
-    start_with(data_dir, window_label, &services())
+    let mock = start_with(data_dir, window_label, &services());
+    if window_label == "main" {
+        sign_in_as(&mock, "clerk");
+    }
+    mock
+}
+
+const PASSWORD: &str = "window-pass";
+
+/// Signs in with an account of `role` (`clerk`, `supervisor`, `trainer`,
+/// `admin`), making the accounts through the commands on the first start:
+/// the first administrator, then one account per role.
+fn sign_in_as(mock: &Mock, role: &str) {
+    let status = invoke(mock, "session_status", json!({})).expect("session_status answers");
+    if status["first_start"] == true {
+        invoke(
+            mock,
+            "create_first_admin",
+            json!({ "login": "admin", "displayName": "管理员", "password": PASSWORD }),
+        )
+        .expect("the first administrator is made");
+        for other in ["clerk", "supervisor", "trainer"] {
+            invoke(
+                mock,
+                "create_account",
+                json!({ "login": other, "displayName": format!("{other} 示例"), "role": other, "password": PASSWORD }),
+            )
+            .expect("the administrator makes the accounts");
+        }
+    }
+    let session = invoke(
+        mock,
+        "sign_in",
+        json!({ "login": role, "password": PASSWORD }),
+    )
+    .expect("the account signs in");
+    assert_eq!(session["user"]["role"], role);
 }
 
 fn start_with(
@@ -98,18 +135,19 @@ fn language_is_saved_and_read_back() {
     let mock = start(root.path(), "main");
     assert_eq!(
         invoke(&mock, "get_preferences", json!({})).unwrap(),
-        json!({ "language": "zh-CN", "printer": null, "paper": "a4" })
+        json!({ "language": "zh-CN", "printer": null, "paper": "a4", "idle_lock_minutes": 5 })
     );
     assert_eq!(
         invoke(&mock, "set_language", json!({ "language": "en" })).unwrap(),
-        json!({ "language": "en", "printer": null, "paper": "a4" })
+        json!({ "language": "en", "printer": null, "paper": "a4", "idle_lock_minutes": 5 })
     );
     drop(mock);
 
-    let again = start(root.path(), "main");
+    // Preferences need no one signed in (the sign-in screen is in the language too).
+    let again = start_with(root.path(), "main", &services());
     assert_eq!(
         invoke(&again, "get_preferences", json!({})).unwrap(),
-        json!({ "language": "en", "printer": null, "paper": "a4" })
+        json!({ "language": "en", "printer": null, "paper": "a4", "idle_lock_minutes": 5 })
     );
 }
 
@@ -248,6 +286,15 @@ fn the_built_in_demo_back_office_syncs_cases_and_quarantines_a_refusal() {
         "{held}"
     );
 
+    // A clerk cannot send it again; a supervisor can.
+    let refused = invoke(
+        &mock,
+        "retry_quarantined",
+        json!({ "rowId": held["row_id"] }),
+    )
+    .unwrap_err();
+    assert_eq!(refused["code"], "not_allowed", "{refused}");
+    sign_in_as(&mock, "supervisor");
     // Retried without a correction, it is refused again; nothing is lost.
     let again = invoke(
         &mock,
@@ -275,16 +322,21 @@ fn without_a_usable_key_the_window_says_why_and_still_runs() {
     std::fs::create_dir_all(&folder).unwrap();
     services.key = offline_cache::KeySource::File(folder);
     let mock = start_with(root.path(), "main", &services);
-    let status = invoke(&mock, "sync_status", json!({})).expect("sync_status answers");
-    assert_eq!(status["connection"], "unavailable");
-    assert_eq!(status["problem"]["code"], "key_file", "{status}");
-    assert!(status["problem"]["message_zh"]
-        .as_str()
-        .unwrap()
-        .contains("密钥文件"));
-    let refused = invoke(&mock, "retry_quarantined", json!({ "rowId": 1 })).unwrap_err();
+    // The sign-in screen asks for the session and is told why there is none.
+    let status = invoke(&mock, "session_status", json!({})).unwrap_err();
+    assert_eq!(status["code"], "key_file", "{status}");
+    assert!(status["message_zh"].as_str().unwrap().contains("密钥文件"));
+    let refused = invoke(
+        &mock,
+        "sign_in",
+        json!({ "login": "clerk", "password": PASSWORD }),
+    )
+    .unwrap_err();
     assert_eq!(refused["code"], "key_file");
+    let not_signed_in = invoke(&mock, "sync_status", json!({})).unwrap_err();
+    assert_eq!(not_signed_in["code"], "not_signed_in");
     assert!(invoke(&mock, "app_info", json!({})).is_ok());
+    assert!(invoke(&mock, "get_preferences", json!({})).is_ok());
 }
 
 #[test]
@@ -758,6 +810,7 @@ fn a_draft_survives_a_restart_with_every_value_and_mark() {
     let item = "market.company-establishment";
     let draft = {
         let mock = start_with(root.path(), "main", &services);
+        sign_in_as(&mock, "clerk");
         let session = invoke(
             &mock,
             "start_intake",
@@ -771,6 +824,7 @@ fn a_draft_survives_a_restart_with_every_value_and_mark() {
         draft
     };
     let mock = start_with(root.path(), "main", &services);
+    sign_in_as(&mock, "clerk");
     let open = invoke(&mock, "open_intakes", json!({})).unwrap();
     assert_eq!(open.as_array().unwrap().len(), 1, "{open}");
     assert_eq!(open[0]["id"], draft["id"]);
@@ -1039,33 +1093,6 @@ fn a_supervisor_signs_off_a_gap_case_at_the_window_with_their_own_password() {
     assert_eq!(outcome["document"]["kind"], "gaps_notice");
     let case_id = outcome["case_id"].as_str().unwrap();
 
-    // Accounts, as an administrator makes them.
-    let store = store(&mock);
-    let now = chrono::Local::now().fixed_offset();
-    tauri::async_runtime::block_on(async {
-        let admin = store
-            .create_first_admin("admin".into(), "管理员".into(), "correct horse".into(), now)
-            .await
-            .unwrap();
-        for (login, role) in [
-            ("wang", offline_cache::lifecycle::Role::Supervisor),
-            ("li", offline_cache::lifecycle::Role::Clerk),
-        ] {
-            store
-                .create_user(
-                    admin.actor(),
-                    offline_cache::accounts::NewUser {
-                        login: login.into(),
-                        display_name: login.into(),
-                        role,
-                        password: "window-pass".into(),
-                    },
-                    now,
-                )
-                .await
-                .unwrap();
-        }
-    });
     let sign_off = |login: &str, password: &str| {
         invoke(
             &mock,
@@ -1074,20 +1101,208 @@ fn a_supervisor_signs_off_a_gap_case_at_the_window_with_their_own_password() {
         )
     };
     assert_eq!(
-        sign_off("wang", "wrong-pass").unwrap_err()["code"],
+        sign_off("supervisor", "wrong-pass").unwrap_err()["code"],
         "sign_in_failed"
     );
     assert_eq!(
-        sign_off("li", "window-pass").unwrap_err()["code"],
+        sign_off("clerk", PASSWORD).unwrap_err()["code"],
         "not_supervisor"
     );
     assert_eq!(
-        sign_off("wang", "window-pass").unwrap(),
+        sign_off("supervisor", PASSWORD).unwrap(),
         json!("dispatched")
     );
     // Signed once: a second sign-off is an illegal move, not a second dispatch.
     assert_eq!(
-        sign_off("wang", "window-pass").unwrap_err()["code"],
+        sign_off("supervisor", PASSWORD).unwrap_err()["code"],
         "illegal_transition"
+    );
+    // The clerk's session goes on.
+    let session = invoke(&mock, "session_status", json!({})).unwrap();
+    assert_eq!(session["user"]["role"], "clerk");
+}
+
+/// Arguments of the right shape for every command of the access table, so
+/// a refusal can only come from the role check.
+fn walk_arguments(command: &str) -> Value {
+    let subject = json!({ "kind": "item", "id": "market.company-establishment" });
+    let draft = json!({
+        "id": uuid::Uuid::new_v4().to_string(),
+        "subject": subject,
+        "ticket": null,
+        "applicant": { "kind": "natural_person", "identifier": "", "name": "", "phone": "", "address": "", "ethnicity": "", "legal_representative": "", "entity_type": "", "consent": false, "sources": {} },
+        "values": {},
+        "marks": {},
+        "step": "applicant",
+        "focus": null,
+    });
+    match command {
+        "create_first_admin" => {
+            json!({ "login": "x", "displayName": "x", "password": "long-enough" })
+        }
+        "sign_in" => json!({ "login": "x", "password": "y" }),
+        "unlock_session" => json!({ "password": "y" }),
+        "create_account" => {
+            json!({ "login": "walk", "displayName": "x", "role": "clerk", "password": "short" })
+        }
+        "set_account_disabled" => json!({ "userId": "nobody", "disabled": false }),
+        "reset_account_password" => json!({ "userId": "nobody", "password": "long-enough-1" }),
+        "search_catalog" | "search_cases" => json!({ "query": "公司" }),
+        "item_guide" => json!({ "itemId": "market.company-establishment" }),
+        "case_detail" => json!({ "caseId": "nope" }),
+        "start_intake" => json!({ "subject": subject, "ticket": null }),
+        "resume_intake" | "discard_intake" => json!({ "draftId": "nope" }),
+        "save_intake" => json!({ "draft": draft }),
+        "commit_intake" => json!({ "draft": draft, "confirmed": "accept" }),
+        "check_identifier" => json!({ "kind": "natural_person", "identifier": "1" }),
+        "look_up_applicant" => {
+            json!({ "subject": subject, "kind": "natural_person", "identifier": "1", "consent": false })
+        }
+        "look_up_licence" => json!({ "number": "x", "kind": "business_licence" }),
+        "sign_off_gaps" => json!({ "caseId": "nope", "login": "x", "password": "y" }),
+        "issue_result" => {
+            json!({ "caseId": "nope", "method": { "method": "mail", "address_zh": "", "carrier": "", "tracking_number": "" }, "resultsZh": [] })
+        }
+        "record_rating" => {
+            json!({ "caseId": "nope", "visit": "intake", "level": 5, "reasons": [], "comment": null })
+        }
+        "issue_ticket" => json!({ "category": "economic" }),
+        "ticket_action" => json!({ "ticketId": 1, "action": "recall" }),
+        "transfer_ticket" => json!({ "ticketId": 1, "toWindow": "02" }),
+        "set_language" => json!({ "language": "zh-CN" }),
+        "retry_quarantined" => json!({ "rowId": 1 }),
+        "set_printing" => json!({ "printer": null, "paper": "a4" }),
+        "preview_test_page" => json!({ "paper": "a4" }),
+        "issue_document" => json!({ "caseId": "nope", "kind": "acceptance_receipt" }),
+        "print_document" => json!({ "caseId": "nope", "number": "x", "copy": false }),
+        "save_document" => json!({ "caseId": "nope", "number": "x" }),
+        _ => json!({}),
+    }
+}
+
+/// The access table covers exactly the commands the window may call (its
+/// capability), and every command is checked in Rust as the table says:
+/// each one called as nobody and as every role.
+#[test]
+fn every_command_is_checked_for_every_role_as_the_table_says() {
+    use onewindow_lib::access::{Access, COMMANDS};
+    let capability: Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("capabilities/main-window.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let mut allowed: Vec<String> = capability["permissions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|permission| permission.as_str()?.strip_prefix("allow-"))
+        .map(|name| name.replace('-', "_"))
+        .collect();
+    let mut table: Vec<String> = COMMANDS
+        .iter()
+        .map(|(name, _)| (*name).to_owned())
+        .collect();
+    allowed.sort();
+    table.sort();
+    assert_eq!(
+        allowed, table,
+        "the access table and the window's capability differ"
+    );
+
+    let root = tempfile::tempdir().unwrap();
+    let mock = start(root.path(), "main");
+    // Calls that change who is signed in are checked in their own test.
+    let session_changers = ["sign_in", "sign_out", "lock_session", "unlock_session"];
+    for role in [
+        None,
+        Some("clerk"),
+        Some("supervisor"),
+        Some("trainer"),
+        Some("admin"),
+    ] {
+        invoke(&mock, "sign_out", json!({})).unwrap();
+        if let Some(role) = role {
+            sign_in_as(&mock, role);
+        }
+        for (command, access) in COMMANDS {
+            if session_changers.contains(command) {
+                continue;
+            }
+            let outcome = invoke(&mock, command, walk_arguments(command));
+            let code = outcome
+                .as_ref()
+                .err()
+                .and_then(|error| error["code"].as_str())
+                .map(str::to_owned);
+            let may = match (access, role) {
+                (Access::Anyone, _) => true,
+                (Access::Roles(_), None) => false,
+                (Access::Roles(roles), Some(role)) => {
+                    roles.iter().any(|allowed| allowed.as_str() == role)
+                }
+            };
+            if may {
+                assert!(
+                    !matches!(code.as_deref(), Some("not_allowed" | "not_signed_in")),
+                    "{command} as {role:?} was refused: {outcome:?}"
+                );
+                // A malformed argument would hide the check: every call got
+                // to the command (the IPC layer's own errors have no code).
+                if let Err(error) = &outcome {
+                    assert!(error["code"].is_string(), "{command} as {role:?}: {error}");
+                }
+            } else {
+                let expected = if role.is_none() {
+                    "not_signed_in"
+                } else {
+                    "not_allowed"
+                };
+                assert_eq!(
+                    code.as_deref(),
+                    Some(expected),
+                    "{command} as {role:?}: {outcome:?}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn an_idle_lock_keeps_the_user_and_needs_their_password() {
+    let root = tempfile::tempdir().unwrap();
+    let mock = start(root.path(), "main");
+    let locked = invoke(&mock, "lock_session", json!({})).unwrap();
+    assert_eq!(locked["locked"], true);
+    assert_eq!(locked["user"]["role"], "clerk");
+    let refused = invoke(&mock, "search_catalog", json!({ "query": "公司" })).unwrap_err();
+    assert_eq!(refused["code"], "session_locked");
+    let wrong = invoke(&mock, "unlock_session", json!({ "password": "wrong-pass" })).unwrap_err();
+    assert_eq!(wrong["code"], "sign_in_failed");
+    let unlocked = invoke(&mock, "unlock_session", json!({ "password": PASSWORD })).unwrap();
+    assert_eq!(unlocked["locked"], false);
+    assert!(invoke(&mock, "search_catalog", json!({ "query": "公司" })).is_ok());
+    let out = invoke(&mock, "sign_out", json!({})).unwrap();
+    assert_eq!(out["user"], Value::Null);
+    assert_eq!(
+        invoke(&mock, "unlock_session", json!({ "password": PASSWORD })).unwrap_err()["code"],
+        "not_signed_in"
+    );
+}
+
+/// `docs/commands.md` is the access table; regenerate it with
+/// `ONEWINDOW_UPDATE_DOCS=1`.
+#[test]
+fn the_command_table_in_the_docs_is_up_to_date() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/commands.md");
+    let expected = onewindow_lib::access::table_markdown();
+    if std::env::var_os("ONEWINDOW_UPDATE_DOCS").is_some() {
+        std::fs::write(&path, &expected).unwrap();
+    }
+    let actual = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        actual == expected,
+        "docs/commands.md is stale: run ONEWINDOW_UPDATE_DOCS=1 cargo test -p onewindow --test commands"
     );
 }

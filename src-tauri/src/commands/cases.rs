@@ -5,6 +5,7 @@
 use serde::Serialize;
 use tauri::State;
 
+use crate::access::require;
 use crate::backoffice::cache_error;
 use crate::error::UiError;
 use crate::state::AppState;
@@ -95,6 +96,7 @@ fn rows(state: &AppState, cases: Vec<offline_cache::cases::CaseSummary>) -> Vec<
 #[tauri::command]
 #[specta::specta]
 pub async fn cases_today(state: State<'_, AppState>) -> Result<Vec<CaseRow>, UiError> {
+    require(&state, "cases_today")?;
     let sync = state.sync.as_ref().map_err(Clone::clone)?;
     let day = chrono::Local::now().format("%Y-%m-%d").to_string();
     let cases = sync
@@ -112,6 +114,7 @@ pub async fn search_cases(
     state: State<'_, AppState>,
     query: String,
 ) -> Result<Vec<CaseRow>, UiError> {
+    require(&state, "search_cases")?;
     let sync = state.sync.as_ref().map_err(Clone::clone)?;
     let cases = sync
         .store
@@ -128,6 +131,7 @@ pub async fn case_detail(
     state: State<'_, AppState>,
     case_id: String,
 ) -> Result<CaseDetail, UiError> {
+    require(&state, "case_detail")?;
     let sync = state.sync.as_ref().map_err(Clone::clone)?;
     let error = |error: offline_cache::CacheError| cache_error(&error);
     let summary = sync.store.case(&case_id).await.map_err(error)?;

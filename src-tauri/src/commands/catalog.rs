@@ -10,6 +10,7 @@ use forms::search::{EntryKind, SearchIndex};
 use serde::Serialize;
 use tauri::State;
 
+use crate::access::require;
 use crate::error::UiError;
 use crate::state::AppState;
 
@@ -132,6 +133,7 @@ pub fn search_catalog(
     state: State<'_, AppState>,
     query: String,
 ) -> Result<Vec<CatalogHit>, UiError> {
+    require(&state, "search_catalog")?;
     let catalog = state.catalog.as_ref().ok_or_else(no_catalog)?;
     let index = state.search.as_ref().ok_or_else(no_catalog)?;
     Ok(results(catalog, index, &query))
@@ -163,6 +165,7 @@ fn results(catalog: &forms::Catalog, index: &SearchIndex, query: &str) -> Vec<Ca
 #[tauri::command]
 #[specta::specta]
 pub fn item_guide(state: State<'_, AppState>, item_id: String) -> Result<ItemGuide, UiError> {
+    require(&state, "item_guide")?;
     let catalog = state.catalog.as_ref().ok_or_else(no_catalog)?;
     let item = catalog.item(&item_id).ok_or_else(|| UiError {
         code: "unknown_item".into(),

@@ -21,6 +21,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use tauri::State;
 
+use crate::access::require;
 use crate::backoffice::cache_error;
 use crate::commands::printing::{issue, DocumentView};
 use crate::error::UiError;
@@ -840,7 +841,7 @@ async fn save(
     sync.store
         .save_draft(offline_cache::drafts::DraftSave {
             id: draft.id.clone(),
-            clerk_id: crate::commands::printing::window_actor(state).user_id,
+            clerk_id: crate::commands::printing::window_actor(state)?.user_id,
             window: state.workstation.window_number.clone(),
             bundle_id: match &draft.subject {
                 IntakeSubject::Bundle(id) => Some(id.clone()),
@@ -874,6 +875,7 @@ pub async fn start_intake(
     subject: IntakeSubject,
     ticket: Option<String>,
 ) -> Result<IntakeSession, UiError> {
+    require(&state, "start_intake")?;
     let draft = IntakeDraft {
         id: uuid::Uuid::new_v4().to_string(),
         subject,
@@ -931,6 +933,7 @@ pub async fn resume_intake(
     state: State<'_, AppState>,
     draft_id: String,
 ) -> Result<IntakeSession, UiError> {
+    require(&state, "resume_intake")?;
     let sync = state.sync.as_ref().map_err(Clone::clone)?;
     let record = sync
         .store
@@ -951,6 +954,7 @@ pub async fn resume_intake(
 #[tauri::command]
 #[specta::specta]
 pub async fn open_intakes(state: State<'_, AppState>) -> Result<Vec<DraftRow>, UiError> {
+    require(&state, "open_intakes")?;
     let sync = state.sync.as_ref().map_err(Clone::clone)?;
     let records = sync
         .store
@@ -995,6 +999,7 @@ pub async fn save_intake(
     state: State<'_, AppState>,
     draft: IntakeDraft,
 ) -> Result<IntakeCheckView, UiError> {
+    require(&state, "save_intake")?;
     let pinned = pinned_versions(&state, &draft.id).await?;
     let versions = match pinned {
         Some(versions) => versions,
@@ -1012,11 +1017,12 @@ pub async fn save_intake(
 #[tauri::command]
 #[specta::specta]
 pub async fn discard_intake(state: State<'_, AppState>, draft_id: String) -> Result<(), UiError> {
+    require(&state, "discard_intake")?;
     let sync = state.sync.as_ref().map_err(Clone::clone)?;
     sync.store
         .discard_draft(
             &draft_id,
-            crate::commands::printing::window_actor(&state),
+            crate::commands::printing::window_actor(&state)?,
             now(),
         )
         .await
@@ -1027,8 +1033,17 @@ pub async fn discard_intake(state: State<'_, AppState>, draft_id: String) -> Res
 /// credit code (`legal_person`) as it is typed.
 #[tauri::command]
 #[specta::specta]
-pub fn check_identifier(kind: String, identifier: String) -> IdentifierCheck {
-    check_identifier_text(&kind, &identifier, now().date_naive())
+pub fn check_identifier(
+    state: State<'_, AppState>,
+    kind: String,
+    identifier: String,
+) -> Result<IdentifierCheck, UiError> {
+    require(&state, "check_identifier")?;
+    Ok(check_identifier_text(
+        &kind,
+        &identifier,
+        now().date_naive(),
+    ))
 }
 
 const CONSENT_ZH: &str = "申请人同意窗口查询并复用其在本中心及相关部门已有的信息";
@@ -1044,6 +1059,7 @@ pub async fn look_up_applicant(
     identifier: String,
     consent: bool,
 ) -> Result<ApplicantLookup, UiError> {
+    require(&state, "look_up_applicant")?;
     if !consent {
         return Err(UiError {
             code: "consent_required".into(),
@@ -1165,6 +1181,7 @@ pub async fn look_up_licence(
     number: String,
     kind: String,
 ) -> Result<LicenceLookup, UiError> {
+    require(&state, "look_up_licence")?;
     let sync = state.sync.as_ref().map_err(Clone::clone)?;
     let number = number.trim().to_uppercase();
     Ok(
@@ -1224,6 +1241,7 @@ pub async fn commit_intake(
     draft: IntakeDraft,
     confirmed: DecisionChoice,
 ) -> Result<IntakeOutcome, UiError> {
+    require(&state, "commit_intake")?;
     let sync = state.sync.as_ref().map_err(Clone::clone)?;
     let existing = sync.store.case(&draft.id).await;
     let (case, kind) = match existing {
@@ -1304,7 +1322,7 @@ pub async fn commit_intake(
                 &proposal,
                 applicant,
                 &state.workstation.window_number,
-                crate::commands::printing::window_actor(&state),
+                crate::commands::printing::window_actor(&state)?,
                 now(),
                 &draft.id,
                 draft.applicant.consent.then(|| CONSENT_ZH.to_owned()),
@@ -1355,6 +1373,7 @@ pub async fn sign_off_gaps(
     login: String,
     password: String,
 ) -> Result<String, UiError> {
+    require(&state, "sign_off_gaps")?;
     let sync = state.sync.as_ref().map_err(Clone::clone)?;
     let user = sync
         .store

@@ -10,4 +10,5 @@ pub mod preferences;
 pub mod printing;
 pub mod queue;
 pub mod results;
+pub mod session;
 pub mod sync;

@@ -8,6 +8,7 @@ use serde::Serialize;
 use tauri::{AppHandle, Runtime, State};
 use tauri_specta::Event;
 
+use crate::access::require;
 use crate::backoffice::cache_error;
 use crate::commands::preferences::PreferencesChanged;
 use crate::error::UiError;
@@ -55,8 +56,9 @@ fn sha256(bytes: &[u8]) -> String {
 /// The CUPS printers of this machine.
 #[tauri::command]
 #[specta::specta]
-pub fn list_printers() -> Vec<String> {
-    printer::printers()
+pub fn list_printers(state: State<'_, AppState>) -> Result<Vec<String>, UiError> {
+    require(&state, "list_printers")?;
+    Ok(printer::printers())
 }
 
 /// Chooses the printer and its paper; remembered across restarts.
@@ -68,6 +70,7 @@ pub fn set_printing<R: Runtime>(
     printer: Option<String>,
     paper: Layout,
 ) -> Result<Preferences, UiError> {
+    require(&state, "set_printing")?;
     let updated = {
         let mut current = state
             .preferences
@@ -107,7 +110,11 @@ fn test_page(paper: Layout) -> Result<(DocumentInput, print::Rendered), UiError>
 /// printer and the layout.
 #[tauri::command]
 #[specta::specta]
-pub fn preview_test_page(paper: Layout) -> Result<DocumentView, UiError> {
+pub fn preview_test_page(
+    state: State<'_, AppState>,
+    paper: Layout,
+) -> Result<DocumentView, UiError> {
+    require(&state, "preview_test_page")?;
     let (input, rendered) = test_page(paper)?;
     Ok(DocumentView {
         kind: input.kind,
@@ -123,6 +130,7 @@ pub fn preview_test_page(paper: Layout) -> Result<DocumentView, UiError> {
 #[tauri::command]
 #[specta::specta]
 pub fn print_test_page(state: State<'_, AppState>) -> Result<PrintJob, UiError> {
+    require(&state, "print_test_page")?;
     let chosen = preferences(&state);
     let (_, rendered) = test_page(chosen.paper)?;
     let job_id = printer::print(
@@ -155,6 +163,15 @@ async fn case_input(
     })?;
     let accepted_at = chrono::DateTime::parse_from_rfc3339(&facts.accepted_at)
         .unwrap_or_else(|_| chrono::Local::now().fixed_offset());
+    // The clerk as the hall knows them (their account's name).
+    let clerk_name = sync
+        .store
+        .users()
+        .await
+        .map_err(|error| cache_error(&error))?
+        .into_iter()
+        .find(|user| user.id == facts.clerk_id)
+        .map_or_else(|| facts.clerk_id.clone(), |user| user.display_name);
     // An issuance receipt prints what was handed over, to whom or where.
     let mut delivery = Delivery::PickUp {
         place_zh: "综合出件窗口".into(),
@@ -202,8 +219,7 @@ async fn case_input(
         kind,
         hall_name_zh: state.workstation.hall_name_zh.clone(),
         window: facts.window.clone(),
-        // Until accounts exist (accounts issue) the clerk is named by id.
-        clerk_name: facts.clerk_id.clone(),
+        clerk_name,
         document_number: String::new(),
         case_number: facts.case_number.clone(),
         applicant_name: facts.applicant_name.clone(),
@@ -222,11 +238,13 @@ async fn case_input(
     })
 }
 
-pub(crate) fn window_actor(state: &AppState) -> offline_cache::cases::Actor {
-    offline_cache::cases::Actor {
-        user_id: format!("window-{}", state.workstation.window_number),
-        role: offline_cache::lifecycle::Role::Clerk,
-    }
+/// Who acts: the signed-in user (commands check the session first).
+pub(crate) fn window_actor(state: &AppState) -> Result<offline_cache::cases::Actor, UiError> {
+    state
+        .session
+        .get()
+        .map(|session| session.user.actor())
+        .ok_or_else(crate::access::not_signed_in)
 }
 
 /// Issues a document for a case: numbered, rendered, stored encrypted with
@@ -239,6 +257,7 @@ pub async fn issue_document(
     case_id: String,
     kind: DocumentKind,
 ) -> Result<DocumentView, UiError> {
+    require(&state, "issue_document")?;
     issue(&state, &case_id, kind).await
 }
 
@@ -262,7 +281,7 @@ pub(crate) async fn issue(
                 kind: kind.slug().into(),
                 kind_text: kind.number_word().into(),
                 at: chrono::Local::now().fixed_offset(),
-                actor: window_actor(state),
+                actor: window_actor(state)?,
             },
             move |number| {
                 let mut input = input;
@@ -320,6 +339,7 @@ pub async fn print_document(
     number: String,
     copy: bool,
 ) -> Result<PrintJob, UiError> {
+    require(&state, "print_document")?;
     let sync = state.sync.as_ref().map_err(Clone::clone)?;
     let chosen = preferences(&state);
     let printer_name = chosen.printer.clone().ok_or(print::PrintError::NoPrinter)?;
@@ -342,7 +362,7 @@ pub async fn print_document(
             .record_reprint(
                 number.clone(),
                 bytes.clone(),
-                window_actor(&state),
+                window_actor(&state)?,
                 chrono::Local::now().fixed_offset(),
             )
             .await
@@ -366,6 +386,7 @@ pub async fn save_document(
     case_id: String,
     number: String,
 ) -> Result<String, UiError> {
+    require(&state, "save_document")?;
     let sync = state.sync.as_ref().map_err(Clone::clone)?;
     let (_, bytes) = sync
         .store

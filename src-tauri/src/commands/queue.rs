@@ -4,6 +4,7 @@
 use serde::Serialize;
 use tauri::State;
 
+use crate::access::require;
 use crate::backoffice::cache_error;
 use crate::error::UiError;
 use crate::state::AppState;
@@ -80,6 +81,7 @@ async fn queue(state: &AppState) -> Result<QueueView, UiError> {
 #[tauri::command]
 #[specta::specta]
 pub async fn queue_today(state: State<'_, AppState>) -> Result<QueueView, UiError> {
+    require(&state, "queue_today")?;
     queue(&state).await
 }
 
@@ -90,6 +92,7 @@ pub async fn issue_ticket(
     state: State<'_, AppState>,
     category: String,
 ) -> Result<TicketView, UiError> {
+    require(&state, "issue_ticket")?;
     let sync = state.sync.as_ref().map_err(Clone::clone)?;
     let ticket = sync
         .store
@@ -103,6 +106,7 @@ pub async fn issue_ticket(
 #[tauri::command]
 #[specta::specta]
 pub async fn call_next(state: State<'_, AppState>) -> Result<QueueView, UiError> {
+    require(&state, "call_next")?;
     let sync = state.sync.as_ref().map_err(Clone::clone)?;
     sync.store
         .call_next(state.workstation.window_number.clone(), now())
@@ -119,6 +123,7 @@ pub async fn ticket_action(
     ticket_id: u32,
     action: QueueAction,
 ) -> Result<QueueView, UiError> {
+    require(&state, "ticket_action")?;
     use offline_cache::queue::TicketAction;
     let sync = state.sync.as_ref().map_err(Clone::clone)?;
     let action = match action {
@@ -148,6 +153,7 @@ pub async fn transfer_ticket(
     ticket_id: u32,
     to_window: String,
 ) -> Result<QueueView, UiError> {
+    require(&state, "transfer_ticket")?;
     let sync = state.sync.as_ref().map_err(Clone::clone)?;
     sync.store
         .transfer_ticket(

@@ -6,6 +6,7 @@
 use serde::{Deserialize, Serialize};
 use tauri::State;
 
+use crate::access::require;
 use crate::backoffice::cache_error;
 use crate::commands::printing::{issue, stored_view, window_actor, DocumentView};
 use crate::error::UiError;
@@ -76,6 +77,7 @@ fn now() -> chrono::DateTime<chrono::FixedOffset> {
 #[tauri::command]
 #[specta::specta]
 pub async fn results_ready(state: State<'_, AppState>) -> Result<Vec<ReadyRow>, UiError> {
+    require(&state, "results_ready")?;
     let sync = state.sync.as_ref().map_err(Clone::clone)?;
     let ready = sync
         .store
@@ -116,6 +118,7 @@ pub async fn issue_result(
     method: IssueMethodEntry,
     results_zh: Vec<String>,
 ) -> Result<IssuanceOutcome, UiError> {
+    require(&state, "issue_result")?;
     use offline_cache::results::IssueMethod;
     let sync = state.sync.as_ref().map_err(Clone::clone)?;
     let method = match method {
@@ -143,7 +146,7 @@ pub async fn issue_result(
             case_id: case_id.clone(),
             method,
             results_zh,
-            actor: window_actor(&state),
+            actor: window_actor(&state)?,
             at: now(),
         })
         .await
@@ -185,6 +188,7 @@ pub async fn record_rating(
     reasons: Vec<String>,
     comment: Option<String>,
 ) -> Result<RatingView, UiError> {
+    require(&state, "record_rating")?;
     let sync = state.sync.as_ref().map_err(Clone::clone)?;
     let record = sync
         .store
@@ -200,7 +204,7 @@ pub async fn record_rating(
                 comment,
                 at: now(),
             },
-            window_actor(&state),
+            window_actor(&state)?,
         )
         .await
         .map_err(|error| cache_error(&error))?;

@@ -3,6 +3,7 @@
 
 use tauri::State;
 
+use crate::access::require;
 use crate::backoffice::{unavailable_overview, SyncOverview};
 use crate::error::UiError;
 use crate::state::AppState;
@@ -11,6 +12,7 @@ use crate::state::AppState;
 #[tauri::command]
 #[specta::specta]
 pub async fn sync_status(state: State<'_, AppState>) -> Result<SyncOverview, UiError> {
+    require(&state, "sync_status")?;
     match &state.sync {
         Ok(sync) => sync.overview().await,
         Err(problem) => Ok(unavailable_overview(problem)),
@@ -21,6 +23,7 @@ pub async fn sync_status(state: State<'_, AppState>) -> Result<SyncOverview, UiE
 #[tauri::command]
 #[specta::specta]
 pub async fn sync_now(state: State<'_, AppState>) -> Result<SyncOverview, UiError> {
+    require(&state, "sync_now")?;
     match &state.sync {
         Ok(sync) => {
             let overview = sync.pass().await;
@@ -38,6 +41,7 @@ pub async fn retry_quarantined(
     state: State<'_, AppState>,
     row_id: u32,
 ) -> Result<SyncOverview, UiError> {
+    require(&state, "retry_quarantined")?;
     let sync = state.sync.as_ref().map_err(Clone::clone)?;
     // Until sign-in exists (accounts issue), the window's clerk acts.
     let actor = offline_cache::cases::Actor {

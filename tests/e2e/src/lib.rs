@@ -66,6 +66,9 @@ fn tauri_driver() -> PathBuf {
     }
 }
 
+/// The password of the accounts the tests make.
+pub const PASSWORD: &str = "window-pass";
+
 /// A private home for one app: its data directory and the XDG folders where
 /// the web view and the window-state plugin keep their files. Reusing a home
 /// across two [`App::start`] calls is how tests restart the app.
@@ -120,8 +123,9 @@ fn free_port() -> u16 {
 }
 
 impl App {
-    /// Starts the app with `home` and waits until the shell has loaded.
-    pub async fn start(home: &Home, label: &str) -> App {
+    /// Starts the app with `home` and waits until the shell has loaded,
+    /// nobody signed in.
+    pub async fn start_signed_out(home: &Home, label: &str) -> App {
         let binary = app_binary();
         assert!(
             binary.exists(),
@@ -186,6 +190,47 @@ impl App {
         };
         app.wait_for("[data-testid=shell][data-ready=true]").await;
         app
+    }
+
+    /// Starts the app and signs in as a clerk (see [`App::sign_in_as`]).
+    pub async fn start(home: &Home, label: &str) -> App {
+        let app = App::start_signed_out(home, label).await;
+        app.sign_in_as("clerk").await;
+        app
+    }
+
+    /// Signs in with the account of `role` (`clerk`, `supervisor`,
+    /// `trainer`, `admin`; password [`PASSWORD`]). On a first start the
+    /// accounts are made first, through the same commands the first-start
+    /// screen and the administrator's account list use.
+    pub async fn sign_in_as(&self, role: &str) {
+        let outcome = self
+            .client
+            .execute_async(
+                "const [role, password, done] = arguments;
+                 const invoke = window.__TAURI_INTERNALS__.invoke;
+                 (async () => {
+                   const status = await invoke('session_status');
+                   if (status.first_start) {
+                     await invoke('create_first_admin', { login: 'admin', displayName: '管理员', password });
+                     for (const other of ['clerk', 'supervisor', 'trainer']) {
+                       await invoke('create_account', { login: other, displayName: other + ' 示例', role: other, password });
+                     }
+                   }
+                   await invoke('sign_in', { login: role, password });
+                   return 'ok';
+                 })().then(done, (error) => done(error));",
+                vec![serde_json::json!(role), serde_json::json!(PASSWORD)],
+            )
+            .await
+            .expect("the sign-in script runs");
+        assert_eq!(
+            outcome,
+            serde_json::json!("ok"),
+            "signing in as {role} failed"
+        );
+        self.wait_for(&format!("[data-testid=topbar-user-name][data-role={role}]"))
+            .await;
     }
 
     /// Waits for an element and returns it.

@@ -805,3 +805,156 @@ async fn the_start_a_company_bundle_for_a_returning_applicant_by_keyboard() {
     app.screenshot("throughput-receipt-zh").await;
     app.close().await;
 }
+
+async fn type_into_and_submit(app: &App, fields: &[(&str, &str)], submit: &str) {
+    for (css, text) in fields {
+        type_into(app, css, text).await;
+    }
+    app.click(submit).await;
+}
+
+/// First start through the screens: the administrator is made on the
+/// first-start screen and opens a clerk's and a supervisor's accounts; the
+/// clerk signs in, cannot call an administrator's command from the web
+/// view's console, takes in a case with a gap, and the supervisor signs it
+/// off at the clerk's window with their own password. Locking the
+/// workstation mid-intake keeps the draft; the clerk's password unlocks it.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_supervisor_signs_off_a_gap_case_at_the_clerks_window() {
+    let (profile, values) = sample();
+    let home = Home::new();
+    let app = App::start_signed_out(&home, "accounts").await;
+    app.wait_for("[data-testid=session-gate]").await;
+    app.screenshot("first-start-zh").await;
+    type_into_and_submit(
+        &app,
+        &[
+            ("[data-testid=gate-login]", "admin"),
+            ("[data-testid=gate-display-name]", "系统管理员"),
+            ("[data-testid=gate-password]", "correct horse"),
+        ],
+        "[data-testid=gate-submit]",
+    )
+    .await;
+    app.wait_for("[data-testid=topbar-user-name][data-role=admin]")
+        .await;
+    app.wait_for("[data-testid=accounts-panel]").await;
+    for (login, name, role) in [
+        ("li", "李窗口", "clerk"),
+        ("wang", "王值班长", "supervisor"),
+    ] {
+        type_into(&app, "[data-testid=account-login]", login).await;
+        type_into(&app, "[data-testid=account-name]", name).await;
+        app.script(&format!(
+            "const select = document.querySelector('[data-testid=account-role]');
+             select.value = '{role}';
+             select.dispatchEvent(new Event('change', {{ bubbles: true }}));
+             return true;"
+        ))
+        .await;
+        type_into(&app, "[data-testid=account-password]", "window-pass").await;
+        app.click("[data-testid=account-create]").await;
+        app.wait_for(&format!("[data-testid=account-{login}]"))
+            .await;
+    }
+    app.screenshot("accounts-zh").await;
+    app.click("[data-testid=sign-out]").await;
+    app.wait_for("[data-testid=gate-login]").await;
+    type_into_and_submit(
+        &app,
+        &[
+            ("[data-testid=gate-login]", "li"),
+            ("[data-testid=gate-password]", "window-pass"),
+        ],
+        "[data-testid=gate-submit]",
+    )
+    .await;
+    app.wait_for("[data-testid=topbar-user-name][data-role=clerk]")
+        .await;
+
+    // An administrator's command called from the console is refused in Rust.
+    let refused = app
+        .client
+        .execute_async(
+            "const done = arguments[arguments.length - 1];
+             window.__TAURI_INTERNALS__.invoke('create_account', { login: 'intruder', displayName: 'x', role: 'admin', password: 'long-enough-pass' })
+               .then(() => done('accepted'), (error) => done(error.code));",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(refused, json!("not_allowed"));
+
+    // An intake with a gap (the appointment documents come later).
+    start_intake(&app).await;
+    type_applicant(&app, &profile).await;
+    next_step(&app, "form").await;
+    fill_form(&app, &values).await;
+    wait_until_form_is_complete(&app).await;
+
+    // Locked mid-intake: the draft stays under the lock screen.
+    app.click("[data-testid=lock-now]").await;
+    app.wait_for("[data-testid=gate-locked-user]").await;
+    app.screenshot("locked-zh").await;
+    type_into(&app, "[data-testid=gate-password]", "wrong-pass").await;
+    app.click("[data-testid=gate-submit]").await;
+    app.wait_for("[data-testid=gate-problem]").await;
+    type_into(&app, "[data-testid=gate-password]", "window-pass").await;
+    app.click("[data-testid=gate-submit]").await;
+    app.wait_for("[data-testid=intake-flow][data-step=form]")
+        .await;
+    let kept = app
+        .script("return document.getElementById('field-entity_name').value")
+        .await;
+    assert_eq!(kept, values["entity_name"]);
+
+    next_step(&app, "materials").await;
+    app.chord(&[], F9).await;
+    app.wait_for("[data-testid=material-status-appointment_documents]")
+        .await;
+    app.script(
+        "const select = document.querySelector('[data-testid=material-status-appointment_documents]');
+         select.value = 'missing';
+         select.dispatchEvent(new Event('change', { bubbles: true }));
+         return true;",
+    )
+    .await;
+    next_step(&app, "decision").await;
+    app.wait_for("[data-testid=intake-flow][data-dirty=false]")
+        .await;
+    app.wait_for("[data-testid=proposal-kind][data-kind=accept_with_gaps]")
+        .await;
+    app.wait_for("[data-testid=sign-off-note]").await;
+    app.chord(&[Key::Control], ENTER).await;
+    app.wait_for("[data-testid=intake-done]").await;
+    app.wait_for("[data-testid=sign-off]").await;
+    app.screenshot("gaps-sign-off-zh").await;
+    // The clerk's own password is not a supervisor's sign-off.
+    type_into(&app, "[data-testid=supervisor-login]", "li").await;
+    type_into(&app, "[data-testid=supervisor-password]", "window-pass").await;
+    app.click("[data-testid=sign-off-submit]").await;
+    app.wait_for_text(
+        "[data-testid=intake-done] .problem",
+        "容缺受理须由窗口负责人（值班长）签批，该账号不是值班长。",
+    )
+    .await;
+    app.script(
+        "const login = document.querySelector('[data-testid=supervisor-login]');
+         login.value = '';
+         login.dispatchEvent(new Event('input', { bubbles: true }));
+         return true;",
+    )
+    .await;
+    type_into(&app, "[data-testid=supervisor-login]", "wang").await;
+    type_into(&app, "[data-testid=supervisor-password]", "window-pass").await;
+    app.click("[data-testid=sign-off-submit]").await;
+    let signed = app.wait_for("[data-testid=signed-off]").await;
+    assert_eq!(
+        signed.attr("data-state").await.unwrap().as_deref(),
+        Some("dispatched")
+    );
+    // The clerk is still the one signed in.
+    app.wait_for("[data-testid=topbar-user-name][data-role=clerk]")
+        .await;
+    app.close().await;
+}

@@ -67,7 +67,7 @@ async fn shell_opens_in_chinese_and_switches_to_english() {
     assert!(app
         .text("[data-testid=topbar-user]")
         .await
-        .contains("未登录"));
+        .contains("clerk 示例（窗口人员）"));
     assert!(app
         .text("[data-testid=topbar-pending-sync]")
         .await

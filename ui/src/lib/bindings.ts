@@ -9,6 +9,29 @@ import * as __TAURI_EVENT from "@tauri-apps/api/event";
 /** Commands */
 export const commands = {
 	appInfo: () => typedError<AppInfo_Serialize, UiError>(__TAURI_INVOKE("app_info")),
+	/**  Who is signed in, and whether this is the first start. */
+	sessionStatus: () => typedError<SessionView_Serialize, UiError>(__TAURI_INVOKE("session_status")),
+	/**  Makes the first administrator at first start and signs them in. */
+	createFirstAdmin: (login: string, displayName: string, password: string) => typedError<SessionView_Serialize, UiError>(__TAURI_INVOKE("create_first_admin", { login, displayName, password })),
+	/**  Signs a user in (replacing whoever was signed in). */
+	signIn: (login: string, password: string) => typedError<SessionView_Serialize, UiError>(__TAURI_INVOKE("sign_in", { login, password })),
+	/**  Signs out. Open drafts stay saved for the next sign-in at this window. */
+	signOut: () => typedError<SessionView_Serialize, UiError>(__TAURI_INVOKE("sign_out")),
+	/**
+	 *  Locks the workstation (after the idle time, or on request); the user and
+	 *  the open draft stay.
+	 */
+	lockSession: () => typedError<SessionView_Serialize, UiError>(__TAURI_INVOKE("lock_session")),
+	/**  Unlocks with the signed-in user's own password. */
+	unlockSession: (password: string) => typedError<SessionView_Serialize, UiError>(__TAURI_INVOKE("unlock_session", { password })),
+	/**  Every account (administrators only). */
+	listAccounts: () => typedError<AccountView[], UiError>(__TAURI_INVOKE("list_accounts")),
+	/**  Creates an account (administrators only). */
+	createAccount: (login: string, displayName: string, role: AccountRole, password: string) => typedError<AccountView, UiError>(__TAURI_INVOKE("create_account", { login, displayName, role, password })),
+	/**  Disables or enables an account (administrators only). */
+	setAccountDisabled: (userId: string, disabled: boolean) => typedError<null, UiError>(__TAURI_INVOKE("set_account_disabled", { userId, disabled })),
+	/**  Sets a new password for an account (administrators only). */
+	resetAccountPassword: (userId: string, password: string) => typedError<null, UiError>(__TAURI_INVOKE("reset_account_password", { userId, password })),
 	/**  Items and bundles matching `query`, best first (at most 20). */
 	searchCatalog: (query: string) => typedError<CatalogHit_Serialize[], UiError>(__TAURI_INVOKE("search_catalog", { query })),
 	/**  The guide of one item. */
@@ -33,7 +56,7 @@ export const commands = {
 	 *  Checks a resident ID number (`natural_person`) or a unified social
 	 *  credit code (`legal_person`) as it is typed.
 	 */
-	checkIdentifier: (kind: string, identifier: string) => __TAURI_INVOKE<IdentifierCheck_Serialize>("check_identifier", { kind, identifier }),
+	checkIdentifier: (kind: string, identifier: string) => typedError<IdentifierCheck_Serialize, UiError>(__TAURI_INVOKE("check_identifier", { kind, identifier })),
 	/**
 	 *  What earlier cases and the back offices know of an applicant; only with
 	 *  the applicant's consent. Nothing is written.
@@ -83,7 +106,7 @@ export const commands = {
 	/**  Puts a quarantined case back in the queue after it was corrected. */
 	retryQuarantined: (rowId: number) => typedError<SyncOverview_Serialize, UiError>(__TAURI_INVOKE("retry_quarantined", { rowId })),
 	/**  The CUPS printers of this machine. */
-	listPrinters: () => __TAURI_INVOKE<string[]>("list_printers"),
+	listPrinters: () => typedError<string[], UiError>(__TAURI_INVOKE("list_printers")),
 	/**  Chooses the printer and its paper; remembered across restarts. */
 	setPrinting: (printer: string | null, paper: Layout) => typedError<Preferences_Serialize, UiError>(__TAURI_INVOKE("set_printing", { printer, paper })),
 	/**
@@ -111,10 +134,23 @@ export const commands = {
 /** Events */
 export const events = {
 	preferencesChanged: makeEvent<PreferencesChanged_Serialize, PreferencesChanged_Deserialize>("preferences-changed"),
+	sessionView: makeEvent<SessionView_Serialize, SessionView_Deserialize>("session-view"),
 	syncOverview: makeEvent<SyncOverview_Serialize, SyncOverview_Deserialize>("sync-overview"),
 };
 
 /* Types */
+/**  A role as the UI names it. */
+export type AccountRole = "clerk" | "supervisor" | "trainer" | "admin";
+
+/**  An account as lists and the top bar show it. */
+export type AccountView = {
+	id: string,
+	login: string,
+	display_name: string,
+	role: AccountRole,
+	disabled: boolean,
+};
+
 /**  Facts about the running app for the About page and the top bar. */
 export type AppInfo = AppInfo_Serialize | AppInfo_Deserialize;
 
@@ -729,6 +765,8 @@ export type Preferences_Deserialize = {
 	printer?: string | null,
 	/**  The paper of that printer. */
 	paper?: Layout,
+	/**  Minutes without input before the workstation locks itself. */
+	idle_lock_minutes?: number,
 };
 
 /**  Everything the workstation remembers about its interface. */
@@ -738,6 +776,8 @@ export type Preferences_Serialize = {
 	printer: string | null,
 	/**  The paper of that printer. */
 	paper: Layout,
+	/**  Minutes without input before the workstation locks itself. */
+	idle_lock_minutes: number,
 };
 
 /**  A value the form takes from what is known of the applicant. */
@@ -943,6 +983,29 @@ export type ReadyRow = {
 	/**  `approved` or `refused`. */
 	outcome: string,
 	ready_since: string,
+};
+
+/**  The session as the window shows it; sent as an event on every change. */
+export type SessionView = SessionView_Serialize | SessionView_Deserialize;
+
+/**  The session as the window shows it; sent as an event on every change. */
+export type SessionView_Deserialize = {
+	/**  No account exists yet: the first administrator must be made. */
+	first_start: boolean,
+	user?: AccountView | null,
+	locked: boolean,
+	/**  Minutes without input before the workstation locks itself. */
+	idle_lock_minutes: number,
+};
+
+/**  The session as the window shows it; sent as an event on every change. */
+export type SessionView_Serialize = {
+	/**  No account exists yet: the first administrator must be made. */
+	first_start: boolean,
+	user: AccountView | null,
+	locked: boolean,
+	/**  Minutes without input before the workstation locks itself. */
+	idle_lock_minutes: number,
 };
 
 /**  Everything the UI shows about sync. */

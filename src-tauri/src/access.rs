@@ -1,0 +1,217 @@
+//! Who may call which command, checked on the Rust side for every call.
+//!
+//! [`COMMANDS`] is the one table: each command of the app with the roles
+//! that may call it, or `Anyone` for what the sign-in screen itself needs.
+//! Every command starts with [`require`] (or [`require_user`]); the command
+//! tests walk the table, calling every command as every role, and
+//! `docs/commands.md` is generated from it (a test fails when it is stale).
+//!
+//! A locked session (idle lock) keeps its user and the open draft, but
+//! refuses every command of the table except those the lock screen needs.
+//! This module never looks at cases: what a role may do to a case is
+//! `offline_cache::lifecycle`.
+
+use std::sync::Mutex;
+
+use offline_cache::accounts::User;
+use offline_cache::cases::Actor;
+use offline_cache::lifecycle::Role;
+
+use crate::error::UiError;
+use crate::state::AppState;
+
+/// Who may call a command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Also without a signed-in user (the sign-in and lock screens).
+    Anyone,
+    /// Only a signed-in, unlocked user with one of these roles.
+    Roles(&'static [Role]),
+}
+
+use Role::{Admin, Clerk, Supervisor, Trainer};
+
+/// The window's work: clerks, and supervisors standing in at a window.
+const WINDOW: &[Role] = &[Clerk, Supervisor];
+/// Looking things up: anyone signed in.
+const EVERYONE: &[Role] = &[Clerk, Supervisor, Trainer, Admin];
+
+/// Every command and who may call it. Keep in the order of `lib.rs`.
+pub const COMMANDS: &[(&str, Access)] = &[
+    ("app_info", Access::Anyone),
+    ("session_status", Access::Anyone),
+    ("create_first_admin", Access::Anyone),
+    ("sign_in", Access::Anyone),
+    ("sign_out", Access::Anyone),
+    ("lock_session", Access::Anyone),
+    ("unlock_session", Access::Anyone),
+    ("list_accounts", Access::Roles(&[Admin])),
+    ("create_account", Access::Roles(&[Admin])),
+    ("set_account_disabled", Access::Roles(&[Admin])),
+    ("reset_account_password", Access::Roles(&[Admin])),
+    ("search_catalog", Access::Roles(EVERYONE)),
+    ("item_guide", Access::Roles(EVERYONE)),
+    ("cases_today", Access::Roles(WINDOW)),
+    ("search_cases", Access::Roles(WINDOW)),
+    ("case_detail", Access::Roles(WINDOW)),
+    ("start_intake", Access::Roles(WINDOW)),
+    ("resume_intake", Access::Roles(WINDOW)),
+    ("open_intakes", Access::Roles(WINDOW)),
+    ("save_intake", Access::Roles(WINDOW)),
+    ("discard_intake", Access::Roles(WINDOW)),
+    ("check_identifier", Access::Roles(WINDOW)),
+    ("look_up_applicant", Access::Roles(WINDOW)),
+    ("look_up_licence", Access::Roles(WINDOW)),
+    ("commit_intake", Access::Roles(WINDOW)),
+    ("sign_off_gaps", Access::Roles(WINDOW)),
+    ("results_ready", Access::Roles(WINDOW)),
+    ("issue_result", Access::Roles(WINDOW)),
+    ("record_rating", Access::Roles(WINDOW)),
+    ("queue_today", Access::Roles(WINDOW)),
+    ("issue_ticket", Access::Roles(WINDOW)),
+    ("call_next", Access::Roles(WINDOW)),
+    ("ticket_action", Access::Roles(WINDOW)),
+    ("transfer_ticket", Access::Roles(WINDOW)),
+    ("get_preferences", Access::Anyone),
+    ("set_language", Access::Anyone),
+    ("sync_status", Access::Roles(EVERYONE)),
+    ("sync_now", Access::Roles(&[Clerk, Supervisor, Admin])),
+    ("retry_quarantined", Access::Roles(&[Supervisor, Admin])),
+    ("list_printers", Access::Roles(&[Clerk, Supervisor, Admin])),
+    ("set_printing", Access::Roles(&[Clerk, Supervisor, Admin])),
+    (
+        "preview_test_page",
+        Access::Roles(&[Clerk, Supervisor, Admin]),
+    ),
+    (
+        "print_test_page",
+        Access::Roles(&[Clerk, Supervisor, Admin]),
+    ),
+    ("issue_document", Access::Roles(WINDOW)),
+    ("print_document", Access::Roles(WINDOW)),
+    ("save_document", Access::Roles(WINDOW)),
+];
+
+/// Who may call `command`; `None` for a command missing from the table.
+pub fn access_of(command: &str) -> Option<Access> {
+    COMMANDS
+        .iter()
+        .find(|(name, _)| *name == command)
+        .map(|(_, access)| *access)
+}
+
+/// The signed-in user of this workstation.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub user: User,
+    /// Locked after the idle time: the user and the open draft stay.
+    pub locked: bool,
+}
+
+/// The workstation's session slot.
+#[derive(Debug, Default)]
+pub struct SessionSlot(Mutex<Option<Session>>);
+
+impl SessionSlot {
+    pub fn get(&self) -> Option<Session> {
+        self.0.lock().map(|slot| slot.clone()).unwrap_or(None)
+    }
+
+    pub fn set(&self, session: Option<Session>) {
+        if let Ok(mut slot) = self.0.lock() {
+            *slot = session;
+        }
+    }
+}
+
+pub fn not_signed_in() -> UiError {
+    UiError {
+        code: "not_signed_in".into(),
+        message_zh: "请先登录。".into(),
+        message_en: "Sign in first.".into(),
+    }
+}
+
+fn refused(command: &str, role: Role) -> UiError {
+    UiError {
+        code: "not_allowed".into(),
+        message_zh: format!("当前账号（{}）无权执行此操作（{command}）。", role_zh(role)),
+        message_en: format!(
+            "Your account ({}) may not do this ({command}).",
+            role.as_str()
+        ),
+    }
+}
+
+/// The role's name in Chinese.
+pub fn role_zh(role: Role) -> &'static str {
+    match role {
+        Role::Clerk => "窗口人员",
+        Role::Supervisor => "值班长",
+        Role::Trainer => "培训师",
+        Role::Admin => "管理员",
+        Role::System => "系统",
+    }
+}
+
+/// Checks that the signed-in user may call `command`; returns the user.
+pub fn require_user(state: &AppState, command: &str) -> Result<User, UiError> {
+    let Some(Access::Roles(roles)) = access_of(command) else {
+        return Err(UiError {
+            code: "not_allowed".into(),
+            message_zh: format!("操作 {command} 未登记权限，已拒绝。"),
+            message_en: format!("The command {command} has no access rule and is refused."),
+        });
+    };
+    let session = state.session.get().ok_or_else(not_signed_in)?;
+    if session.locked {
+        return Err(UiError {
+            code: "session_locked".into(),
+            message_zh: "工作站已锁定，请输入密码解锁。".into(),
+            message_en: "The workstation is locked: enter your password to unlock it.".into(),
+        });
+    }
+    if roles.contains(&session.user.role) {
+        Ok(session.user)
+    } else {
+        tracing::warn!(
+            command,
+            role = session.user.role.as_str(),
+            "a command was refused for the role"
+        );
+        Err(refused(command, session.user.role))
+    }
+}
+
+/// Like [`require_user`], returning who acts (for the audit log).
+pub fn require(state: &AppState, command: &str) -> Result<Actor, UiError> {
+    require_user(state, command).map(|user| user.actor())
+}
+
+/// The table as Markdown, for `docs/commands.md`.
+pub fn table_markdown() -> String {
+    let mut text = String::from(
+        "# Commands and roles\n\n\
+         Generated from `src-tauri/src/access.rs` by the command tests \
+         (`ONEWINDOW_UPDATE_DOCS=1 cargo test -p onewindow --test commands`); \
+         a test calls every command as every role and checks this table.\n\n\
+         | command | anyone | clerk | supervisor | trainer | admin |\n\
+         | --- | :---: | :---: | :---: | :---: | :---: |\n",
+    );
+    for (command, access) in COMMANDS {
+        let mark = |role: Role| match access {
+            Access::Anyone => "✓",
+            Access::Roles(roles) if roles.contains(&role) => "✓",
+            Access::Roles(_) => "",
+        };
+        text.push_str(&format!(
+            "| `{command}` | {} | {} | {} | {} | {} |\n",
+            if *access == Access::Anyone { "✓" } else { "" },
+            mark(Clerk),
+            mark(Supervisor),
+            mark(Trainer),
+            mark(Admin)
+        ));
+    }
+    text
+}

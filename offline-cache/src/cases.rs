@@ -68,6 +68,9 @@ pub struct IntakeCommit {
     pub sub_cases: BTreeMap<String, Vec<String>>,
     /// Send accepted cases straight to the back offices (no review needed).
     pub dispatch_now: bool,
+    /// Otherwise, put an accepted case in the supervisor's handoff review.
+    #[serde(default)]
+    pub review_first: bool,
     /// The draft this intake came from; it is removed in the same transaction.
     pub draft_id: Option<String>,
     /// For a new draft after a one-time notice: the case it answers.
@@ -137,6 +140,7 @@ impl IntakeCommit {
                 BTreeMap::new()
             },
             dispatch_now: !plan.needs_review(),
+            review_first: plan.needs_review(),
             draft_id: Some(draft_id.to_owned()),
             previous_case_id: None,
             consent,
@@ -337,6 +341,17 @@ pub fn record_intake(
             params![draft_id],
         )?;
     }
+    if state == CaseState::Accepted && !intake.dispatch_now && intake.review_first {
+        apply_event(
+            &transaction,
+            &intake.case_id,
+            state,
+            Event::SendToReview,
+            &intake.actor,
+            &at,
+            None,
+        )?;
+    }
     if intake.dispatch_now && state == CaseState::Accepted {
         apply_event(
             &transaction,
@@ -354,8 +369,9 @@ pub fn record_intake(
     Ok(result)
 }
 
-/// A supervisor signs off a case accepted with gaps; when `dispatch`, the
-/// case then goes to the back offices, in the same transaction.
+/// A supervisor signs off a case accepted with gaps; then, in the same
+/// transaction, the case goes to the back offices (`dispatch`) or to the
+/// handoff review.
 pub fn sign_off_gaps(
     connection: &mut Connection,
     case_id: &str,
@@ -383,17 +399,19 @@ pub fn sign_off_gaps(
         &at,
         None,
     )?;
-    if dispatch {
-        state = apply_event(
-            &transaction,
-            case_id,
-            state,
-            Event::Dispatch,
-            supervisor,
-            &at,
-            None,
-        )?;
-    }
+    state = apply_event(
+        &transaction,
+        case_id,
+        state,
+        if dispatch {
+            Event::Dispatch
+        } else {
+            Event::SendToReview
+        },
+        supervisor,
+        &at,
+        None,
+    )?;
     transaction.commit()?;
     Ok(state)
 }

@@ -13,6 +13,7 @@ pub mod accounts;
 pub mod attachments;
 pub mod audit;
 pub mod cases;
+pub mod desk;
 pub mod documents;
 pub mod drafts;
 pub mod error;

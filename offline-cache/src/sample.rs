@@ -105,6 +105,7 @@ pub fn intake(
         promised_completion: None,
         sub_cases,
         dispatch_now: true,
+        review_first: false,
         draft_id: None,
         previous_case_id: None,
         consent: None,

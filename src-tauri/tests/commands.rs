@@ -1176,6 +1176,10 @@ fn walk_arguments(command: &str) -> Value {
         "issue_document" => json!({ "caseId": "nope", "kind": "acceptance_receipt" }),
         "print_document" => json!({ "caseId": "nope", "number": "x", "copy": false }),
         "save_document" => json!({ "caseId": "nope", "number": "x" }),
+        "desk_action" => json!({ "caseId": "nope", "action": "approve_handoff", "reason": null }),
+        "audit_entries" => {
+            json!({ "query": { "from": null, "to": null, "actor": null, "action": null, "subject": null } })
+        }
         _ => json!({}),
     }
 }
@@ -1305,4 +1309,77 @@ fn the_command_table_in_the_docs_is_up_to_date() {
         actual == expected,
         "docs/commands.md is stale: run ONEWINDOW_UPDATE_DOCS=1 cargo test -p onewindow --test commands"
     );
+}
+
+#[test]
+fn the_supervisors_desk_reviews_handoffs_signs_off_gaps_and_verifies_the_audit_chain() {
+    let root = tempfile::tempdir().unwrap();
+    let mock = start(root.path(), "main");
+    // A food business licence asks for a review before the handoff.
+    let item = "market.food-business-licence";
+    let session = invoke(
+        &mock,
+        "start_intake",
+        json!({ "subject": { "kind": "item", "id": item }, "ticket": null }),
+    )
+    .unwrap();
+    let draft = filled_draft(&session, item, &[]);
+    let reviewed = invoke(
+        &mock,
+        "commit_intake",
+        json!({ "draft": draft, "confirmed": "accept" }),
+    )
+    .unwrap();
+    assert_eq!(reviewed["state"], "handoff_review", "{reviewed}");
+    // A clerk has no desk.
+    assert_eq!(
+        invoke(&mock, "supervisor_desk", json!({})).unwrap_err()["code"],
+        "not_allowed"
+    );
+
+    sign_in_as(&mock, "supervisor");
+    let desk = invoke(&mock, "supervisor_desk", json!({})).unwrap();
+    assert_eq!(
+        desk["handoff_reviews"][0]["id"], reviewed["case_id"],
+        "{desk}"
+    );
+    let case_id = reviewed["case_id"].as_str().unwrap();
+    let no_reason = invoke(
+        &mock,
+        "desk_action",
+        json!({ "caseId": case_id, "action": "send_back", "reason": " " }),
+    )
+    .unwrap_err();
+    assert_eq!(no_reason["code"], "reason_required");
+    let back = invoke(
+        &mock,
+        "desk_action",
+        json!({ "caseId": case_id, "action": "send_back", "reason": "经营场所证明不清晰" }),
+    )
+    .unwrap();
+    assert_eq!(back, json!("accepted"));
+    assert_eq!(
+        invoke(&mock, "supervisor_desk", json!({})).unwrap()["handoff_reviews"],
+        json!([])
+    );
+
+    let entries = invoke(
+        &mock,
+        "audit_entries",
+        json!({ "query": { "from": null, "to": null, "actor": null, "action": "case.", "subject": case_id } }),
+    )
+    .unwrap();
+    let actions: Vec<&str> = entries
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|entry| entry["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions,
+        ["case.send_back", "case.send_to_review", "case.accept"]
+    );
+    let check = invoke(&mock, "verify_audit_chain", json!({})).unwrap();
+    assert_eq!(check["intact"], true, "{check}");
+    assert!(check["entries"].as_u64().unwrap() > 5);
 }

@@ -59,7 +59,7 @@ pub struct CaseDetail {
     pub sync: Vec<CaseSync>,
 }
 
-fn row(state: &AppState, summary: offline_cache::cases::CaseSummary) -> CaseRow {
+pub(crate) fn row(state: &AppState, summary: offline_cache::cases::CaseSummary) -> CaseRow {
     let items = summary
         .item_versions
         .keys()

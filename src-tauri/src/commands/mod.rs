@@ -5,6 +5,7 @@
 pub mod app;
 pub mod cases;
 pub mod catalog;
+pub mod desk;
 pub mod intake;
 pub mod preferences;
 pub mod printing;

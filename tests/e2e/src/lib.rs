@@ -74,6 +74,7 @@ pub const PASSWORD: &str = "window-pass";
 /// across two [`App::start`] calls is how tests restart the app.
 pub struct Home {
     root: tempfile::TempDir,
+    key_file: bool,
 }
 
 impl Home {
@@ -83,7 +84,22 @@ impl Home {
                 .prefix("onewindow-e2e-")
                 .tempdir()
                 .expect("a temporary folder can be made"),
+            key_file: false,
         }
+    }
+
+    /// A home whose store key is kept in a file ([`Home::key_file`]), as an
+    /// administrator may configure, so a test can open the store itself.
+    pub fn with_key_file() -> Self {
+        Home {
+            key_file: true,
+            ..Home::new()
+        }
+    }
+
+    /// The store key file of a [`Home::with_key_file`] home.
+    pub fn key_file(&self) -> PathBuf {
+        self.root.path().join("store.key")
     }
 
     /// The app's data directory (`ONEWINDOW_DATA_DIR`).
@@ -100,6 +116,12 @@ impl Home {
             ("XDG_DATA_HOME".into(), root.join("xdg-data")),
             ("XDG_CACHE_HOME".into(), root.join("xdg-cache")),
         ]
+        .into_iter()
+        .chain(
+            self.key_file
+                .then(|| ("ONEWINDOW_KEY_FILE".into(), self.key_file())),
+        )
+        .collect()
     }
 }
 

@@ -86,6 +86,14 @@ export const commands = {
 	issueResult: (caseId: string, method: IssueMethodEntry, resultsZh: string[]) => typedError<IssuanceOutcome, UiError>(__TAURI_INVOKE("issue_result", { caseId, method, resultsZh })),
 	/**  Records the applicant's rating of a visit (5 非常满意 … 1 非常不满意). */
 	recordRating: (caseId: string, visit: VisitEntry, level: number, reasons: string[], comment: string | null) => typedError<RatingView, UiError>(__TAURI_INVOKE("record_rating", { caseId, visit, level, reasons, comment })),
+	/**  The desk as of now. */
+	supervisorDesk: () => typedError<DeskView_Serialize, UiError>(__TAURI_INVOKE("supervisor_desk")),
+	/**  Acts on a case from the desk; a reason is needed to send back or terminate. */
+	deskAction: (caseId: string, action: DeskAction, reason: string | null) => typedError<string, UiError>(__TAURI_INVOKE("desk_action", { caseId, action, reason })),
+	/**  Audit entries matching the filters, newest first (at most 500). */
+	auditEntries: (query: AuditQuery_Deserialize) => typedError<AuditRow[], UiError>(__TAURI_INVOKE("audit_entries", { query })),
+	/**  Walks the whole audit chain and points at the first broken link. */
+	verifyAuditChain: () => typedError<AuditCheck_Serialize, UiError>(__TAURI_INVOKE("verify_audit_chain")),
 	/**  The day's queue for this window. */
 	queueToday: () => typedError<QueueView_Serialize, UiError>(__TAURI_INVOKE("queue_today")),
 	/**  Issues a ticket of `category` (economic, social, construction, appointment). */
@@ -228,6 +236,60 @@ export type ApplicantLookup_Serialize = {
 	back_office_detail: string | null,
 	/**  Earlier cases of this applicant at this hall. */
 	earlier_cases: number,
+};
+
+/**  The outcome of "verify chain". */
+export type AuditCheck = AuditCheck_Serialize | AuditCheck_Deserialize;
+
+/**  The outcome of "verify chain". */
+export type AuditCheck_Deserialize = {
+	intact: boolean,
+	/**  Entries checked (all of them when intact). */
+	entries: number,
+	/**  The first entry that does not check out. */
+	broken_seq?: number | null,
+	reason_en?: string | null,
+};
+
+/**  The outcome of "verify chain". */
+export type AuditCheck_Serialize = {
+	intact: boolean,
+	/**  Entries checked (all of them when intact). */
+	entries: number,
+	/**  The first entry that does not check out. */
+	broken_seq: number | null,
+	reason_en: string | null,
+};
+
+/**  The audit viewer's filters. */
+export type AuditQuery = AuditQuery_Serialize | AuditQuery_Deserialize;
+
+/**  The audit viewer's filters. */
+export type AuditQuery_Deserialize = {
+	from?: string | null,
+	to?: string | null,
+	actor?: string | null,
+	action?: string | null,
+	subject?: string | null,
+};
+
+/**  The audit viewer's filters. */
+export type AuditQuery_Serialize = {
+	from: string | null,
+	to: string | null,
+	actor: string | null,
+	action: string | null,
+	subject: string | null,
+};
+
+/**  An audit entry for the viewer. */
+export type AuditRow = {
+	seq: number,
+	at: string,
+	actor: string,
+	action: string,
+	subject: string,
+	detail: string,
 };
 
 /**  One case, in full. */
@@ -399,6 +461,38 @@ export type Connection =
 
 /**  The decision the core proposes. */
 export type DecisionChoice = "accept" | "accept_with_gaps" | "one_time_notice" | "not_accepted";
+
+/**  What the supervisor does with a case on the desk. */
+export type DeskAction = 
+/**  Sign off the gaps (the case then goes on). */
+"sign_off" | 
+/**  The handoff review: send it to the back office. */
+"approve_handoff" | 
+/**  The handoff review: back to the window, with the reason. */
+"send_back" | 
+/**  End the case (gaps not supplied in time), with the reason. */
+"terminate";
+
+/**  The desk. */
+export type DeskView = DeskView_Serialize | DeskView_Deserialize;
+
+/**  The desk. */
+export type DeskView_Deserialize = {
+	sign_offs: CaseRow_Deserialize[],
+	handoff_reviews: CaseRow_Deserialize[],
+	time_limits: WatchRow_Deserialize[],
+	gaps_due: WatchRow_Deserialize[],
+	results_waiting: WatchRow_Deserialize[],
+};
+
+/**  The desk. */
+export type DeskView_Serialize = {
+	sign_offs: CaseRow_Serialize[],
+	handoff_reviews: CaseRow_Serialize[],
+	time_limits: WatchRow_Serialize[],
+	gaps_due: WatchRow_Serialize[],
+	results_waiting: WatchRow_Serialize[],
+};
 
 /**  The documents of the window. */
 export type DocumentKind = 
@@ -1107,6 +1201,25 @@ export type UiError = {
 
 /**  The visit being rated. */
 export type VisitEntry = "intake" | "issuance";
+
+/**  A case on a watch list. */
+export type WatchRow = WatchRow_Serialize | WatchRow_Deserialize;
+
+/**  A case on a watch list. */
+export type WatchRow_Deserialize = {
+	case: CaseRow_Deserialize,
+	date: string,
+	/**  Negative: past the date. */
+	days_left: number,
+};
+
+/**  A case on a watch list. */
+export type WatchRow_Serialize = {
+	case: CaseRow_Serialize,
+	date: string,
+	/**  Negative: past the date. */
+	days_left: number,
+};
 
 /**  The hall and window this workstation serves. */
 export type Workstation = {

@@ -1,0 +1,155 @@
+//! The supervisor's desk and the audit viewer on a real encrypted store.
+
+use chrono::{Duration, NaiveDate};
+use offline_cache::cases::Actor;
+use offline_cache::desk::{AuditFilter, Horizons};
+use offline_cache::lifecycle::{CaseState, Event, Role};
+use offline_cache::{sample, CaseStore, Production, StoreKey, StoreOptions};
+use serde_json::json;
+
+fn at(day: NaiveDate) -> chrono::DateTime<chrono::FixedOffset> {
+    chrono::DateTime::parse_from_rfc3339(&format!("{day}T10:00:00+08:00")).unwrap()
+}
+
+fn system() -> Actor {
+    Actor {
+        user_id: "back-office".into(),
+        role: Role::System,
+    }
+}
+
+fn supervisor() -> Actor {
+    Actor {
+        user_id: "supervisor-1".into(),
+        role: Role::Supervisor,
+    }
+}
+
+#[tokio::test]
+async fn the_desk_lists_sign_offs_reviews_limits_gaps_and_waiting_results() {
+    let dir = tempfile::tempdir().unwrap();
+    let store =
+        CaseStore::<Production>::open(dir.path(), &StoreKey::random(), StoreOptions::default())
+            .unwrap();
+    let today = NaiveDate::from_ymd_opt(2026, 11, 27).unwrap();
+    let new_case = |number: u64, day: NaiveDate| {
+        sample::intake(&uuid::Uuid::new_v4().to_string(), number, at(day), 1, 1)
+    };
+
+    // Accepted with gaps, one gap due tomorrow.
+    let mut gaps = new_case(1, today);
+    gaps.event = Event::AcceptWithGaps;
+    gaps.proposal = json!({ "kind": "accept_with_gaps", "gaps": [{ "supply_by": (today + Duration::days(1)).to_string() }] });
+    let gaps_id = gaps.case_id.clone();
+    store.record_intake(gaps).await.unwrap();
+    // Accepted, its item asks for a review before the handoff.
+    let mut review = new_case(2, today);
+    review.dispatch_now = false;
+    review.review_first = true;
+    let review_id = review.case_id.clone();
+    assert_eq!(
+        store.record_intake(review).await.unwrap().state,
+        CaseState::HandoffReview
+    );
+    // Dispatched, its promised date was yesterday.
+    let mut late = new_case(3, today - Duration::days(10));
+    late.promised_completion = Some(today - Duration::days(1));
+    let late_id = late.case_id.clone();
+    store.record_intake(late).await.unwrap();
+    // Comfortably within its limit: not on the desk.
+    let mut fine = new_case(4, today);
+    fine.promised_completion = Some(today + Duration::days(20));
+    store.record_intake(fine).await.unwrap();
+    // A result ready for ten days.
+    let ready = new_case(5, today - Duration::days(12));
+    let ready_id = ready.case_id.clone();
+    store.record_intake(ready).await.unwrap();
+    for event in [Event::BackOfficeReview, Event::Approve, Event::ResultReady] {
+        store
+            .transition(
+                &ready_id,
+                event,
+                system(),
+                at(today - Duration::days(10)),
+                None,
+            )
+            .await
+            .unwrap();
+    }
+
+    let desk = store.desk(today, Horizons::default()).await.unwrap();
+    assert_eq!(
+        desk.sign_offs
+            .iter()
+            .map(|case| &case.id)
+            .collect::<Vec<_>>(),
+        [&gaps_id]
+    );
+    assert_eq!(
+        desk.handoff_reviews
+            .iter()
+            .map(|case| &case.id)
+            .collect::<Vec<_>>(),
+        [&review_id]
+    );
+    assert_eq!(desk.time_limits.len(), 1, "{:?}", desk.time_limits);
+    assert_eq!(desk.time_limits[0].case.id, late_id);
+    assert_eq!(desk.time_limits[0].days_left, -1);
+    assert_eq!(desk.gaps_due.len(), 1);
+    assert_eq!(desk.gaps_due[0].case.id, gaps_id);
+    assert_eq!(desk.gaps_due[0].days_left, 1);
+    assert_eq!(desk.results_waiting.len(), 1);
+    assert_eq!(desk.results_waiting[0].case.id, ready_id);
+    assert_eq!(desk.results_waiting[0].days_left, -10);
+
+    // The review approved, the gaps signed off: both leave the desk.
+    store
+        .transition(
+            &review_id,
+            Event::ApproveHandoff,
+            supervisor(),
+            at(today),
+            None,
+        )
+        .await
+        .unwrap();
+    store
+        .sign_off_gaps(&gaps_id, supervisor(), at(today), false)
+        .await
+        .unwrap();
+    let desk = store.desk(today, Horizons::default()).await.unwrap();
+    assert!(desk.sign_offs.is_empty());
+    // Signed off without a direct dispatch: it waits for the review.
+    assert_eq!(
+        desk.handoff_reviews
+            .iter()
+            .map(|case| &case.id)
+            .collect::<Vec<_>>(),
+        [&gaps_id]
+    );
+
+    // The audit viewer: by action and by subject, newest first.
+    let moves = store
+        .audit_entries(AuditFilter {
+            subject: Some(review_id.clone()),
+            ..AuditFilter::default()
+        })
+        .await
+        .unwrap();
+    let actions: Vec<&str> = moves.iter().map(|entry| entry.action.as_str()).collect();
+    assert_eq!(
+        actions,
+        ["case.approve_handoff", "case.send_to_review", "case.accept"]
+    );
+    let sign_offs = store
+        .audit_entries(AuditFilter {
+            action: Some("case.sign_off".into()),
+            from: Some(today.to_string()),
+            to: Some(today.to_string()),
+            ..AuditFilter::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(sign_offs.len(), 1);
+    assert_eq!(sign_offs[0].actor, "supervisor-1");
+}

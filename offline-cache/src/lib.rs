@@ -25,6 +25,7 @@ pub mod results;
 pub mod sample;
 pub mod schema;
 pub mod settings;
+pub mod statistics;
 pub mod store;
 pub mod sync;
 

@@ -220,17 +220,19 @@ CREATE TABLE ratings (
 CREATE INDEX ratings_follow_up ON ratings (follow_up);
 "#,
         ),
+        // Version 9: what the follow-up of a bad rating found and did.
+        M::up("ALTER TABLE ratings ADD COLUMN follow_up_note TEXT;"),
     ])
 }
 
 /// The schema version this build writes.
-pub const SCHEMA_VERSION: i64 = 8;
+pub const SCHEMA_VERSION: i64 = 9;
 
 #[cfg(test)]
 mod tests {
     #[test]
     fn migrations_are_valid() {
         super::migrations().validate().unwrap();
-        assert_eq!(super::SCHEMA_VERSION, 8);
+        assert_eq!(super::SCHEMA_VERSION, 9);
     }
 }

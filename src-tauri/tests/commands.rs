@@ -1176,6 +1176,9 @@ fn walk_arguments(command: &str) -> Value {
         "issue_document" => json!({ "caseId": "nope", "kind": "acceptance_receipt" }),
         "print_document" => json!({ "caseId": "nope", "number": "x", "copy": false }),
         "save_document" => json!({ "caseId": "nope", "number": "x" }),
+        "statistics" => json!({ "from": "2026-11-01", "to": "2026-11-30" }),
+        "export_statistics" => json!({ "from": "2026-11-01", "to": "2026-11-30", "format": "csv" }),
+        "close_follow_up" => json!({ "ratingId": 999, "note": "x" }),
         "desk_action" => json!({ "caseId": "nope", "action": "approve_handoff", "reason": null }),
         "audit_entries" => {
             json!({ "query": { "from": null, "to": null, "actor": null, "action": null, "subject": null } })
@@ -1382,4 +1385,87 @@ fn the_supervisors_desk_reviews_handoffs_signs_off_gaps_and_verifies_the_audit_c
     let check = invoke(&mock, "verify_audit_chain", json!({})).unwrap();
     assert_eq!(check["intact"], true, "{check}");
     assert!(check["entries"].as_u64().unwrap() > 5);
+}
+
+#[test]
+fn statistics_are_counted_exported_as_csv_and_xlsx_and_bad_ratings_followed_up() {
+    let root = tempfile::tempdir().unwrap();
+    let mock = start(root.path(), "main");
+    let item = "market.company-establishment";
+    let session = invoke(
+        &mock,
+        "start_intake",
+        json!({ "subject": { "kind": "item", "id": item }, "ticket": null }),
+    )
+    .unwrap();
+    let draft = filled_draft(&session, item, &[]);
+    let outcome = invoke(
+        &mock,
+        "commit_intake",
+        json!({ "draft": draft, "confirmed": "accept" }),
+    )
+    .unwrap();
+    invoke(
+        &mock,
+        "record_rating",
+        json!({ "caseId": outcome["case_id"], "visit": "intake", "level": 1, "reasons": ["等候时间长"], "comment": null }),
+    )
+    .unwrap();
+
+    sign_in_as(&mock, "supervisor");
+    let today = chrono::Local::now().date_naive().to_string();
+    let stats = invoke(&mock, "statistics", json!({ "from": today, "to": today })).unwrap();
+    assert_eq!(stats["cases"], 1, "{stats}");
+    assert_eq!(stats["accepted"], 1);
+    assert_eq!(stats["bad_ratings_open"], 1);
+    let item_row = &stats["by_item"][0];
+    assert_eq!(item_row["name_zh"], "有限责任公司设立登记");
+    let bad_date = invoke(
+        &mock,
+        "statistics",
+        json!({ "from": "2026-13-01", "to": today }),
+    )
+    .unwrap_err();
+    assert_eq!(bad_date["code"], "date");
+
+    let csv_path = invoke(
+        &mock,
+        "export_statistics",
+        json!({ "from": today, "to": today, "format": "csv" }),
+    )
+    .unwrap();
+    let text = std::fs::read_to_string(csv_path.as_str().unwrap()).unwrap();
+    assert!(text.starts_with("分类,项目,数值"), "{text}");
+    assert!(text.contains("事项,有限责任公司设立登记,1"), "{text}");
+    let xlsx_path = invoke(
+        &mock,
+        "export_statistics",
+        json!({ "from": today, "to": today, "format": "xlsx" }),
+    )
+    .unwrap();
+    let bytes = std::fs::read(xlsx_path.as_str().unwrap()).unwrap();
+    assert!(bytes.starts_with(b"PK"), "an XLSX file is a zip");
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
+    let mut sheet = String::new();
+    std::io::Read::read_to_string(
+        &mut archive.by_name("xl/sharedStrings.xml").unwrap(),
+        &mut sheet,
+    )
+    .unwrap();
+    assert!(sheet.contains("有限责任公司设立登记"), "{sheet}");
+
+    let open = invoke(&mock, "open_follow_ups", json!({})).unwrap();
+    assert_eq!(open.as_array().unwrap().len(), 1);
+    invoke(
+        &mock,
+        "close_follow_up",
+        json!({ "ratingId": open[0]["rating_id"], "note": "已电话回访，说明了取号规则" }),
+    )
+    .unwrap();
+    assert_eq!(
+        invoke(&mock, "open_follow_ups", json!({})).unwrap(),
+        json!([])
+    );
+    let stats = invoke(&mock, "statistics", json!({ "from": today, "to": today })).unwrap();
+    assert_eq!(stats["bad_ratings_done"], 1);
 }

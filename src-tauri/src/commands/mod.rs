@@ -12,4 +12,5 @@ pub mod printing;
 pub mod queue;
 pub mod results;
 pub mod session;
+pub mod statistics;
 pub mod sync;

@@ -94,6 +94,14 @@ export const commands = {
 	auditEntries: (query: AuditQuery_Deserialize) => typedError<AuditRow[], UiError>(__TAURI_INVOKE("audit_entries", { query })),
 	/**  Walks the whole audit chain and points at the first broken link. */
 	verifyAuditChain: () => typedError<AuditCheck_Serialize, UiError>(__TAURI_INVOKE("verify_audit_chain")),
+	/**  The statistics of cases taken in from `from` to `to` (`YYYY-MM-DD`). */
+	statistics: (from: string, to: string) => typedError<StatisticsView_Serialize, UiError>(__TAURI_INVOKE("statistics", { from, to })),
+	/**  Writes the statistics to `exports/` as CSV or XLSX; returns the path. */
+	exportStatistics: (from: string, to: string, format: ExportFormat) => typedError<string, UiError>(__TAURI_INVOKE("export_statistics", { from, to, format })),
+	/**  Bad ratings whose follow-up is open, oldest first. */
+	openFollowUps: () => typedError<FollowUpRow_Serialize[], UiError>(__TAURI_INVOKE("open_follow_ups")),
+	/**  Closes a bad rating's follow-up with what was done (supervisors). */
+	closeFollowUp: (ratingId: number, note: string) => typedError<null, UiError>(__TAURI_INVOKE("close_follow_up", { ratingId, note })),
 	/**  The day's queue for this window. */
 	queueToday: () => typedError<QueueView_Serialize, UiError>(__TAURI_INVOKE("queue_today")),
 	/**  Issues a ticket of `category` (economic, social, construction, appointment). */
@@ -459,6 +467,14 @@ export type Connection =
 /**  Not syncing; the reason says why and what to do. */
 "unavailable";
 
+/**  A count with its label in both languages. */
+export type Count = {
+	key: string,
+	name_zh: string,
+	name_en: string,
+	count: number,
+};
+
 /**  The decision the core proposes. */
 export type DecisionChoice = "accept" | "accept_with_gaps" | "one_time_notice" | "not_accepted";
 
@@ -529,6 +545,34 @@ export type DraftRow = {
 	applicant_name: string,
 	step: string,
 	updated_at: string,
+};
+
+/**  An export's file format. */
+export type ExportFormat = "csv" | "xlsx";
+
+/**  A bad rating waiting for its follow-up. */
+export type FollowUpRow = FollowUpRow_Serialize | FollowUpRow_Deserialize;
+
+/**  A bad rating waiting for its follow-up. */
+export type FollowUpRow_Deserialize = {
+	rating_id: number,
+	case_id: string,
+	case_number: string,
+	level: number,
+	reasons: string[],
+	comment?: string | null,
+	rated_at: string,
+};
+
+/**  A bad rating waiting for its follow-up. */
+export type FollowUpRow_Serialize = {
+	rating_id: number,
+	case_id: string,
+	case_number: string,
+	level: number,
+	reasons: string[],
+	comment: string | null,
+	rated_at: string,
 };
 
 /**  A fee. */
@@ -1100,6 +1144,47 @@ export type SessionView_Serialize = {
 	locked: boolean,
 	/**  Minutes without input before the workstation locks itself. */
 	idle_lock_minutes: number,
+};
+
+/**  The statistics as the screen and the exports show them. */
+export type StatisticsView = StatisticsView_Serialize | StatisticsView_Deserialize;
+
+/**  The statistics as the screen and the exports show them. */
+export type StatisticsView_Deserialize = {
+	from: string,
+	to: string,
+	cases: number,
+	by_category: Count[],
+	by_item: Count[],
+	decisions: Count[],
+	accepted: number,
+	on_the_spot: number,
+	one_visit: number,
+	issued: number,
+	average_hours_to_issue?: number | null,
+	/**  Level 5 … 1. */
+	ratings: Count[],
+	bad_ratings_open: number,
+	bad_ratings_done: number,
+};
+
+/**  The statistics as the screen and the exports show them. */
+export type StatisticsView_Serialize = {
+	from: string,
+	to: string,
+	cases: number,
+	by_category: Count[],
+	by_item: Count[],
+	decisions: Count[],
+	accepted: number,
+	on_the_spot: number,
+	one_visit: number,
+	issued: number,
+	average_hours_to_issue: number | null,
+	/**  Level 5 … 1. */
+	ratings: Count[],
+	bad_ratings_open: number,
+	bad_ratings_done: number,
 };
 
 /**  Everything the UI shows about sync. */

@@ -1,0 +1,351 @@
+//! Statistics for a date range and their export (CSV, XLSX) to the
+//! exports folder; the follow-up of bad ratings. The counting is
+//! `offline_cache::statistics`; this file names things for people and
+//! writes the files.
+
+use serde::{Deserialize, Serialize};
+use tauri::State;
+
+use crate::access::require;
+use crate::backoffice::cache_error;
+use crate::error::UiError;
+use crate::state::AppState;
+
+/// A count with its label in both languages.
+#[derive(Debug, Clone, Serialize, specta::Type)]
+pub struct Count {
+    pub key: String,
+    pub name_zh: String,
+    pub name_en: String,
+    pub count: u32,
+}
+
+/// The statistics as the screen and the exports show them.
+#[derive(Debug, Clone, Serialize, specta::Type)]
+pub struct StatisticsView {
+    pub from: String,
+    pub to: String,
+    pub cases: u32,
+    pub by_category: Vec<Count>,
+    pub by_item: Vec<Count>,
+    pub decisions: Vec<Count>,
+    pub accepted: u32,
+    pub on_the_spot: u32,
+    pub one_visit: u32,
+    pub issued: u32,
+    pub average_hours_to_issue: Option<f64>,
+    /// Level 5 … 1.
+    pub ratings: Vec<Count>,
+    pub bad_ratings_open: u32,
+    pub bad_ratings_done: u32,
+}
+
+/// An export's file format.
+#[derive(Debug, Clone, Copy, Deserialize, specta::Type)]
+#[serde(rename_all = "snake_case")]
+pub enum ExportFormat {
+    Csv,
+    Xlsx,
+}
+
+/// A bad rating waiting for its follow-up.
+#[derive(Debug, Clone, Serialize, specta::Type)]
+pub struct FollowUpRow {
+    pub rating_id: u32,
+    pub case_id: String,
+    pub case_number: String,
+    pub level: u8,
+    pub reasons: Vec<String>,
+    pub comment: Option<String>,
+    pub rated_at: String,
+}
+
+fn count(value: i64) -> u32 {
+    u32::try_from(value).unwrap_or(u32::MAX)
+}
+
+fn date(text: &str, what_zh: &str, what_en: &str) -> Result<chrono::NaiveDate, UiError> {
+    chrono::NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d").map_err(|_| UiError {
+        code: "date".into(),
+        message_zh: format!("{what_zh}“{text}”不是有效日期（格式：2026-11-27）。"),
+        message_en: format!("The {what_en} `{text}` is not a date (use 2026-11-27)."),
+    })
+}
+
+const DECISIONS: [(&str, &str, &str); 4] = [
+    ("accept", "予以受理", "Accepted"),
+    ("accept_with_gaps", "容缺受理", "Accepted with gaps"),
+    ("issue_notice", "一次性告知", "One-time notice"),
+    ("refuse", "不予受理", "Not accepted"),
+];
+
+const CATEGORIES: [(&str, &str, &str); 3] = [
+    ("economic", "经济发展类", "Economic"),
+    ("social", "社会事务类", "Social affairs"),
+    ("construction", "建设项目类", "Construction"),
+];
+
+const LEVELS: [(u8, &str, &str); 5] = [
+    (5, "非常满意", "Very satisfied"),
+    (4, "满意", "Satisfied"),
+    (3, "基本满意", "Fairly satisfied"),
+    (2, "不满意", "Dissatisfied"),
+    (1, "非常不满意", "Very dissatisfied"),
+];
+
+async fn compute(state: &AppState, from: &str, to: &str) -> Result<StatisticsView, UiError> {
+    let from = date(from, "起始日期", "start date")?;
+    let to = date(to, "截止日期", "end date")?;
+    let sync = state.sync.as_ref().map_err(Clone::clone)?;
+    let stats = sync
+        .store
+        .statistics(from, to)
+        .await
+        .map_err(|error| cache_error(&error))?;
+    let labelled = |table: &[(&str, &str, &str)],
+                    counts: &std::collections::BTreeMap<String, i64>| {
+        table
+            .iter()
+            .map(|(key, zh, en)| Count {
+                key: (*key).into(),
+                name_zh: (*zh).into(),
+                name_en: (*en).into(),
+                count: count(counts.get(*key).copied().unwrap_or(0)),
+            })
+            .collect::<Vec<_>>()
+    };
+    let catalog = state.catalog.as_deref();
+    let mut by_item: Vec<Count> = stats
+        .by_item
+        .iter()
+        .map(|(id, cases)| {
+            let (name_zh, name_en) = catalog.and_then(|catalog| catalog.item(id)).map_or_else(
+                || (id.clone(), id.clone()),
+                |item| (item.name_zh.clone(), item.name_en.clone()),
+            );
+            Count {
+                key: id.clone(),
+                name_zh,
+                name_en,
+                count: count(*cases),
+            }
+        })
+        .collect();
+    by_item.sort_by(|a, b| b.count.cmp(&a.count).then(a.key.cmp(&b.key)));
+    Ok(StatisticsView {
+        from: stats.from.clone(),
+        to: stats.to.clone(),
+        cases: count(stats.cases),
+        by_category: labelled(&CATEGORIES, &stats.by_category),
+        by_item,
+        decisions: labelled(&DECISIONS, &stats.decisions),
+        accepted: count(stats.accepted),
+        on_the_spot: count(stats.on_the_spot),
+        one_visit: count(stats.one_visit),
+        issued: count(stats.issued),
+        average_hours_to_issue: stats.average_hours_to_issue,
+        ratings: LEVELS
+            .iter()
+            .map(|(level, zh, en)| Count {
+                key: level.to_string(),
+                name_zh: (*zh).into(),
+                name_en: (*en).into(),
+                count: count(stats.ratings.get(level).copied().unwrap_or(0)),
+            })
+            .collect(),
+        bad_ratings_open: count(stats.bad_ratings_open),
+        bad_ratings_done: count(stats.bad_ratings_done),
+    })
+}
+
+/// The statistics of cases taken in from `from` to `to` (`YYYY-MM-DD`).
+#[tauri::command]
+#[specta::specta]
+pub async fn statistics(
+    state: State<'_, AppState>,
+    from: String,
+    to: String,
+) -> Result<StatisticsView, UiError> {
+    require(&state, "statistics")?;
+    compute(&state, &from, &to).await
+}
+
+/// The rows of an export: (section, item, value), in zh-CN.
+fn export_rows(view: &StatisticsView) -> Vec<[String; 3]> {
+    let mut rows = vec![
+        [
+            "范围".to_owned(),
+            "起止".to_owned(),
+            format!("{} 至 {}", view.from, view.to),
+        ],
+        ["概况".into(), "办件数".into(), view.cases.to_string()],
+        [
+            "概况".into(),
+            "受理（含容缺）".into(),
+            view.accepted.to_string(),
+        ],
+        [
+            "概况".into(),
+            "马上办（当日承诺办结）".into(),
+            view.on_the_spot.to_string(),
+        ],
+        [
+            "概况".into(),
+            "一次办（无先行告知）".into(),
+            view.one_visit.to_string(),
+        ],
+        ["概况".into(), "已出件".into(), view.issued.to_string()],
+        [
+            "概况".into(),
+            "受理至出件平均小时".into(),
+            view.average_hours_to_issue
+                .map_or_else(String::new, |hours| format!("{hours:.1}")),
+        ],
+        [
+            "差评".into(),
+            "待回访".into(),
+            view.bad_ratings_open.to_string(),
+        ],
+        [
+            "差评".into(),
+            "已回访".into(),
+            view.bad_ratings_done.to_string(),
+        ],
+    ];
+    for (section, counts) in [
+        ("类别", &view.by_category),
+        ("受理决定", &view.decisions),
+        ("评价", &view.ratings),
+        ("事项", &view.by_item),
+    ] {
+        for entry in counts {
+            rows.push([
+                section.into(),
+                entry.name_zh.clone(),
+                entry.count.to_string(),
+            ]);
+        }
+    }
+    rows
+}
+
+/// One sheet, 统计: the rows under a header, numbers as numbers.
+fn write_xlsx(
+    path: &std::path::Path,
+    rows: &[[String; 3]],
+) -> Result<(), rust_xlsxwriter::XlsxError> {
+    let mut book = rust_xlsxwriter::Workbook::new();
+    {
+        let sheet = book.add_worksheet();
+        sheet.set_name("统计")?;
+        for (column, title) in (0u16..).zip(["分类", "项目", "数值"]) {
+            sheet.write_string(0, column, title)?;
+        }
+        for (line, row) in (1u32..).zip(rows) {
+            sheet.write_string(line, 0, &row[0])?;
+            sheet.write_string(line, 1, &row[1])?;
+            match row[2].parse::<f64>() {
+                Ok(number) => sheet.write_number(line, 2, number)?,
+                Err(_) => sheet.write_string(line, 2, &row[2])?,
+            };
+        }
+        sheet.set_column_width(1, 28)?;
+    }
+    book.save(path)
+}
+
+fn write_error(path: &std::path::Path, detail: impl std::fmt::Display) -> UiError {
+    UiError {
+        code: "export_failed".into(),
+        message_zh: format!(
+            "无法写入导出文件 {}，请检查磁盘空间和权限。",
+            path.display()
+        ),
+        message_en: format!(
+            "The export {} could not be written ({detail}); check the disk.",
+            path.display()
+        ),
+    }
+}
+
+/// Writes the statistics to `exports/` as CSV or XLSX; returns the path.
+#[tauri::command]
+#[specta::specta]
+pub async fn export_statistics(
+    state: State<'_, AppState>,
+    from: String,
+    to: String,
+    format: ExportFormat,
+) -> Result<String, UiError> {
+    require(&state, "export_statistics")?;
+    let view = compute(&state, &from, &to).await?;
+    let folder = state.paths.data_dir.join("exports");
+    std::fs::create_dir_all(&folder).map_err(|error| write_error(&folder, error))?;
+    let rows = export_rows(&view);
+    let name = format!("statistics-{}-{}", view.from, view.to);
+    let path = match format {
+        ExportFormat::Csv => {
+            let path = folder.join(format!("{name}.csv"));
+            let mut writer =
+                csv::Writer::from_path(&path).map_err(|error| write_error(&path, error))?;
+            writer
+                .write_record(["分类", "项目", "数值"])
+                .and_then(|()| rows.iter().try_for_each(|row| writer.write_record(row)))
+                .and_then(|()| writer.flush().map_err(csv::Error::from))
+                .map_err(|error| write_error(&path, error))?;
+            path
+        }
+        ExportFormat::Xlsx => {
+            let path = folder.join(format!("{name}.xlsx"));
+            write_xlsx(&path, &rows).map_err(|error| write_error(&path, error))?;
+            path
+        }
+    };
+    Ok(path.display().to_string())
+}
+
+/// Bad ratings whose follow-up is open, oldest first.
+#[tauri::command]
+#[specta::specta]
+pub async fn open_follow_ups(state: State<'_, AppState>) -> Result<Vec<FollowUpRow>, UiError> {
+    require(&state, "open_follow_ups")?;
+    let sync = state.sync.as_ref().map_err(Clone::clone)?;
+    let open = sync
+        .store
+        .open_follow_ups()
+        .await
+        .map_err(|error| cache_error(&error))?;
+    Ok(open
+        .into_iter()
+        .map(|rating| FollowUpRow {
+            rating_id: u32::try_from(rating.id).unwrap_or(u32::MAX),
+            case_id: rating.case_id,
+            case_number: rating.case_number,
+            level: rating.level,
+            reasons: rating.reasons,
+            comment: rating.comment,
+            rated_at: rating.rated_at,
+        })
+        .collect())
+}
+
+/// Closes a bad rating's follow-up with what was done (supervisors).
+#[tauri::command]
+#[specta::specta]
+pub async fn close_follow_up(
+    state: State<'_, AppState>,
+    rating_id: u32,
+    note: String,
+) -> Result<(), UiError> {
+    let supervisor = require(&state, "close_follow_up")?;
+    let sync = state.sync.as_ref().map_err(Clone::clone)?;
+    sync.store
+        .close_follow_up(
+            i64::from(rating_id),
+            note,
+            supervisor,
+            chrono::Local::now().fixed_offset(),
+        )
+        .await
+        .map_err(|error| cache_error(&error))
+}

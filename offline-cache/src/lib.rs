@@ -17,6 +17,7 @@ pub mod desk;
 pub mod documents;
 pub mod drafts;
 pub mod error;
+pub mod handover;
 pub mod key;
 pub mod lifecycle;
 pub mod numbering;

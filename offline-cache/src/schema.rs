@@ -222,17 +222,34 @@ CREATE INDEX ratings_follow_up ON ratings (follow_up);
         ),
         // Version 9: what the follow-up of a bad rating found and did.
         M::up("ALTER TABLE ratings ADD COLUMN follow_up_note TEXT;"),
+        // Version 10: shift handovers at a window.
+        M::up(
+            r#"
+CREATE TABLE handovers (
+    id TEXT PRIMARY KEY,
+    window TEXT NOT NULL,
+    from_user TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    report TEXT NOT NULL,
+    to_user TEXT,
+    to_acknowledged_at TEXT,
+    supervisor TEXT,
+    supervisor_acknowledged_at TEXT
+);
+CREATE INDEX handovers_window ON handovers (window, created_at);
+"#,
+        ),
     ])
 }
 
 /// The schema version this build writes.
-pub const SCHEMA_VERSION: i64 = 9;
+pub const SCHEMA_VERSION: i64 = 10;
 
 #[cfg(test)]
 mod tests {
     #[test]
     fn migrations_are_valid() {
         super::migrations().validate().unwrap();
-        assert_eq!(super::SCHEMA_VERSION, 9);
+        assert_eq!(super::SCHEMA_VERSION, 10);
     }
 }

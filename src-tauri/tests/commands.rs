@@ -1176,6 +1176,7 @@ fn walk_arguments(command: &str) -> Value {
         "issue_document" => json!({ "caseId": "nope", "kind": "acceptance_receipt" }),
         "print_document" => json!({ "caseId": "nope", "number": "x", "copy": false }),
         "save_document" => json!({ "caseId": "nope", "number": "x" }),
+        "acknowledge_handover" => json!({ "handoverId": "nope" }),
         "statistics" => json!({ "from": "2026-11-01", "to": "2026-11-30" }),
         "export_statistics" => json!({ "from": "2026-11-01", "to": "2026-11-30", "format": "csv" }),
         "close_follow_up" => json!({ "ratingId": 999, "note": "x" }),
@@ -1468,4 +1469,65 @@ fn statistics_are_counted_exported_as_csv_and_xlsx_and_bad_ratings_followed_up()
     );
     let stats = invoke(&mock, "statistics", json!({ "from": today, "to": today })).unwrap();
     assert_eq!(stats["bad_ratings_done"], 1);
+}
+
+#[test]
+fn a_shift_handover_moves_the_drafts_to_the_next_clerk_when_acknowledged() {
+    let root = tempfile::tempdir().unwrap();
+    let mock = start(root.path(), "main");
+    let session = invoke(
+        &mock,
+        "start_intake",
+        json!({ "subject": { "kind": "item", "id": "market.company-establishment" }, "ticket": null }),
+    )
+    .unwrap();
+    let draft_id = session["draft"]["id"].clone();
+    let handover = invoke(&mock, "prepare_handover", json!({})).unwrap();
+    assert_eq!(handover["drafts"][0]["id"], draft_id, "{handover}");
+    assert_eq!(handover["from_name"], "clerk 示例");
+
+    // Another clerk: the draft is not theirs until they acknowledge.
+    invoke(
+        &mock,
+        "sign_in",
+        json!({ "login": "admin", "password": PASSWORD }),
+    )
+    .unwrap();
+    invoke(
+        &mock,
+        "create_account",
+        json!({ "login": "clerk2", "displayName": "接班人员", "role": "clerk", "password": PASSWORD }),
+    )
+    .unwrap();
+    invoke(
+        &mock,
+        "sign_in",
+        json!({ "login": "clerk2", "password": PASSWORD }),
+    )
+    .unwrap();
+    assert_eq!(invoke(&mock, "open_intakes", json!({})).unwrap(), json!([]));
+    let pending = invoke(&mock, "pending_handover", json!({})).unwrap();
+    assert_eq!(pending["id"], handover["id"]);
+    let taken = invoke(
+        &mock,
+        "acknowledge_handover",
+        json!({ "handoverId": handover["id"] }),
+    )
+    .unwrap();
+    assert_eq!(taken["clerk_acknowledged"], true);
+    let drafts = invoke(&mock, "open_intakes", json!({})).unwrap();
+    assert_eq!(drafts[0]["id"], draft_id, "{drafts}");
+
+    sign_in_as(&mock, "supervisor");
+    let done = invoke(
+        &mock,
+        "acknowledge_handover",
+        json!({ "handoverId": handover["id"] }),
+    )
+    .unwrap();
+    assert_eq!(done["supervisor_acknowledged"], true);
+    assert_eq!(
+        invoke(&mock, "pending_handover", json!({})).unwrap(),
+        Value::Null
+    );
 }

@@ -950,17 +950,21 @@ pub async fn resume_intake(
     })
 }
 
-/// This window's open drafts, newest first.
+/// The signed-in clerk's open drafts at this window, newest first.
 #[tauri::command]
 #[specta::specta]
 pub async fn open_intakes(state: State<'_, AppState>) -> Result<Vec<DraftRow>, UiError> {
-    require(&state, "open_intakes")?;
+    let clerk = require(&state, "open_intakes")?;
     let sync = state.sync.as_ref().map_err(Clone::clone)?;
-    let records = sync
+    // A clerk's drafts are theirs until a handover moves them.
+    let records: Vec<_> = sync
         .store
         .open_drafts(Some(state.workstation.window_number.clone()))
         .await
-        .map_err(|error| cache_error(&error))?;
+        .map_err(|error| cache_error(&error))?
+        .into_iter()
+        .filter(|record| record.clerk_id == clerk.user_id)
+        .collect();
     let catalog = state.catalog.as_deref();
     Ok(records
         .iter()

@@ -6,6 +6,7 @@ pub mod app;
 pub mod cases;
 pub mod catalog;
 pub mod desk;
+pub mod handover;
 pub mod intake;
 pub mod preferences;
 pub mod printing;

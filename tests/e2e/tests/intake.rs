@@ -958,3 +958,74 @@ async fn a_supervisor_signs_off_a_gap_case_at_the_clerks_window() {
         .await;
     app.close().await;
 }
+
+/// Signs in through the app's own command as `login` (password [`PASSWORD`]).
+async fn sign_in_login(app: &App, login: &str) {
+    let outcome = app
+        .client
+        .execute_async(
+            "const [login, password, done] = arguments;
+             window.__TAURI_INTERNALS__.invoke('sign_in', { login, password }).then(() => done('ok'), (error) => done(error.code));",
+            vec![json!(login), json!(onewindow_e2e::PASSWORD)],
+        )
+        .await
+        .unwrap();
+    assert_eq!(outcome, json!("ok"), "signing in as {login}");
+}
+
+/// A clerk ends the shift with an intake open; the next clerk sees the
+/// handover, acknowledges it and finds the intake among their drafts; the
+/// supervisor acknowledges it too.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_shift_handover_moves_open_work_to_the_next_clerk() {
+    let (profile, _) = sample();
+    let home = Home::new();
+    let app = App::start(&home, "handover").await;
+    // The administrator opens a second clerk's account.
+    app.sign_in_as("admin").await;
+    let made = app
+        .client
+        .execute_async(
+            "const [password, done] = arguments;
+             window.__TAURI_INTERNALS__.invoke('create_account', { login: 'clerk2', displayName: '接班人员', role: 'clerk', password })
+               .then(() => done('ok'), (error) => done(error.code));",
+            vec![json!(onewindow_e2e::PASSWORD)],
+        )
+        .await
+        .unwrap();
+    assert_eq!(made, json!("ok"));
+    app.sign_in_as("clerk").await;
+    start_intake(&app).await;
+    type_applicant(&app, &profile).await;
+    app.wait_for("[data-testid=intake-flow][data-dirty=false]").await;
+    app.click("[data-testid=end-shift]").await;
+    app.wait_for("[data-testid=handover][data-mode=prepared]").await;
+    assert!(app.text("[data-testid=handover]").await.contains("未完成的受理 (1)"));
+    app.screenshot("handover-prepared-zh").await;
+    app.click("[data-testid=handover-sign-out]").await;
+    app.wait_for("[data-testid=gate-login]").await;
+
+    sign_in_login(&app, "clerk2").await;
+    app.wait_for("[data-testid=handover][data-mode=acknowledge]").await;
+    app.screenshot("handover-acknowledge-zh").await;
+    app.click("[data-testid=acknowledge-handover]").await;
+    app.press_alt_digit('2').await;
+    app.wait_for("[data-testid=open-drafts] [data-testid=resume-draft]").await;
+    app.click("[data-testid=open-drafts] [data-testid=resume-draft]").await;
+    let identifier = app
+        .wait_for("[data-testid=applicant-identifier]")
+        .await
+        .prop("value")
+        .await
+        .unwrap();
+    assert_eq!(identifier.as_deref(), profile.id_number.as_deref());
+
+    app.sign_in_as("supervisor").await;
+    app.wait_for("[data-testid=handover][data-mode=acknowledge]").await;
+    app.click("[data-testid=acknowledge-handover]").await;
+    let gone = app
+        .script("return document.querySelector('[data-testid=handover]') === null")
+        .await;
+    assert_eq!(gone, json!(true));
+    app.close().await;
+}

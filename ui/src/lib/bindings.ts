@@ -46,7 +46,7 @@ export const commands = {
 	startIntake: (subject: IntakeSubject, ticket: string | null) => typedError<IntakeSession_Serialize, UiError>(__TAURI_INVOKE("start_intake", { subject, ticket })),
 	/**  Reopens a saved draft where it was, on the item versions it started on. */
 	resumeIntake: (draftId: string) => typedError<IntakeSession_Serialize, UiError>(__TAURI_INVOKE("resume_intake", { draftId })),
-	/**  This window's open drafts, newest first. */
+	/**  The signed-in clerk's open drafts at this window, newest first. */
 	openIntakes: () => typedError<DraftRow[], UiError>(__TAURI_INVOKE("open_intakes")),
 	/**  Saves the draft as it is on the screen and checks it. */
 	saveIntake: (draft: IntakeDraft_Deserialize) => typedError<IntakeCheckView_Serialize, UiError>(__TAURI_INVOKE("save_intake", { draft })),
@@ -102,6 +102,12 @@ export const commands = {
 	openFollowUps: () => typedError<FollowUpRow_Serialize[], UiError>(__TAURI_INVOKE("open_follow_ups")),
 	/**  Closes a bad rating's follow-up with what was done (supervisors). */
 	closeFollowUp: (ratingId: number, note: string) => typedError<null, UiError>(__TAURI_INVOKE("close_follow_up", { ratingId, note })),
+	/**  The signed-in clerk ends the shift: records the open work of this window. */
+	prepareHandover: () => typedError<HandoverView, UiError>(__TAURI_INVOKE("prepare_handover")),
+	/**  This window's handover still waiting for an acknowledgement, if any. */
+	pendingHandover: () => typedError<HandoverView | null, UiError>(__TAURI_INVOKE("pending_handover")),
+	/**  The next clerk or a supervisor acknowledges the handover. */
+	acknowledgeHandover: (handoverId: string) => typedError<HandoverView, UiError>(__TAURI_INVOKE("acknowledge_handover", { handoverId })),
 	/**  The day's queue for this window. */
 	queueToday: () => typedError<QueueView_Serialize, UiError>(__TAURI_INVOKE("queue_today")),
 	/**  Issues a ticket of `category` (economic, social, construction, appointment). */
@@ -616,6 +622,21 @@ export type GuideMaterial_Serialize = {
 	conditional: boolean,
 };
 
+/**  A handover as the window shows it. */
+export type HandoverView = {
+	id: string,
+	window: string,
+	from_user: string,
+	from_name: string,
+	created_at: string,
+	drafts: OpenWorkRow[],
+	pending_gaps: OpenWorkRow[],
+	results_to_issue: OpenWorkRow[],
+	parked_tickets: OpenWorkRow[],
+	clerk_acknowledged: boolean,
+	supervisor_acknowledged: boolean,
+};
+
 /**  The applicant as found by an identifier check. */
 export type IdentifierCheck = IdentifierCheck_Serialize | IdentifierCheck_Deserialize;
 
@@ -879,6 +900,13 @@ export type Mode =
 "production" | 
 /**  Practice cases for training: a separate store, nothing leaves the machine. */
 "practice";
+
+/**  One open thing of a handover. */
+export type OpenWorkRow = {
+	id: string,
+	label: string,
+	since: string,
+};
 
 /**  Everything the workstation remembers about its interface. */
 export type Preferences = Preferences_Serialize | Preferences_Deserialize;

@@ -373,6 +373,17 @@ export const en: MessageShape = {
     exportXlsx: "Export Excel",
     exported: "Exported to {path}",
   },
+  handover: {
+    title: "Window {window} handover: {name}",
+    drafts: "Unfinished intakes",
+    pendingGaps: "Gap cases awaiting sign-off",
+    results: "Results to issue",
+    parked: "Parked tickets",
+    acknowledge: "Acknowledge and take over",
+    later: "Later",
+    preparedHint: "The handover is saved; it takes effect when the next clerk and the supervisor acknowledge it.",
+    endShift: "End shift",
+  },
   printing: {
     title: "Printing",
     printer: "Printer",

@@ -361,6 +361,17 @@ export const zhCN = {
     exportXlsx: "导出 Excel",
     exported: "已导出到 {path}",
   },
+  handover: {
+    title: "{window} 号窗口交班：{name}",
+    drafts: "未完成的受理",
+    pendingGaps: "待签批的容缺受理",
+    results: "待出件的结果",
+    parked: "挂起的号",
+    acknowledge: "确认接班",
+    later: "稍后",
+    preparedHint: "交班记录已保存，接班人员和值班长确认后生效。",
+    endShift: "交班",
+  },
   printing: {
     title: "打印",
     printer: "打印机",

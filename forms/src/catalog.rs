@@ -393,6 +393,15 @@ impl Catalog {
             .collect()
     }
 
+    /// Whether any of these item versions asks for a supervisor's review
+    /// before the case goes to the back office.
+    pub fn review_before_handoff(&self, item_versions: &BTreeMap<String, u32>) -> bool {
+        item_versions.iter().any(|(id, version)| {
+            self.item_at(id, *version)
+                .is_some_and(|item| item.review_before_handoff)
+        })
+    }
+
     /// A bundle's sub-cases: its items grouped by the back-office system
     /// that approves them (one sub-case per system).
     pub fn bundle_sub_cases(&self, bundle: &Bundle) -> BTreeMap<String, Vec<String>> {

@@ -138,25 +138,7 @@ pub async fn desk_action(
         .filter(|text| !text.is_empty());
     let event = match action {
         DeskAction::SignOff => {
-            let case = sync
-                .store
-                .case(&case_id)
-                .await
-                .map_err(|error| cache_error(&error))?;
-            let needs_review = state.catalog.as_deref().is_some_and(|catalog| {
-                case.item_versions.iter().any(|(id, version)| {
-                    catalog
-                        .item_at(id, *version)
-                        .is_some_and(|item| item.review_before_handoff)
-                })
-            });
-            let signed = sync
-                .store
-                .sign_off_gaps(&case_id, supervisor, now(), !needs_review)
-                .await
-                .map_err(|error| cache_error(&error))?;
-            sync.wake();
-            return Ok(signed.as_str().into());
+            return crate::commands::intake::sign_off(&state, &case_id, supervisor).await;
         }
         DeskAction::ApproveHandoff => Event::ApproveHandoff,
         DeskAction::SendBack => Event::SendBack,

@@ -1391,21 +1391,30 @@ pub async fn sign_off_gaps(
             message_en: "Accepting with gaps needs a supervisor's sign-off; this account is not a supervisor's.".into(),
         });
     }
+    sign_off(&state, &case_id, user.actor()).await
+}
+
+/// A supervisor's sign-off of the gaps; the case then goes to the back
+/// office, or to the handoff review when an item asks for one. Returns the
+/// case's new state.
+pub(crate) async fn sign_off(
+    state: &AppState,
+    case_id: &str,
+    supervisor: offline_cache::cases::Actor,
+) -> Result<String, UiError> {
+    let sync = state.sync.as_ref().map_err(Clone::clone)?;
     let case = sync
         .store
-        .case(&case_id)
+        .case(case_id)
         .await
         .map_err(|error| cache_error(&error))?;
-    let needs_review = state.catalog.as_deref().is_some_and(|catalog| {
-        case.item_versions.iter().any(|(id, version)| {
-            catalog
-                .item_at(id, *version)
-                .is_some_and(|item| item.review_before_handoff)
-        })
-    });
+    let needs_review = state
+        .catalog
+        .as_deref()
+        .is_some_and(|catalog| catalog.review_before_handoff(&case.item_versions));
     let signed = sync
         .store
-        .sign_off_gaps(&case_id, user.actor(), now(), !needs_review)
+        .sign_off_gaps(case_id, supervisor, now(), !needs_review)
         .await
         .map_err(|error| cache_error(&error))?;
     sync.wake();

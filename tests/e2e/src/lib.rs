@@ -316,6 +316,20 @@ impl App {
             .expect("key presses reach the window");
     }
 
+    /// Chooses the cups-pdf test printer `OneWindowPDF` in Settings → 打印.
+    pub async fn choose_test_printer(&self) {
+        self.press_alt_digit('7').await;
+        self.wait_for("[data-testid=printer-select] option[value=OneWindowPDF]")
+            .await;
+        self.script(
+            "const select = document.querySelector('[data-testid=printer-select]');
+             select.value = 'OneWindowPDF';
+             select.dispatchEvent(new Event('change', { bubbles: true }));
+             return true;",
+        )
+        .await;
+    }
+
     /// Opens the screen with the shortcut Alt+`digit`.
     pub async fn press_alt_digit(&self, digit: char) {
         self.chord(&[fantoccini::key::Key::Alt], digit).await;

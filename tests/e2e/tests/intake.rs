@@ -33,20 +33,6 @@ fn sample() -> (
     (sample.applicant, sample.values)
 }
 
-async fn choose_printer(app: &App) {
-    app.press_alt_digit('7').await;
-    app.wait_for("[data-testid=printer-select] option[value=OneWindowPDF]")
-        .await;
-    app.script(
-        "const select = document.querySelector('[data-testid=printer-select]');
-         select.value = 'OneWindowPDF';
-         select.dispatchEvent(new Event('change', { bubbles: true }));
-         return true;",
-    )
-    .await;
-    app.wait_for("[data-testid=printer-select]").await;
-}
-
 /// Search the catalogue by pinyin and start the intake with Ctrl+Enter.
 async fn start_intake(app: &App) {
     app.press_alt_digit('2').await;
@@ -290,7 +276,7 @@ async fn an_item_is_taken_in_from_the_search_to_a_printed_receipt() {
     let (profile, values) = sample();
     let home = Home::new();
     let app = App::start(&home, "intake-receipt").await;
-    choose_printer(&app).await;
+    app.choose_test_printer().await;
     start_intake(&app).await;
     type_applicant(&app, &profile).await;
     app.screenshot("intake-applicant-zh").await;
@@ -702,7 +688,7 @@ async fn the_start_a_company_bundle_for_a_returning_applicant_by_keyboard() {
     let profile = sample.applicant.clone();
     let home = Home::new();
     let app = App::start(&home, "throughput").await;
-    choose_printer(&app).await;
+    app.choose_test_printer().await;
     earlier_bundle_case(&app, &profile, &sample.values).await;
 
     // The applicant takes a ticket at the kiosk.
@@ -997,21 +983,29 @@ async fn a_shift_handover_moves_open_work_to_the_next_clerk() {
     app.sign_in_as("clerk").await;
     start_intake(&app).await;
     type_applicant(&app, &profile).await;
-    app.wait_for("[data-testid=intake-flow][data-dirty=false]").await;
+    app.wait_for("[data-testid=intake-flow][data-dirty=false]")
+        .await;
     app.click("[data-testid=end-shift]").await;
-    app.wait_for("[data-testid=handover][data-mode=prepared]").await;
-    assert!(app.text("[data-testid=handover]").await.contains("未完成的受理 (1)"));
+    app.wait_for("[data-testid=handover][data-mode=prepared]")
+        .await;
+    assert!(app
+        .text("[data-testid=handover]")
+        .await
+        .contains("未完成的受理 (1)"));
     app.screenshot("handover-prepared-zh").await;
     app.click("[data-testid=handover-sign-out]").await;
     app.wait_for("[data-testid=gate-login]").await;
 
     sign_in_login(&app, "clerk2").await;
-    app.wait_for("[data-testid=handover][data-mode=acknowledge]").await;
+    app.wait_for("[data-testid=handover][data-mode=acknowledge]")
+        .await;
     app.screenshot("handover-acknowledge-zh").await;
     app.click("[data-testid=acknowledge-handover]").await;
     app.press_alt_digit('2').await;
-    app.wait_for("[data-testid=open-drafts] [data-testid=resume-draft]").await;
-    app.click("[data-testid=open-drafts] [data-testid=resume-draft]").await;
+    app.wait_for("[data-testid=open-drafts] [data-testid=resume-draft]")
+        .await;
+    app.click("[data-testid=open-drafts] [data-testid=resume-draft]")
+        .await;
     let identifier = app
         .wait_for("[data-testid=applicant-identifier]")
         .await
@@ -1021,7 +1015,8 @@ async fn a_shift_handover_moves_open_work_to_the_next_clerk() {
     assert_eq!(identifier.as_deref(), profile.id_number.as_deref());
 
     app.sign_in_as("supervisor").await;
-    app.wait_for("[data-testid=handover][data-mode=acknowledge]").await;
+    app.wait_for("[data-testid=handover][data-mode=acknowledge]")
+        .await;
     app.click("[data-testid=acknowledge-handover]").await;
     let gone = app
         .script("return document.querySelector('[data-testid=handover]') === null")

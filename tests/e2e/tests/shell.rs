@@ -261,16 +261,7 @@ async fn the_built_in_demo_back_office_is_connected() {
 async fn the_test_page_previews_and_prints() {
     let home = Home::new();
     let app = App::start(&home, "printing").await;
-    press_alt_digit(&app, '7').await;
-    app.wait_for("[data-testid=printer-select] option[value=OneWindowPDF]")
-        .await;
-    app.script(
-        "const select = document.querySelector('[data-testid=printer-select]');
-         select.value = 'OneWindowPDF';
-         select.dispatchEvent(new Event('change', { bubbles: true }));
-         return true;",
-    )
-    .await;
+    app.choose_test_printer().await;
     app.click("[data-testid=paper-roll80]").await;
     app.click("[data-testid=preview-test-page]").await;
     app.wait_for("[data-testid=pdf-preview][data-rendered=true]")

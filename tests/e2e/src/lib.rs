@@ -265,6 +265,19 @@ impl App {
             .unwrap_or_else(|error| panic!("{css} did not appear within {WAIT:?}: {error}"))
     }
 
+    /// Waits until no element matches `css`.
+    pub async fn wait_until_gone(&self, css: &str) {
+        let deadline = Instant::now() + WAIT;
+        let probe = format!("return document.querySelector({css:?}) === null");
+        while self.script(&probe).await != serde_json::json!(true) {
+            assert!(
+                Instant::now() < deadline,
+                "{css} was still there after {WAIT:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     /// The visible text of the element `css`.
     pub async fn text(&self, css: &str) -> String {
         self.wait_for(css)

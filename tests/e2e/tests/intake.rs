@@ -713,6 +713,9 @@ async fn the_start_a_company_bundle_for_a_returning_applicant_by_keyboard() {
     tally.chord(&app, &[Key::Control], ENTER).await;
     app.wait_for("[data-testid=intake-flow][data-step=applicant]")
         .await;
+    // The visit is the called ticket's.
+    app.wait_for_text("[data-testid=intake-ticket]", "号码 A001")
+        .await;
     tally.screen("applicant");
 
     tally.step("applicant: ID number, consent, look-up (F8)");
@@ -1018,9 +1021,6 @@ async fn a_shift_handover_moves_open_work_to_the_next_clerk() {
     app.wait_for("[data-testid=handover][data-mode=acknowledge]")
         .await;
     app.click("[data-testid=acknowledge-handover]").await;
-    let gone = app
-        .script("return document.querySelector('[data-testid=handover]') === null")
-        .await;
-    assert_eq!(gone, json!(true));
+    app.wait_until_gone("[data-testid=handover]").await;
     app.close().await;
 }

@@ -387,6 +387,23 @@ async fn every_screen_is_shown_in_both_languages() {
                 .await;
             app.screenshot(&format!("screen-{view}-{label}")).await;
         }
+        // The intake's steps, on an empty company establishment.
+        press_alt_digit(&app, '2').await;
+        let search = app.wait_for("[data-testid=catalog-search]").await;
+        search.send_keys("gongsisheli").await.unwrap();
+        app.wait_for("[data-testid=hit-market\\.company-establishment]")
+            .await;
+        app.chord(&[fantoccini::key::Key::Control], '\u{E007}')
+            .await;
+        for step in ["applicant", "form", "materials", "decision"] {
+            app.click(&format!("[data-testid=step-{step}]")).await;
+            app.wait_for(&format!("[data-testid=intake-flow][data-step={step}]"))
+                .await;
+            app.screenshot(&format!("screen-intake-{step}-{label}"))
+                .await;
+        }
+        app.click("[data-testid=intake-close]").await;
+        app.wait_for("[data-testid=catalog-search]").await;
     }
     app.close().await;
 }

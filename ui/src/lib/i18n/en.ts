@@ -235,6 +235,7 @@ export const en: MessageShape = {
     signOff: "Sign off",
     signedOff: "Signed off by the supervisor; the case goes to the back office.",
     signedOffForReview: "Signed off by the supervisor; the case waits for the handoff review.",
+    ticket: "Ticket {number}",
     confirm: "Confirm and issue the document",
     applicantIncomplete: "The applicant is not complete: go back to step 1.",
     caseNumber: "Case number",

@@ -229,6 +229,7 @@ export const zhCN = {
     signOff: "签批",
     signedOff: "值班长已签批，办件已推送后台。",
     signedOffForReview: "值班长已签批，办件待推送前审核。",
+    ticket: "号码 {number}",
     confirm: "确认并出具文书",
     applicantIncomplete: "申请人信息不完整，请回到第 1 步补全。",
     caseNumber: "办件编号",

@@ -253,6 +253,9 @@ impl App {
         );
         self.wait_for(&format!("[data-testid=topbar-user-name][data-role={role}]"))
             .await;
+        // The window has finished setting up for the new user.
+        self.wait_for("[data-testid=shell][data-settled=true]")
+            .await;
     }
 
     /// Waits for an element and returns it.

@@ -960,6 +960,8 @@ async fn sign_in_login(app: &App, login: &str) {
         .await
         .unwrap();
     assert_eq!(outcome, json!("ok"), "signing in as {login}");
+    app.wait_for("[data-testid=topbar-user-name]").await;
+    app.wait_for("[data-testid=shell][data-settled=true]").await;
 }
 
 /// A clerk ends the shift with an intake open; the next clerk sees the
@@ -1022,5 +1024,41 @@ async fn a_shift_handover_moves_open_work_to_the_next_clerk() {
         .await;
     app.click("[data-testid=acknowledge-handover]").await;
     app.wait_until_gone("[data-testid=handover]").await;
+    app.close().await;
+}
+
+/// An item this hall does not handle, taken in anyway from the search: the
+/// core proposes not to accept it, and the notice names where to go.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_item_not_handled_here_is_not_accepted_with_a_notice_naming_the_competent_body() {
+    let (profile, _) = sample();
+    let home = Home::new();
+    let app = App::start(&home, "intake-not-accepted").await;
+    app.press_alt_digit('2').await;
+    let search = app.wait_for("[data-testid=catalog-search]").await;
+    search.send_keys("jiehundengji").await.unwrap();
+    app.wait_for("[data-testid=hit-civil-affairs\\.marriage-registration]")
+        .await;
+    app.chord(&[Key::Control], ENTER).await;
+    app.wait_for("[data-testid=intake-flow][data-step=applicant]")
+        .await;
+    type_applicant(&app, &profile).await;
+    app.click("[data-testid=step-decision]").await;
+    app.wait_for("[data-testid=intake-flow][data-dirty=false]")
+        .await;
+    app.wait_for("[data-testid=proposal-kind][data-kind=not_accepted]")
+        .await;
+    assert!(app
+        .text("[data-testid=decision-step]")
+        .await
+        .contains("区民政局婚姻登记处"));
+    app.screenshot("intake-not-accepted-zh").await;
+    app.click("[data-testid=confirm-decision]").await;
+    app.wait_for("[data-testid=intake-done]").await;
+    let case_number = app.text("[data-testid=case-number]").await;
+    let document_number = app.text("[data-testid=document-number]").await;
+    let text = saved_document(&app, &case_number, &document_number).await;
+    assert!(text.contains("不予受理通知书"), "{text}");
+    assert!(text.contains("区民政局婚姻登记处"), "{text}");
     app.close().await;
 }

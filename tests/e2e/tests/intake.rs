@@ -273,34 +273,13 @@ fn printed_file(job: &str) -> PathBuf {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_item_is_taken_in_from_the_search_to_a_printed_receipt() {
-    let (profile, values) = sample();
+    let (profile, _) = sample();
     let home = Home::new();
     let app = App::start(&home, "intake-receipt").await;
     app.choose_test_printer().await;
-    start_intake(&app).await;
-    type_applicant(&app, &profile).await;
-    app.screenshot("intake-applicant-zh").await;
-    next_step(&app, "form").await;
-    fill_form(&app, &values).await;
-    wait_until_form_is_complete(&app).await;
-    app.screenshot("intake-form-zh").await;
-    next_step(&app, "materials").await;
-    app.chord(&[], F9).await;
-    app.wait_for("[data-testid^=material-status-] option[value=received]:checked")
-        .await;
-    app.screenshot("intake-materials-zh").await;
-    next_step(&app, "decision").await;
-    app.wait_for("[data-testid=intake-flow][data-dirty=false]")
-        .await;
-    app.wait_for("[data-testid=proposal-kind][data-kind=accept]")
-        .await;
-    app.screenshot("intake-decision-zh").await;
-    // Ctrl+Enter on the decision confirms it.
-    app.chord(&[Key::Control], ENTER).await;
-    app.wait_for("[data-testid=intake-done]").await;
+    let case_number = accept_sample_case(&app, true).await;
     app.wait_for("[data-testid=pdf-preview][data-rendered=true]")
         .await;
-    let case_number = app.text("[data-testid=case-number]").await;
     let document_number = app.text("[data-testid=document-number]").await;
     app.screenshot("intake-receipt-zh").await;
 
@@ -447,22 +426,32 @@ async fn a_killed_app_reopens_the_draft_where_it_was() {
 
 /// Takes in the sample case and confirms the proposed acceptance; returns
 /// the case number.
-async fn accept_sample_case(app: &App) -> String {
+async fn accept_sample_case(app: &App, screenshots: bool) -> String {
     let (profile, values) = sample();
+    let shot = |name: &'static str| async move {
+        if screenshots {
+            app.screenshot(name).await;
+        }
+    };
     start_intake(app).await;
     type_applicant(app, &profile).await;
+    shot("intake-applicant-zh").await;
     next_step(app, "form").await;
     fill_form(app, &values).await;
     wait_until_form_is_complete(app).await;
+    shot("intake-form-zh").await;
     next_step(app, "materials").await;
     app.chord(&[], F9).await;
     app.wait_for("[data-testid^=material-status-] option[value=received]:checked")
         .await;
+    shot("intake-materials-zh").await;
     next_step(app, "decision").await;
     app.wait_for("[data-testid=intake-flow][data-dirty=false]")
         .await;
     app.wait_for("[data-testid=proposal-kind][data-kind=accept]")
         .await;
+    shot("intake-decision-zh").await;
+    // Ctrl+Enter on the decision confirms it.
     app.chord(&[Key::Control], ENTER).await;
     app.wait_for("[data-testid=intake-done]").await;
     app.text("[data-testid=case-number]").await
@@ -475,7 +464,7 @@ async fn accept_sample_case(app: &App) -> String {
 async fn a_result_is_issued_by_mail_and_both_visits_are_rated() {
     let home = Home::new();
     let app = App::start(&home, "issuance").await;
-    let case_number = accept_sample_case(&app).await;
+    let case_number = accept_sample_case(&app, false).await;
 
     // The applicant rates the intake: F11, then "2" (不满意) with a reason.
     app.chord(&[], '\u{E03B}').await; // F11

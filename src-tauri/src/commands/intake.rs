@@ -1251,14 +1251,23 @@ pub async fn commit_intake(
     let (case, kind) = match existing {
         Ok(case) => {
             // Written before (a retry): never a second case.
-            let decision: DecisionKind = sync
+            // The document follows the decision the store kept; if that
+            // cannot be read, say so rather than guess a kind of document.
+            let facts = sync
                 .store
                 .document_facts(&draft.id)
                 .await
-                .ok()
-                .and_then(|facts| facts.proposal.get("kind").cloned())
+                .map_err(|error| cache_error(&error))?;
+            let decision: DecisionKind = facts
+                .proposal
+                .get("kind")
+                .cloned()
                 .and_then(|kind| serde_json::from_value(kind).ok())
-                .unwrap_or(DecisionKind::Accept);
+                .ok_or_else(|| UiError {
+                    code: "proposal_unreadable".into(),
+                    message_zh: format!("办件 {} 的受理决定无法读取，不能出具文书。请联系系统管理员。", case.case_number),
+                    message_en: format!("The decision of case {} cannot be read, so no document can be made. Call your administrator.", case.case_number),
+                })?;
             (case, decision)
         }
         Err(offline_cache::CacheError::UnknownCase(_)) => {

@@ -7,6 +7,7 @@
 //! files it is pointed at and does no other I/O; it knows nothing of SQLite,
 //! HTTP or Tauri.
 
+pub mod applicant;
 pub mod bundle;
 pub mod calendar;
 pub mod catalog;

@@ -14,7 +14,6 @@ use std::collections::BTreeMap;
 use forms::catalog::{ApplicantType, Catalog, Field, FieldType, Requirement};
 use forms::decision::{DecisionKind, DecisionProposal, MaterialLine, MaterialStatus};
 use forms::form::ApplicantProfile;
-use forms::identifiers::{check_credit_code, check_resident_id, Sex};
 use forms::intake::{Answers, IntakePlan, Subject};
 use offline_cache::sync::{Lookup, LookupOutcome};
 use serde::{Deserialize, Serialize};
@@ -534,139 +533,49 @@ fn form_view(catalog: &Catalog, plan: &IntakePlan) -> IntakeForm {
     }
 }
 
-/// The applicant's profile from the entry, and what is wrong with the entry.
+fn problem_view(error: forms::form::FieldError) -> Problem {
+    Problem {
+        path: error.path,
+        code: error.code.into(),
+        message_zh: error.message_zh,
+        message_en: error.message_en,
+    }
+}
+
+/// The applicant's profile from the entry (`forms::applicant`).
 fn applicant_profile(
     entry: &ApplicantEntry,
     today: chrono::NaiveDate,
 ) -> (Option<ApplicantType>, ApplicantProfile, Vec<Problem>) {
-    let mut problems = Vec::new();
-    let text = |value: &str| Some(value.trim().to_owned()).filter(|value| !value.is_empty());
-    let problem = |path: &str, code: &str, zh: String, en: String| Problem {
-        path: format!("applicant.{path}"),
-        code: code.into(),
-        message_zh: zh,
-        message_en: en,
-    };
-    let kind = match entry.kind.as_str() {
-        "natural_person" => Some(ApplicantType::NaturalPerson),
-        "legal_person" => Some(ApplicantType::LegalPerson),
-        _ => {
-            problems.push(problem(
-                "kind",
-                "applicant_kind",
-                "请选择申请人类型：自然人或法人。".into(),
-                "Choose the applicant type: natural or legal person.".into(),
-            ));
-            None
-        }
-    };
-    let mut profile = ApplicantProfile {
-        name: text(&entry.name),
-        phone: text(&entry.phone),
-        address: text(&entry.address),
-        ..ApplicantProfile::default()
-    };
-    let checked = check_identifier_text(&entry.kind, &entry.identifier, today);
-    if let Some(found) = checked.problem {
-        problems.push(found);
-    }
-    match kind {
-        Some(ApplicantType::NaturalPerson) => {
-            profile.applicant_type = Some("natural_person".into());
-            profile.id_type = Some("111".into());
-            profile.ethnicity = text(&entry.ethnicity);
-            if checked.valid {
-                profile.id_number = Some(checked.normalized.clone());
-                profile.birth_date = checked.birth_date.clone();
-                profile.sex = checked.sex.clone();
-                profile.region_code = checked.region_code.clone();
-            }
-        }
-        Some(ApplicantType::LegalPerson) => {
-            profile.applicant_type = Some("legal_person".into());
-            profile.legal_representative = text(&entry.legal_representative);
-            profile.entity_type = text(&entry.entity_type);
-            if checked.valid {
-                profile.credit_code = Some(checked.normalized.clone());
-                profile.region_code = checked.region_code.clone();
-            }
-        }
-        None => {}
-    }
-    if profile.name.is_none() {
-        problems.push(problem(
-            "name",
-            "applicant_name",
-            "请填写申请人姓名或名称。".into(),
-            "Enter the applicant's name.".into(),
-        ));
-    }
-    (kind, profile, problems)
+    let (kind, profile, problems) = forms::applicant::applicant_profile(
+        &forms::applicant::ApplicantFields {
+            kind: &entry.kind,
+            identifier: &entry.identifier,
+            name: &entry.name,
+            phone: &entry.phone,
+            address: &entry.address,
+            ethnicity: &entry.ethnicity,
+            legal_representative: &entry.legal_representative,
+            entity_type: &entry.entity_type,
+        },
+        today,
+    );
+    (
+        kind,
+        profile,
+        problems.into_iter().map(problem_view).collect(),
+    )
 }
 
 fn check_identifier_text(kind: &str, text: &str, today: chrono::NaiveDate) -> IdentifierCheck {
-    let normalized: String = text
-        .chars()
-        .filter(|character| !character.is_whitespace())
-        .collect::<String>()
-        .to_uppercase();
-    let problem = |error: forms::identifiers::IdentifierError, what_zh: &str, what_en: &str| {
-        Some(Problem {
-            path: "applicant.identifier".into(),
-            code: error.code().into(),
-            message_zh: format!("{what_zh}{}", error.message_zh()),
-            message_en: format!("{what_en}{error}"),
-        })
-    };
-    let empty = IdentifierCheck {
-        valid: false,
-        normalized: normalized.clone(),
-        problem: None,
-        birth_date: None,
-        sex: None,
-        region_code: None,
-    };
-    if normalized.is_empty() {
-        return IdentifierCheck {
-            problem: Some(Problem {
-                path: "applicant.identifier".into(),
-                code: "identifier_missing".into(),
-                message_zh: "请填写证件号码。".into(),
-                message_en: "Enter the identifier.".into(),
-            }),
-            ..empty
-        };
-    }
-    match kind {
-        "legal_person" => match check_credit_code(&normalized) {
-            Ok(code) => IdentifierCheck {
-                valid: true,
-                normalized: code.code,
-                region_code: Some(code.region_code),
-                ..empty
-            },
-            Err(error) => IdentifierCheck {
-                problem: problem(error, "统一社会信用代码", "Credit code: "),
-                ..empty
-            },
-        },
-        _ => match check_resident_id(&normalized, today) {
-            Ok(id) => IdentifierCheck {
-                valid: true,
-                normalized: id.number.clone(),
-                birth_date: Some(id.birth_date.format("%Y-%m-%d").to_string()),
-                sex: Some(match id.sex {
-                    Sex::Male => "1".into(),
-                    Sex::Female => "2".into(),
-                }),
-                region_code: Some(id.number.chars().take(6).collect()),
-                problem: None,
-            },
-            Err(error) => IdentifierCheck {
-                problem: problem(error, "身份证号码", "ID number: "),
-                ..empty
-            },
-        },
+    let facts = forms::applicant::check_identifier(kind, text, today);
+    IdentifierCheck {
+        valid: facts.valid,
+        normalized: facts.normalized,
+        problem: facts.problem.map(problem_view),
+        birth_date: facts.birth_date,
+        sex: facts.sex,
+        region_code: facts.region_code,
     }
 }
 

@@ -148,6 +148,26 @@ impl App {
     /// Starts the app with `home` and waits until the shell has loaded,
     /// nobody signed in.
     pub async fn start_signed_out(home: &Home, label: &str) -> App {
+        match App::try_start_signed_out(home, label).await {
+            Ok(app) => app,
+            // The app of the test before may still hold the single-instance
+            // name on the session bus for a moment after it was killed: the
+            // new one then exits at once. Start once more after a pause.
+            Err((_, log)) if log.contains("single-instance") => {
+                eprintln!(
+                    "{label}: the previous app still held the single-instance name; starting again"
+                );
+                tokio::time::sleep(Duration::from_secs(3)).await;
+                App::try_start_signed_out(home, &format!("{label}-again"))
+                    .await
+                    .unwrap_or_else(|(problem, _)| panic!("{problem}"))
+            }
+            Err((problem, _)) => panic!("{problem}"),
+        }
+    }
+
+    /// One start; on failure the problem and the driver's log.
+    async fn try_start_signed_out(home: &Home, label: &str) -> Result<App, (String, String)> {
         let binary = app_binary();
         assert!(
             binary.exists(),
@@ -193,25 +213,22 @@ impl App {
                 .capabilities(capabilities)
                 .connect(&format!("http://127.0.0.1:{port}")),
         )
-        .await
-        .unwrap_or_else(|_| {
-            panic!(
-                "no WebDriver session within 90 s; see {}",
-                log_path.display()
-            )
-        })
-        .unwrap_or_else(|error| {
-            panic!(
-                "WebDriver session failed: {error}; see {}",
-                log_path.display()
-            )
-        });
+        .await;
+        let failed = |problem: String| {
+            let log = std::fs::read_to_string(&log_path).unwrap_or_default();
+            (format!("{problem}; see {}", log_path.display()), log)
+        };
+        let client = match client {
+            Ok(Ok(client)) => client,
+            Ok(Err(error)) => return Err(failed(format!("WebDriver session failed: {error}"))),
+            Err(_) => return Err(failed("no WebDriver session within 90 s".into())),
+        };
         let app = App {
             client,
             driver: app.driver.take().expect("driver present"),
         };
         app.wait_for("[data-testid=shell][data-ready=true]").await;
-        app
+        Ok(app)
     }
 
     /// Starts the app and signs in as a clerk (see [`App::sign_in_as`]).

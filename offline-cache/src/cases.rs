@@ -471,7 +471,24 @@ pub(crate) fn apply_event(
         case_id,
         &json!({ "from": from.as_str(), "to": to.as_str(), "role": actor.role.as_str(), "note": note }),
     )?;
-    if let Some(action) = event.outbox_action() {
+    if event == Event::Terminate {
+        // Submissions not yet sent never go; the withdraw rows below answer
+        // for any that may have arrived.
+        crate::store::exec(
+            transaction,
+            "DELETE FROM outbox WHERE case_id = ?1 AND action = 'submit' AND attempts = 0",
+            params![case_id],
+        )?;
+    }
+    // A case terminated before it left the window has nothing to withdraw.
+    let at_back_office = matches!(
+        from,
+        CaseState::Dispatched | CaseState::InReview | CaseState::SupplementRequested
+    );
+    if let Some(action) = event
+        .outbox_action()
+        .filter(|_| event != Event::Terminate || at_back_office)
+    {
         let mut sub_cases = transaction.prepare_cached(
             "SELECT id, back_office FROM sub_cases WHERE case_id = ?1 ORDER BY back_office",
         )?;

@@ -61,6 +61,9 @@ pub struct DocumentFacts {
     pub decision: String,
     /// The proposal the clerk confirmed (a `forms::decision::DecisionProposal`).
     pub proposal: Value,
+    /// When the case was terminated and the reason written then (from the
+    /// case's audit entry), if it was.
+    pub termination: Option<(String, String)>,
 }
 
 fn sha256(bytes: &[u8]) -> String {
@@ -223,11 +226,27 @@ pub fn document_facts(connection: &Connection, case_id: &str) -> Result<Document
                     applicant_identifier: row.get(5)?,
                     decision: row.get(6)?,
                     proposal: serde_json::from_str(&proposal).unwrap_or(Value::Null),
+                    termination: None,
                 })
             },
         )
         .optional()?;
-    facts.ok_or_else(|| CacheError::UnknownCase(case_id.to_owned()))
+    let mut facts = facts.ok_or_else(|| CacheError::UnknownCase(case_id.to_owned()))?;
+    facts.termination = connection
+        .query_row(
+            "SELECT at, detail FROM audit_log WHERE subject = ?1 AND action = 'case.terminate' ORDER BY seq DESC LIMIT 1",
+            params![case_id],
+            |row| Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?)),
+        )
+        .optional()?
+        .map(|(at, detail)| {
+            let note = serde_json::from_str::<Value>(&detail)
+                .ok()
+                .and_then(|detail| detail.get("note").and_then(Value::as_str).map(str::to_owned))
+                .unwrap_or_default();
+            (at, note)
+        });
+    Ok(facts)
 }
 
 impl<M: StoreMode> CaseStore<M> {

@@ -14,6 +14,7 @@
 //!                                           ─request_supplement─► supplement_requested ─supplement─► in_review
 //! result_ready ─issue─► issued ─rate─► rated
 //! accepted_with_gaps | accepted | handoff_review ─terminate─► terminated (gaps not supplied in time)
+//! dispatched | in_review | supplement_requested ─terminate─► terminated (and withdrawn at the back office)
 //! ```
 
 use serde::{Deserialize, Serialize};
@@ -167,6 +168,8 @@ impl Event {
             Event::Supplement => Some("supplement"),
             Event::Issue => Some("issued"),
             Event::Rate => Some("rating"),
+            // A case already at the back office is withdrawn there.
+            Event::Terminate => Some("withdraw"),
             _ => None,
         }
     }
@@ -199,11 +202,15 @@ pub fn check_transition(
         (S::Approved | S::Refused, E::ResultReady) if role == R::System => Some(S::ResultReady),
         (S::ResultReady, E::Issue) if window => Some(S::Issued),
         (S::Issued, E::Rate) if window || role == R::System => Some(S::Rated),
-        (S::AcceptedWithGaps | S::Accepted | S::HandoffReview, E::Terminate)
-            if role == R::Supervisor =>
-        {
-            Some(S::Terminated)
-        }
+        (
+            S::AcceptedWithGaps
+            | S::Accepted
+            | S::HandoffReview
+            | S::Dispatched
+            | S::InReview
+            | S::SupplementRequested,
+            E::Terminate,
+        ) if role == R::Supervisor => Some(S::Terminated),
         _ => None,
     };
     allowed.ok_or(CacheError::IllegalTransition { from, event, role })
@@ -299,6 +306,26 @@ mod tests {
         assert!(check_transition(CaseState::InReview, Event::Approve, Role::Clerk).is_err());
         assert!(
             check_transition(CaseState::HandoffReview, Event::ApproveHandoff, Role::Clerk).is_err()
+        );
+    }
+
+    #[test]
+    fn a_supervisor_terminates_a_case_at_the_back_office_and_it_is_withdrawn_there() {
+        for state in [
+            CaseState::Dispatched,
+            CaseState::InReview,
+            CaseState::SupplementRequested,
+        ] {
+            assert_eq!(
+                check_transition(state, Event::Terminate, Role::Supervisor).unwrap(),
+                CaseState::Terminated
+            );
+            assert!(check_transition(state, Event::Terminate, Role::Clerk).is_err());
+        }
+        assert_eq!(Event::Terminate.outbox_action(), Some("withdraw"));
+        // A result already decided is issued, not terminated.
+        assert!(
+            check_transition(CaseState::ResultReady, Event::Terminate, Role::Supervisor).is_err()
         );
     }
 

@@ -153,3 +153,66 @@ async fn the_desk_lists_sign_offs_reviews_limits_gaps_and_waiting_results() {
     assert_eq!(sign_offs.len(), 1);
     assert_eq!(sign_offs[0].actor, "supervisor-1");
 }
+
+#[tokio::test]
+async fn terminating_a_dispatched_gap_case_keeps_its_unsent_submissions_home_and_records_the_reason(
+) {
+    let dir = tempfile::tempdir().unwrap();
+    let store =
+        CaseStore::<Production>::open(dir.path(), &StoreKey::random(), StoreOptions::default())
+            .unwrap();
+    let today = NaiveDate::from_ymd_opt(2026, 11, 27).unwrap();
+    // Dispatched at once: two submissions wait in the outbox (offline).
+    let mut dispatched = sample::intake(&uuid::Uuid::new_v4().to_string(), 1, at(today), 1, 2);
+    dispatched.event = Event::Accept;
+    let dispatched_id = dispatched.case_id.clone();
+    store.record_intake(dispatched).await.unwrap();
+    let before = store.outbox().await.unwrap();
+    assert_eq!(before.len(), 2);
+    assert!(before.iter().all(|row| row.action == "submit"));
+    let moved = store
+        .transition(
+            &dispatched_id,
+            Event::Terminate,
+            supervisor(),
+            at(today + Duration::days(6)),
+            Some("容缺材料逾期未补齐".into()),
+        )
+        .await
+        .unwrap();
+    assert_eq!(moved, CaseState::Terminated);
+    let after = store.outbox().await.unwrap();
+    assert_eq!(after.len(), 2, "{after:?}");
+    assert!(
+        after.iter().all(|row| row.action == "withdraw"),
+        "unsent submissions never go; withdrawals answer for them: {after:?}"
+    );
+    let facts = store.document_facts(&dispatched_id).await.unwrap();
+    let (terminated_at, reason) = facts.termination.unwrap();
+    assert!(terminated_at.starts_with("2026-12-03"), "{terminated_at}");
+    assert_eq!(reason, "容缺材料逾期未补齐");
+
+    // Terminated before it left the window: nothing to withdraw.
+    let mut held = sample::intake(&uuid::Uuid::new_v4().to_string(), 2, at(today), 1, 1);
+    held.event = Event::AcceptWithGaps;
+    held.dispatch_now = false;
+    let held_id = held.case_id.clone();
+    store.record_intake(held).await.unwrap();
+    store
+        .transition(
+            &held_id,
+            Event::Terminate,
+            supervisor(),
+            at(today),
+            Some("申请人撤回".into()),
+        )
+        .await
+        .unwrap();
+    assert_eq!(store.outbox().await.unwrap().len(), 2);
+    assert!(store
+        .document_facts(&held_id)
+        .await
+        .unwrap()
+        .termination
+        .is_some());
+}

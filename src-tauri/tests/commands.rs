@@ -1122,6 +1122,68 @@ fn a_supervisor_signs_off_a_gap_case_at_the_window_with_their_own_password() {
     assert_eq!(session["user"]["role"], "clerk");
 }
 
+#[test]
+fn terminating_a_gap_case_at_the_desk_issues_the_termination_notice_with_the_reason() {
+    let root = tempfile::tempdir().unwrap();
+    let mock = start(root.path(), "main");
+    let item = "market.company-establishment";
+    let session = invoke(
+        &mock,
+        "start_intake",
+        json!({ "subject": { "kind": "item", "id": item }, "ticket": null }),
+    )
+    .unwrap();
+    let draft = filled_draft(&session, item, &["appointment_documents"]);
+    let outcome = invoke(
+        &mock,
+        "commit_intake",
+        json!({ "draft": draft, "confirmed": "accept_with_gaps" }),
+    )
+    .unwrap();
+    let case_id = outcome["case_id"].as_str().unwrap();
+    // A clerk cannot end a case.
+    assert_eq!(
+        invoke(
+            &mock,
+            "desk_action",
+            json!({ "caseId": case_id, "action": "terminate", "reason": "逾期" }),
+        )
+        .unwrap_err()["code"],
+        "not_allowed"
+    );
+    sign_in_as(&mock, "supervisor");
+    let no_reason = invoke(
+        &mock,
+        "desk_action",
+        json!({ "caseId": case_id, "action": "terminate", "reason": null }),
+    )
+    .unwrap_err();
+    assert_eq!(no_reason["code"], "reason_required");
+    let ended = invoke(
+        &mock,
+        "desk_action",
+        json!({ "caseId": case_id, "action": "terminate", "reason": "选任文件逾期未补齐" }),
+    )
+    .unwrap();
+    assert_eq!(ended["state"], "terminated", "{ended}");
+    assert_eq!(ended["document"]["kind"], "termination_notice");
+    let text = pdf_text(ended["document"]["pdf_base64"].as_str().unwrap());
+    for wanted in [
+        "终止办理通知书",
+        "选任文件逾期未补齐",
+        "决定终止办理",
+        "救济途径",
+    ] {
+        assert!(text.contains(wanted), "`{wanted}` missing:\n{text}");
+    }
+    // The notice is one of the case's documents (for a reprint).
+    let documents = invoke(&mock, "case_detail", json!({ "caseId": case_id })).unwrap();
+    assert!(
+        documents.to_string().contains("termination-notice"),
+        "{documents}"
+    );
+}
+
 /// Arguments of the right shape for every command of the access table, so
 /// a refusal can only come from the role check.
 fn walk_arguments(command: &str) -> Value {
@@ -1361,7 +1423,8 @@ fn the_supervisors_desk_reviews_handoffs_signs_off_gaps_and_verifies_the_audit_c
         json!({ "caseId": case_id, "action": "send_back", "reason": "经营场所证明不清晰" }),
     )
     .unwrap();
-    assert_eq!(back, json!("accepted"));
+    assert_eq!(back["state"], "accepted");
+    assert_eq!(back["document"], Value::Null);
     assert_eq!(
         invoke(&mock, "supervisor_desk", json!({})).unwrap()["handoff_reviews"],
         json!([])

@@ -150,6 +150,15 @@ fn every_document_carries_what_the_applicant_must_be_told() {
                         .filter(|c| !c.is_whitespace())
                         .collect(),
                 ],
+                DocumentKind::TerminationNotice => vec![
+                    "决定终止办理".into(),
+                    "容缺材料未在承诺期限内补齐。".into(),
+                    "终止时间".into(),
+                    "2026年12月2日".into(),
+                    input.proposal.gaps[0].name_zh.clone(),
+                    "救济途径".into(),
+                    "（受理专用章）".into(),
+                ],
                 DocumentKind::IssuanceReceipt => vec![
                     "营业执照正本1份".into(),
                     "邮寄送达".into(),

@@ -10,6 +10,7 @@ use tauri::State;
 use crate::access::require;
 use crate::backoffice::cache_error;
 use crate::commands::cases::{row, CaseRow};
+use crate::commands::printing::DocumentView;
 use crate::error::UiError;
 use crate::state::AppState;
 
@@ -44,6 +45,14 @@ pub enum DeskAction {
     SendBack,
     /// End the case (gaps not supplied in time), with the reason.
     Terminate,
+}
+
+/// What a desk action did: the case's new state and, on termination, the
+/// 终止办理通知书 issued with it (for the preview and the print).
+#[derive(Debug, Clone, Serialize, specta::Type)]
+pub struct DeskOutcome {
+    pub state: String,
+    pub document: Option<DocumentView>,
 }
 
 /// An audit entry for the viewer.
@@ -121,7 +130,9 @@ pub async fn supervisor_desk(state: State<'_, AppState>) -> Result<DeskView, UiE
     })
 }
 
-/// Acts on a case from the desk; a reason is needed to send back or terminate.
+/// Acts on a case from the desk; a reason is needed to send back or
+/// terminate. Terminating issues the termination notice (which prints the
+/// reason) at once.
 #[tauri::command]
 #[specta::specta]
 pub async fn desk_action(
@@ -129,7 +140,7 @@ pub async fn desk_action(
     case_id: String,
     action: DeskAction,
     reason: Option<String>,
-) -> Result<String, UiError> {
+) -> Result<DeskOutcome, UiError> {
     use offline_cache::lifecycle::Event;
     let supervisor = require(&state, "desk_action")?;
     let sync = state.sync.as_ref().map_err(Clone::clone)?;
@@ -138,7 +149,11 @@ pub async fn desk_action(
         .filter(|text| !text.is_empty());
     let event = match action {
         DeskAction::SignOff => {
-            return crate::commands::intake::sign_off(&state, &case_id, supervisor).await;
+            let moved = crate::commands::intake::sign_off(&state, &case_id, supervisor).await?;
+            return Ok(DeskOutcome {
+                state: moved,
+                document: None,
+            });
         }
         DeskAction::ApproveHandoff => Event::ApproveHandoff,
         DeskAction::SendBack => Event::SendBack,
@@ -157,7 +172,21 @@ pub async fn desk_action(
         .await
         .map_err(|error| cache_error(&error))?;
     sync.wake();
-    Ok(moved.as_str().into())
+    let document = match action {
+        DeskAction::Terminate => Some(
+            crate::commands::printing::issue(
+                &state,
+                &case_id,
+                crate::print::DocumentKind::TerminationNotice,
+            )
+            .await?,
+        ),
+        _ => None,
+    };
+    Ok(DeskOutcome {
+        state: moved.as_str().into(),
+        document,
+    })
 }
 
 /// Audit entries matching the filters, newest first (at most 500).

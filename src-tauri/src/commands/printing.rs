@@ -215,6 +215,13 @@ async fn case_input(
             });
         }
     }
+    let termination = facts
+        .termination
+        .as_ref()
+        .map(|(at, reason_zh)| print::Termination {
+            terminated_at: chrono::DateTime::parse_from_rfc3339(at).unwrap_or(accepted_at),
+            reason_zh: reason_zh.clone(),
+        });
     Ok(DocumentInput {
         kind,
         hall_name_zh: state.workstation.hall_name_zh.clone(),
@@ -233,6 +240,7 @@ async fn case_input(
         progress_phone: "12345".into(),
         delivery,
         issuance,
+        termination,
         copy: false,
         practice: state.mode == Mode::Practice,
     })

@@ -100,6 +100,9 @@ pub fn all_text(input: &DocumentInput) -> String {
         text.extend(issuance.results_zh.iter().cloned());
         text.push(issuance.received_by.clone());
     }
+    if let Some(termination) = &input.termination {
+        text.push(termination.reason_zh.clone());
+    }
     match &input.delivery {
         Delivery::PickUp { place_zh } => text.push(place_zh.clone()),
         Delivery::Mail {
@@ -127,6 +130,13 @@ fn check(input: &DocumentInput) -> Result<(), PrintError> {
         }
         DocumentKind::NotAcceptedNotice => decision == DecisionKind::NotAccepted,
         DocumentKind::IssuanceReceipt => input.issuance.is_some(),
+        DocumentKind::TerminationNotice => {
+            input.termination.is_some()
+                && matches!(
+                    decision,
+                    DecisionKind::Accept | DecisionKind::AcceptWithGaps
+                )
+        }
     };
     if fits {
         Ok(())
@@ -373,7 +383,12 @@ fn seal_and_signatures(page: &mut Composer, input: &DocumentInput, applicant_sig
     page.y = top + seal * 0.4;
     let size = page.metrics.body;
     page.paragraph(&input.hall_name_zh, size, 0.0);
-    page.paragraph(&date(input.accepted_at.date_naive()), size, 0.0);
+    // The document is dated the day of its decision.
+    let decided = input
+        .termination
+        .as_ref()
+        .map_or(input.accepted_at, |termination| termination.terminated_at);
+    page.paragraph(&date(decided.date_naive()), size, 0.0);
     page.y = top + seal + 4.0;
     if applicant_signs {
         page.signature_lines(&["申请人（签字）", "日期"]);
@@ -498,6 +513,7 @@ fn one(page: &mut Composer, input: &DocumentInput, copy_label: Option<&str>) {
             );
             seal_and_signatures(page, input, true);
         }
+        DocumentKind::TerminationNotice => termination(page, input),
         DocumentKind::IssuanceReceipt => {
             if let Some(issuance) = &input.issuance {
                 page.field("出件时间", &date_time(issuance.issued_at));
@@ -529,6 +545,45 @@ fn one(page: &mut Composer, input: &DocumentInput, copy_label: Option<&str>) {
             }
         }
     }
+}
+
+fn termination(page: &mut Composer, input: &DocumentInput) {
+    let Some(termination) = &input.termination else {
+        return;
+    };
+    let proposal = &input.proposal;
+    page.field("受理时间", &date_time(input.accepted_at));
+    page.field("终止时间", &date_time(termination.terminated_at));
+    page.paragraph(
+        &format!(
+            "您于{}申请办理的上述事项，经审查，决定终止办理。理由如下：",
+            date(input.accepted_at.date_naive())
+        ),
+        page.metrics.body,
+        0.0,
+    );
+    page.paragraph(&termination.reason_zh, page.metrics.body, 12.0);
+    if !proposal.gaps.is_empty() {
+        page.paragraph(
+            "依据容缺受理制度及您签署的承诺书，下列容缺材料未在期限内补齐：",
+            page.metrics.body,
+            0.0,
+        );
+        gaps_table(page, input);
+    }
+    page.paragraph(
+        "如仍需办理，请备齐全部材料后重新提出申请；已提交的材料可到窗口领回。",
+        page.metrics.body,
+        0.0,
+    );
+    page.field("依据", &proposal.legal_basis_zh);
+    page.field(
+        "救济途径",
+        proposal.remedies_zh.as_deref().unwrap_or(
+            "如不服本决定，可在收到本通知书之日起六十日内依法申请行政复议，或者在六个月内依法提起行政诉讼。",
+        ),
+    );
+    seal_and_signatures(page, input, true);
 }
 
 fn gaps_table(page: &mut Composer, input: &DocumentInput) {

@@ -1,5 +1,6 @@
 //! The documents the window hands to the applicant: 受理回执, 一次性告知书,
-//! 容缺受理通知书 (two copies), 承诺书, 不予受理通知书 and 出件回执, in A4
+//! 容缺受理通知书 (two copies), 承诺书, 不予受理通知书, 出件回执 and
+//! 终止办理通知书, in A4
 //! or on an 80 mm roll, set in a subset of the CJK font.
 //!
 //! [`render`] is a pure function from a [`DocumentInput`] (the case, the
@@ -108,16 +109,20 @@ pub enum DocumentKind {
     NotAcceptedNotice,
     /// 出件回执.
     IssuanceReceipt,
+    /// 终止办理通知书: a case ended because its gaps were not supplied in
+    /// time (or for another reason the supervisor wrote).
+    TerminationNotice,
 }
 
 impl DocumentKind {
-    pub const ALL: [DocumentKind; 6] = [
+    pub const ALL: [DocumentKind; 7] = [
         DocumentKind::AcceptanceReceipt,
         DocumentKind::OneTimeNotice,
         DocumentKind::GapsNotice,
         DocumentKind::Commitment,
         DocumentKind::NotAcceptedNotice,
         DocumentKind::IssuanceReceipt,
+        DocumentKind::TerminationNotice,
     ];
 
     /// The title printed on the document.
@@ -129,10 +134,11 @@ impl DocumentKind {
             DocumentKind::Commitment => "承诺书",
             DocumentKind::NotAcceptedNotice => "不予受理通知书",
             DocumentKind::IssuanceReceipt => "出件回执",
+            DocumentKind::TerminationNotice => "终止办理通知书",
         }
     }
 
-    /// The kind's word in the document number (受, 告, 容, 诺, 不, 出).
+    /// The kind's word in the document number (受, 告, 容, 诺, 不, 出, 终).
     pub fn number_word(self) -> &'static str {
         match self {
             DocumentKind::AcceptanceReceipt => "受",
@@ -141,6 +147,7 @@ impl DocumentKind {
             DocumentKind::Commitment => "诺",
             DocumentKind::NotAcceptedNotice => "不",
             DocumentKind::IssuanceReceipt => "出",
+            DocumentKind::TerminationNotice => "终",
         }
     }
 
@@ -160,6 +167,7 @@ impl DocumentKind {
             DocumentKind::Commitment => "commitment",
             DocumentKind::NotAcceptedNotice => "not-accepted-notice",
             DocumentKind::IssuanceReceipt => "issuance-receipt",
+            DocumentKind::TerminationNotice => "termination-notice",
         }
     }
 }
@@ -199,6 +207,14 @@ pub struct Issuance {
     pub received_by: String,
 }
 
+/// Why and when a case was ended (the termination notice).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Termination {
+    pub terminated_at: DateTime<FixedOffset>,
+    /// The supervisor's reason, as written on the desk.
+    pub reason_zh: String,
+}
+
 /// Everything one document prints.
 #[derive(Debug, Clone)]
 pub struct DocumentInput {
@@ -218,6 +234,8 @@ pub struct DocumentInput {
     pub progress_phone: String,
     pub delivery: Delivery,
     pub issuance: Option<Issuance>,
+    /// The termination notice's facts.
+    pub termination: Option<Termination>,
     /// A reprint: marked 副本.
     pub copy: bool,
     /// Practice mode: watermarked 练习 — 无效.

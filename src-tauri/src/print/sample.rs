@@ -13,7 +13,7 @@ use forms::decision::{
 use forms::form::ApplicantProfile;
 use serde_json::json;
 
-use super::{Delivery, DocumentInput, DocumentKind, Issuance};
+use super::{Delivery, DocumentInput, DocumentKind, Issuance, Termination};
 
 const COMPANY: &str = "market.company-establishment";
 
@@ -85,7 +85,9 @@ pub fn input(
     let decision = match kind {
         DocumentKind::AcceptanceReceipt | DocumentKind::IssuanceReceipt => DecisionKind::Accept,
         DocumentKind::OneTimeNotice => DecisionKind::OneTimeNotice,
-        DocumentKind::GapsNotice | DocumentKind::Commitment => DecisionKind::AcceptWithGaps,
+        DocumentKind::GapsNotice | DocumentKind::Commitment | DocumentKind::TerminationNotice => {
+            DecisionKind::AcceptWithGaps
+        }
         DocumentKind::NotAcceptedNotice => DecisionKind::NotAccepted,
     };
     Ok(DocumentInput {
@@ -115,6 +117,10 @@ pub fn input(
             results_zh: vec!["营业执照正本1份".into(), "营业执照副本1份".into()],
             issued_at: accepted_at(),
             received_by: "张示例".into(),
+        }),
+        termination: (kind == DocumentKind::TerminationNotice).then(|| Termination {
+            terminated_at: accepted_at() + chrono::Duration::days(5),
+            reason_zh: "容缺材料未在承诺期限内补齐。".into(),
         }),
         copy: false,
         practice: false,

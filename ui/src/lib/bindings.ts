@@ -88,8 +88,12 @@ export const commands = {
 	recordRating: (caseId: string, visit: VisitEntry, level: number, reasons: string[], comment: string | null) => typedError<RatingView, UiError>(__TAURI_INVOKE("record_rating", { caseId, visit, level, reasons, comment })),
 	/**  The desk as of now. */
 	supervisorDesk: () => typedError<DeskView_Serialize, UiError>(__TAURI_INVOKE("supervisor_desk")),
-	/**  Acts on a case from the desk; a reason is needed to send back or terminate. */
-	deskAction: (caseId: string, action: DeskAction, reason: string | null) => typedError<string, UiError>(__TAURI_INVOKE("desk_action", { caseId, action, reason })),
+	/**
+	 *  Acts on a case from the desk; a reason is needed to send back or
+	 *  terminate. Terminating issues the termination notice (which prints the
+	 *  reason) at once.
+	 */
+	deskAction: (caseId: string, action: DeskAction, reason: string | null) => typedError<DeskOutcome_Serialize, UiError>(__TAURI_INVOKE("desk_action", { caseId, action, reason })),
 	/**  Audit entries matching the filters, newest first (at most 500). */
 	auditEntries: (query: AuditQuery_Deserialize) => typedError<AuditRow[], UiError>(__TAURI_INVOKE("audit_entries", { query })),
 	/**  Walks the whole audit chain and points at the first broken link. */
@@ -495,6 +499,30 @@ export type DeskAction =
 /**  End the case (gaps not supplied in time), with the reason. */
 "terminate";
 
+/**
+ *  What a desk action did: the case's new state and, on termination, the
+ *  终止办理通知书 issued with it (for the preview and the print).
+ */
+export type DeskOutcome = DeskOutcome_Serialize | DeskOutcome_Deserialize;
+
+/**
+ *  What a desk action did: the case's new state and, on termination, the
+ *  终止办理通知书 issued with it (for the preview and the print).
+ */
+export type DeskOutcome_Deserialize = {
+	state: string,
+	document?: DocumentView | null,
+};
+
+/**
+ *  What a desk action did: the case's new state and, on termination, the
+ *  终止办理通知书 issued with it (for the preview and the print).
+ */
+export type DeskOutcome_Serialize = {
+	state: string,
+	document: DocumentView | null,
+};
+
 /**  The desk. */
 export type DeskView = DeskView_Serialize | DeskView_Deserialize;
 
@@ -529,7 +557,12 @@ export type DocumentKind =
 /**  不予受理通知书. */
 "not_accepted_notice" | 
 /**  出件回执. */
-"issuance_receipt";
+"issuance_receipt" | 
+/**
+ *  终止办理通知书: a case ended because its gaps were not supplied in
+ *  time (or for another reason the supervisor wrote).
+ */
+"termination_notice";
 
 /**  A made document for the preview (pdf.js) and the clerk's next step. */
 export type DocumentView = {

@@ -44,6 +44,8 @@ const APP_COMMANDS: &[&str] = &[
     "prepare_handover",
     "pending_handover",
     "acknowledge_handover",
+    "print_handover_report",
+    "set_idle_lock",
     "queue_today",
     "issue_ticket",
     "call_next",

@@ -118,7 +118,8 @@ pub fn prepare_handover(
     Ok(handover)
 }
 
-fn handover(connection: &Connection, id: &str) -> Result<Handover, CacheError> {
+/// One handover by its id.
+pub fn handover(connection: &Connection, id: &str) -> Result<Handover, CacheError> {
     connection
         .query_row(
             "SELECT id, window, from_user, created_at, report, to_user, to_acknowledged_at, supervisor, supervisor_acknowledged_at FROM handovers WHERE id = ?1",
@@ -239,7 +240,41 @@ pub fn acknowledge_handover(
     Ok(updated)
 }
 
+/// Records that a handover's report was printed (audited; the report
+/// itself is made again from the handover whenever it is printed).
+pub fn record_handover_print(
+    connection: &mut Connection,
+    id: &str,
+    actor: &Actor,
+    at: DateTime<FixedOffset>,
+    printer: &str,
+) -> Result<(), CacheError> {
+    handover(connection, id)?;
+    let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    audit::append(
+        &transaction,
+        &at.to_rfc3339(),
+        &actor.user_id,
+        "handover.print",
+        id,
+        &json!({ "printer": printer, "role": actor.role.as_str() }),
+    )?;
+    transaction.commit()?;
+    Ok(())
+}
+
 impl<M: StoreMode> CaseStore<M> {
+    pub async fn record_handover_print(
+        &self,
+        id: String,
+        actor: Actor,
+        at: DateTime<FixedOffset>,
+        printer: String,
+    ) -> Result<(), CacheError> {
+        self.write(move |connection| record_handover_print(connection, &id, &actor, at, &printer))
+            .await
+    }
+
     pub async fn prepare_handover(
         &self,
         window: String,
@@ -249,6 +284,10 @@ impl<M: StoreMode> CaseStore<M> {
         let day = at.date_naive();
         self.write(move |connection| prepare_handover(connection, &window, &from, at, day))
             .await
+    }
+
+    pub async fn handover(&self, id: String) -> Result<Handover, CacheError> {
+        self.read(move |connection| handover(connection, &id)).await
     }
 
     pub async fn pending_handover(&self, window: String) -> Result<Option<Handover>, CacheError> {

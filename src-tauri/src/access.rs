@@ -78,6 +78,8 @@ pub const COMMANDS: &[(&str, Access)] = &[
     ("prepare_handover", Access::Roles(&[Clerk])),
     ("pending_handover", Access::Roles(WINDOW)),
     ("acknowledge_handover", Access::Roles(WINDOW)),
+    ("print_handover_report", Access::Roles(WINDOW)),
+    ("set_idle_lock", Access::Roles(&[Admin])),
     ("queue_today", Access::Roles(WINDOW)),
     ("issue_ticket", Access::Roles(WINDOW)),
     ("call_next", Access::Roles(WINDOW)),

@@ -73,6 +73,8 @@ macro_rules! specta_builder_for {
                 commands::handover::prepare_handover,
                 commands::handover::pending_handover,
                 commands::handover::acknowledge_handover,
+                commands::handover::print_handover_report,
+                commands::preferences::set_idle_lock::<$runtime>,
                 commands::queue::queue_today,
                 commands::queue::issue_ticket,
                 commands::queue::call_next,

@@ -1239,6 +1239,8 @@ fn walk_arguments(command: &str) -> Value {
         "print_document" => json!({ "caseId": "nope", "number": "x", "copy": false }),
         "save_document" => json!({ "caseId": "nope", "number": "x" }),
         "acknowledge_handover" => json!({ "handoverId": "nope" }),
+        "print_handover_report" => json!({ "handoverId": "nope" }),
+        "set_idle_lock" => json!({ "minutes": 5 }),
         "statistics" => json!({ "from": "2026-11-01", "to": "2026-11-30" }),
         "export_statistics" => json!({ "from": "2026-11-01", "to": "2026-11-30", "format": "csv" }),
         "close_follow_up" => json!({ "ratingId": 999, "note": "x" }),
@@ -1358,6 +1360,25 @@ fn an_idle_lock_keeps_the_user_and_needs_their_password() {
     assert_eq!(
         invoke(&mock, "unlock_session", json!({ "password": PASSWORD })).unwrap_err()["code"],
         "not_signed_in"
+    );
+
+    // The administrator sets the minutes (1 to 60, it cannot be switched
+    // off); the session view carries them to the window's timer.
+    sign_in_as(&mock, "admin");
+    for bad in [0, 61] {
+        let refused = invoke(&mock, "set_idle_lock", json!({ "minutes": bad })).unwrap_err();
+        assert_eq!(refused["code"], "bad_idle_lock", "{refused}");
+    }
+    let set = invoke(&mock, "set_idle_lock", json!({ "minutes": 2 })).unwrap();
+    assert_eq!(set["idle_lock_minutes"], 2);
+    let session = invoke(&mock, "session_status", json!({})).unwrap();
+    assert_eq!(session["idle_lock_minutes"], 2);
+    // Kept across a restart.
+    drop(mock);
+    let again = start_with(root.path(), "main", &services());
+    assert_eq!(
+        invoke(&again, "get_preferences", json!({})).unwrap()["idle_lock_minutes"],
+        2
     );
 }
 
@@ -1593,4 +1614,59 @@ fn a_shift_handover_moves_the_drafts_to_the_next_clerk_when_acknowledged() {
         invoke(&mock, "pending_handover", json!({})).unwrap(),
         Value::Null
     );
+
+    // The report prints (through CUPS) with the open work and both
+    // acknowledgements, and the print is audited.
+    let no_printer = invoke(
+        &mock,
+        "print_handover_report",
+        json!({ "handoverId": handover["id"] }),
+    )
+    .unwrap_err();
+    assert_eq!(no_printer["code"], "no_printer");
+    invoke(
+        &mock,
+        "set_printing",
+        json!({ "printer": "OneWindowPDF", "paper": "a4" }),
+    )
+    .unwrap();
+    let printed = invoke(
+        &mock,
+        "print_handover_report",
+        json!({ "handoverId": handover["id"] }),
+    )
+    .unwrap();
+    assert!(
+        printed["job_id"]
+            .as_str()
+            .unwrap()
+            .starts_with("OneWindowPDF-"),
+        "{printed}"
+    );
+    let text: String = pdf_text(printed["pdf_base64"].as_str().unwrap())
+        .split_whitespace()
+        .collect();
+    for wanted in [
+        "交接班报告",
+        "未完成的受理（1）",
+        "接班人员",
+        "值班负责人",
+        "交班人（签字）",
+    ] {
+        assert!(text.contains(wanted), "`{wanted}` missing:\n{text}");
+    }
+    let unknown = invoke(
+        &mock,
+        "print_handover_report",
+        json!({ "handoverId": "nope" }),
+    )
+    .unwrap_err();
+    assert_eq!(unknown["code"], "unknown_handover");
+    let audited = invoke(
+        &mock,
+        "audit_entries",
+        json!({ "query": { "from": null, "to": null, "actor": null, "action": "handover.print", "subject": null } }),
+    )
+    .unwrap();
+    assert_eq!(audited.as_array().unwrap().len(), 1, "{audited}");
 }

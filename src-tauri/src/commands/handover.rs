@@ -124,3 +124,105 @@ pub async fn acknowledge_handover(
         .map_err(|error| cache_error(&error))?;
     view(&state, handover).await
 }
+
+/// The handover report as printed, and the job it became.
+#[derive(Debug, Clone, Serialize, specta::Type)]
+pub struct HandoverPrintout {
+    pub printer: String,
+    pub job_id: String,
+    /// The report's PDF, base64-encoded (for a preview).
+    pub pdf_base64: String,
+}
+
+/// Prints a handover report (交接班报告) on the chosen printer and paper;
+/// the print is audited.
+#[tauri::command]
+#[specta::specta]
+pub async fn print_handover_report(
+    state: State<'_, AppState>,
+    handover_id: String,
+) -> Result<HandoverPrintout, UiError> {
+    use crate::print::report::{Acknowledgement, HandoverLine, HandoverPrint, HandoverSection};
+    let actor = require(&state, "print_handover_report")?;
+    let sync = state.sync.as_ref().map_err(Clone::clone)?;
+    let chosen = crate::commands::printing::preferences(&state);
+    let printer_name = chosen
+        .printer
+        .clone()
+        .ok_or(crate::print::PrintError::NoPrinter)?;
+    let handover = sync
+        .store
+        .handover(handover_id)
+        .await
+        .map_err(|error| cache_error(&error))?;
+    let users = sync
+        .store
+        .users()
+        .await
+        .map_err(|error| cache_error(&error))?;
+    let name_of = |id: &str| {
+        users
+            .iter()
+            .find(|user| user.id == id)
+            .map_or_else(|| id.to_owned(), |user| user.display_name.clone())
+    };
+    let time = |text: &str| chrono::DateTime::parse_from_rfc3339(text).ok();
+    let acknowledgement = |who: &Option<String>, at: &Option<String>| {
+        who.as_deref()
+            .zip(at.as_deref().and_then(time))
+            .map(|(who, at)| Acknowledgement {
+                name: name_of(who),
+                at,
+            })
+    };
+    let section = |heading_zh: &str, work: &[offline_cache::handover::OpenWork]| HandoverSection {
+        heading_zh: heading_zh.into(),
+        lines: work
+            .iter()
+            .map(|work| HandoverLine {
+                label: work.label.clone(),
+                since: work.since.clone(),
+            })
+            .collect(),
+    };
+    let report = &handover.report;
+    let input = HandoverPrint {
+        hall_name_zh: state.workstation.hall_name_zh.clone(),
+        window: handover.window.clone(),
+        from_name: name_of(&handover.from_user),
+        created_at: time(&handover.created_at)
+            .unwrap_or_else(|| chrono::Local::now().fixed_offset()),
+        sections: vec![
+            section("未完成的受理", &report.drafts),
+            section("待签批的容缺受理", &report.pending_gaps),
+            section("待出件的结果", &report.results_to_issue),
+            section("挂起的号", &report.parked_tickets),
+        ],
+        next_clerk: acknowledgement(&handover.to_user, &handover.to_acknowledged_at),
+        supervisor: acknowledgement(&handover.supervisor, &handover.supervisor_acknowledged_at),
+        practice: state.mode == crate::state::Mode::Practice,
+    };
+    let rendered = crate::print::report::render_handover(&input, chosen.paper)?;
+    let job_id = crate::print::printer::print(
+        Some(&printer_name),
+        &format!("交接班报告 {}", handover.id),
+        &rendered.bytes,
+    )?;
+    sync.store
+        .record_handover_print(
+            handover.id.clone(),
+            actor,
+            chrono::Local::now().fixed_offset(),
+            printer_name.clone(),
+        )
+        .await
+        .map_err(|error| cache_error(&error))?;
+    Ok(HandoverPrintout {
+        printer: printer_name,
+        job_id,
+        pdf_base64: base64::Engine::encode(
+            &base64::engine::general_purpose::STANDARD,
+            &rendered.bytes,
+        ),
+    })
+}

@@ -6,11 +6,10 @@
 use base64::Engine;
 use serde::Serialize;
 use tauri::{AppHandle, Runtime, State};
-use tauri_specta::Event;
 
 use crate::access::require;
 use crate::backoffice::cache_error;
-use crate::commands::preferences::PreferencesChanged;
+use crate::commands::preferences::change_preferences;
 use crate::error::UiError;
 use crate::preferences::Preferences;
 use crate::print::{self, printer, Delivery, DocumentInput, DocumentKind, Layout};
@@ -36,7 +35,7 @@ pub struct PrintJob {
     pub job_id: String,
 }
 
-fn preferences(state: &AppState) -> Preferences {
+pub(crate) fn preferences(state: &AppState) -> Preferences {
     state
         .preferences
         .lock()
@@ -71,22 +70,10 @@ pub fn set_printing<R: Runtime>(
     paper: Layout,
 ) -> Result<Preferences, UiError> {
     require(&state, "set_printing")?;
-    let updated = {
-        let mut current = state
-            .preferences
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let mut updated = current.clone();
-        updated.printer = printer.filter(|name| !name.trim().is_empty());
-        updated.paper = paper;
-        state.preferences_file.save(&updated)?;
-        *current = updated.clone();
-        updated
-    };
-    let _ = (PreferencesChanged {
-        preferences: updated.clone(),
-    })
-    .emit(&app);
+    let updated = change_preferences(&app, &state, |preferences| {
+        preferences.printer = printer.filter(|name| !name.trim().is_empty());
+        preferences.paper = paper;
+    })?;
     Ok(updated)
 }
 

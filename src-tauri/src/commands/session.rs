@@ -102,6 +102,14 @@ async fn view(state: &AppState) -> Result<SessionView, UiError> {
     })
 }
 
+/// Tells the window the session view changed (e.g. the idle lock's minutes).
+pub(crate) async fn announce<R: Runtime>(
+    app: &AppHandle<R>,
+    state: &AppState,
+) -> Result<SessionView, UiError> {
+    changed(app, state).await
+}
+
 async fn changed<R: Runtime>(app: &AppHandle<R>, state: &AppState) -> Result<SessionView, UiError> {
     let view = view(state).await?;
     let _ = view.clone().emit(app);

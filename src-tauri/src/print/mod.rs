@@ -13,6 +13,7 @@ pub mod compose;
 mod documents;
 pub mod fonts;
 pub mod printer;
+pub mod report;
 pub mod sample;
 
 use std::path::PathBuf;
@@ -264,14 +265,30 @@ pub fn render_with(
 ) -> Result<Rendered, PrintError> {
     let mut composer = compose::Composer::new(font, layout);
     documents::compose(&mut composer, input)?;
+    Ok(assemble(
+        font,
+        composer,
+        &format!("{} {}", input.kind.title_zh(), input.document_number),
+        &documents::all_text(input),
+        input.copy,
+        input.practice,
+    ))
+}
+
+/// Turns composed pages into the PDF (subset font, page marks) and reports
+/// the characters of `text` the font cannot draw.
+fn assemble(
+    font: &fonts::DocumentFont,
+    composer: compose::Composer<'_>,
+    title: &str,
+    text: &str,
+    copy: bool,
+    practice: bool,
+) -> Rendered {
     let pages = composer.page_count();
-    let mut document = PdfDocument::new(&format!(
-        "{} {}",
-        input.kind.title_zh(),
-        input.document_number
-    ));
+    let mut document = PdfDocument::new(title);
     let handle = PdfFontHandle::External(document.add_font(&font.font));
-    let pdf_pages = composer.finish(&handle, input.copy, input.practice);
+    let pdf_pages = composer.finish(&handle, copy, practice);
     let options = PdfSaveOptions {
         subset_fonts: true,
         ..PdfSaveOptions::default()
@@ -279,7 +296,7 @@ pub fn render_with(
     let bytes = document
         .with_pages(pdf_pages)
         .save(&options, &mut Vec::new());
-    let mut missing: Vec<char> = documents::all_text(input)
+    let mut missing: Vec<char> = text
         .chars()
         .filter(|character| !font.covers(*character))
         .collect();
@@ -291,9 +308,9 @@ pub fn render_with(
             "characters without a glyph were printed as 〓"
         );
     }
-    Ok(Rendered {
+    Rendered {
         bytes,
         pages,
         missing_characters: missing,
-    })
+    }
 }

@@ -1011,6 +1011,16 @@ async fn a_shift_handover_moves_open_work_to_the_next_clerk() {
     app.sign_in_as("supervisor").await;
     app.wait_for("[data-testid=handover][data-mode=acknowledge]")
         .await;
+    // The report prints through CUPS.
+    app.choose_test_printer().await;
+    app.click("[data-testid=print-handover]").await;
+    assert!(app
+        .wait_for("[data-testid=handover-printed]")
+        .await
+        .text()
+        .await
+        .unwrap()
+        .contains("OneWindowPDF"));
     app.click("[data-testid=acknowledge-handover]").await;
     app.wait_until_gone("[data-testid=handover]").await;
     app.close().await;
@@ -1049,5 +1059,60 @@ async fn an_item_not_handled_here_is_not_accepted_with_a_notice_naming_the_compe
     let text = saved_document(&app, &case_number, &document_number).await;
     assert!(text.contains("不予受理通知书"), "{text}");
     assert!(text.contains("区民政局婚姻登记处"), "{text}");
+    app.close().await;
+}
+
+/// The idle lock itself: the administrator sets one minute in Settings; a
+/// clerk types an applicant and leaves the keyboard; the window locks on its
+/// own within the minute (plus the timer's 5-second check), and the clerk's
+/// password opens it again on the same draft, every typed value intact.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_workstation_locks_itself_when_idle_and_keeps_the_draft() {
+    let (profile, _) = sample();
+    let home = Home::new();
+    let app = App::start(&home, "idle-lock").await;
+    app.sign_in_as("admin").await;
+    app.press_alt_digit('7').await;
+    let minutes = app.wait_for("[data-testid=idle-lock-minutes]").await;
+    minutes.clear().await.unwrap();
+    minutes.send_keys("1").await.unwrap();
+    app.click("[data-testid=idle-lock-save]").await;
+    app.wait_for("[data-testid=idle-lock-saved]").await;
+
+    app.sign_in_as("clerk").await;
+    start_intake(&app).await;
+    type_applicant(&app, &profile).await;
+    app.wait_for("[data-testid=intake-flow][data-dirty=false]")
+        .await;
+    let idle_since = std::time::Instant::now();
+    // Nothing touches the window now; the lock comes on its own.
+    let deadline = idle_since + std::time::Duration::from_secs(100);
+    loop {
+        let locked = app
+            .script("return document.querySelector('[data-testid=gate-locked-user]') !== null")
+            .await;
+        if locked == json!(true) {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the window did not lock itself within 100 s of idleness"
+        );
+        tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    }
+    let waited = idle_since.elapsed();
+    assert!(
+        waited >= std::time::Duration::from_secs(55),
+        "locked after {waited:?}, before the minute was up"
+    );
+    type_into(&app, "[data-testid=gate-password]", onewindow_e2e::PASSWORD).await;
+    app.click("[data-testid=gate-submit]").await;
+    let identifier = app
+        .wait_for("[data-testid=applicant-identifier]")
+        .await
+        .prop("value")
+        .await
+        .unwrap();
+    assert_eq!(identifier.as_deref(), profile.id_number.as_deref());
     app.close().await;
 }

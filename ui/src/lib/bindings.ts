@@ -112,6 +112,16 @@ export const commands = {
 	pendingHandover: () => typedError<HandoverView | null, UiError>(__TAURI_INVOKE("pending_handover")),
 	/**  The next clerk or a supervisor acknowledges the handover. */
 	acknowledgeHandover: (handoverId: string) => typedError<HandoverView, UiError>(__TAURI_INVOKE("acknowledge_handover", { handoverId })),
+	/**
+	 *  Prints a handover report (交接班报告) on the chosen printer and paper;
+	 *  the print is audited.
+	 */
+	printHandoverReport: (handoverId: string) => typedError<HandoverPrintout, UiError>(__TAURI_INVOKE("print_handover_report", { handoverId })),
+	/**
+	 *  Sets the minutes without input before the workstation locks itself
+	 *  (an administrator's setting, 1 to 60).
+	 */
+	setIdleLock: (minutes: number) => typedError<Preferences_Serialize, UiError>(__TAURI_INVOKE("set_idle_lock", { minutes })),
 	/**  The day's queue for this window. */
 	queueToday: () => typedError<QueueView_Serialize, UiError>(__TAURI_INVOKE("queue_today")),
 	/**  Issues a ticket of `category` (economic, social, construction, appointment). */
@@ -653,6 +663,14 @@ export type GuideMaterial_Serialize = {
 	where_to_get_zh: string | null,
 	/**  Needed only in some cases (e.g. when an agent applies). */
 	conditional: boolean,
+};
+
+/**  The handover report as printed, and the job it became. */
+export type HandoverPrintout = {
+	printer: string,
+	job_id: string,
+	/**  The report's PDF, base64-encoded (for a preview). */
+	pdf_base64: string,
 };
 
 /**  A handover as the window shows it. */

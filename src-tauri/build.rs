@@ -38,6 +38,7 @@ const APP_COMMANDS: &[&str] = &[
     "audit_entries",
     "verify_audit_chain",
     "statistics",
+    "queue_watch",
     "export_statistics",
     "open_follow_ups",
     "close_follow_up",

@@ -22,6 +22,7 @@ pub mod key;
 pub mod lifecycle;
 pub mod numbering;
 pub mod queue;
+pub mod queue_watch;
 pub mod results;
 pub mod sample;
 pub mod schema;

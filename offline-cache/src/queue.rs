@@ -159,7 +159,7 @@ pub fn call_next(
         return Ok(None);
     };
     transaction.execute(
-        "UPDATE tickets SET state = 'called', window = ?2, called_at = ?3, calls = calls + 1 WHERE id = ?1",
+        "UPDATE tickets SET state = 'called', window = ?2, called_at = ?3, first_called_at = coalesce(first_called_at, ?3), calls = calls + 1 WHERE id = ?1",
         params![id, window, at.to_rfc3339()],
     )?;
     let called = ticket(&transaction, id)?;
@@ -207,7 +207,8 @@ pub fn act(
         TicketAction::Recall | TicketAction::Resume
     ));
     transaction.execute(
-        "UPDATE tickets SET state = ?2, calls = calls + ?3, called_at = CASE WHEN ?3 = 1 THEN ?4 ELSE called_at END WHERE id = ?1",
+        "UPDATE tickets SET state = ?2, calls = calls + ?3, called_at = CASE WHEN ?3 = 1 THEN ?4 ELSE called_at END,
+             finished_at = CASE WHEN ?2 IN ('done', 'no_show') THEN ?4 ELSE finished_at END WHERE id = ?1",
         params![id, next, calls_more, at.to_rfc3339()],
     )?;
     let after = ticket(&transaction, id)?;

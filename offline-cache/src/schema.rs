@@ -239,17 +239,43 @@ CREATE TABLE handovers (
 CREATE INDEX handovers_window ON handovers (window, created_at);
 "#,
         ),
+        // Version 11: when a ticket was first called and when it was done
+        // (the queue watch's waiting and serving times), and the day's
+        // appointments from the booking platform for check-in.
+        M::up(
+            r#"
+ALTER TABLE tickets ADD COLUMN first_called_at TEXT;
+ALTER TABLE tickets ADD COLUMN finished_at TEXT;
+UPDATE tickets SET first_called_at = called_at WHERE called_at IS NOT NULL;
+CREATE TABLE appointments (
+    id TEXT PRIMARY KEY,
+    day TEXT NOT NULL,
+    slot TEXT NOT NULL,
+    booking_number TEXT NOT NULL,
+    item_id TEXT NOT NULL,
+    applicant_name TEXT NOT NULL,
+    applicant_identifier TEXT NOT NULL,
+    phone TEXT,
+    source TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('booked', 'checked_in', 'cancelled')),
+    ticket_id INTEGER REFERENCES tickets (id),
+    checked_in_at TEXT,
+    UNIQUE (source, booking_number)
+);
+CREATE INDEX appointments_day ON appointments (day, slot);
+"#,
+        ),
     ])
 }
 
 /// The schema version this build writes.
-pub const SCHEMA_VERSION: i64 = 10;
+pub const SCHEMA_VERSION: i64 = 11;
 
 #[cfg(test)]
 mod tests {
     #[test]
     fn migrations_are_valid() {
         super::migrations().validate().unwrap();
-        assert_eq!(super::SCHEMA_VERSION, 10);
+        assert_eq!(super::SCHEMA_VERSION, 11);
     }
 }

@@ -72,6 +72,7 @@ pub const COMMANDS: &[(&str, Access)] = &[
     ("audit_entries", Access::Roles(&[Supervisor, Admin])),
     ("verify_audit_chain", Access::Roles(&[Supervisor, Admin])),
     ("statistics", Access::Roles(&[Supervisor, Admin])),
+    ("queue_watch", Access::Roles(&[Supervisor, Admin])),
     ("export_statistics", Access::Roles(&[Supervisor, Admin])),
     ("open_follow_ups", Access::Roles(&[Supervisor])),
     ("close_follow_up", Access::Roles(&[Supervisor])),

@@ -67,6 +67,7 @@ macro_rules! specta_builder_for {
                 commands::desk::audit_entries,
                 commands::desk::verify_audit_chain,
                 commands::statistics::statistics,
+                commands::statistics::queue_watch,
                 commands::statistics::export_statistics,
                 commands::statistics::open_follow_ups,
                 commands::statistics::close_follow_up,

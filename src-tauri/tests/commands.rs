@@ -579,6 +579,43 @@ fn the_window_works_its_ticket_queue() {
         empty["current"].is_null() && empty["waiting"].as_array().unwrap().is_empty(),
         "{empty}"
     );
+
+    // The supervisor's queue watch: this window served B001; A001 waits
+    // at window 02 (transferred: it has a window but is waiting again).
+    sign_in_as(&mock, "supervisor");
+    let today = chrono::Local::now().date_naive().to_string();
+    let watch = invoke(&mock, "queue_watch", json!({ "from": today, "to": today })).unwrap();
+    let window = watch["windows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|group| group["key"] == "01")
+        .unwrap_or_else(|| panic!("{watch}"));
+    assert_eq!(window["served"], 1, "{watch}");
+    assert!(window["average_wait_minutes"].as_f64().unwrap() >= 0.0);
+    let categories: Vec<&str> = watch["categories"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|group| group["key"].as_str().unwrap())
+        .collect();
+    assert_eq!(categories, ["economic", "social"]);
+    assert_eq!(
+        watch["hours"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|hour| hour["issued"].as_u64().unwrap())
+            .sum::<u64>(),
+        2
+    );
+    let backwards = invoke(
+        &mock,
+        "queue_watch",
+        json!({ "from": today, "to": "2000-01-01" }),
+    )
+    .unwrap_err();
+    assert_eq!(backwards["code"], "bad_input", "{backwards}");
 }
 
 #[test]
@@ -1242,6 +1279,7 @@ fn walk_arguments(command: &str) -> Value {
         "print_handover_report" => json!({ "handoverId": "nope" }),
         "set_idle_lock" => json!({ "minutes": 5 }),
         "statistics" => json!({ "from": "2026-11-01", "to": "2026-11-30" }),
+        "queue_watch" => json!({ "from": "2026-11-01", "to": "2026-11-30" }),
         "export_statistics" => json!({ "from": "2026-11-01", "to": "2026-11-30", "format": "csv" }),
         "close_follow_up" => json!({ "ratingId": 999, "note": "x" }),
         "desk_action" => json!({ "caseId": "nope", "action": "approve_handoff", "reason": null }),

@@ -349,3 +349,79 @@ pub async fn close_follow_up(
         .await
         .map_err(|error| cache_error(&error))
 }
+
+/// One window's or category's queue figures (minutes, one decimal).
+#[derive(Debug, Clone, Serialize, specta::Type)]
+pub struct QueueGroupView {
+    pub key: String,
+    pub tickets: u32,
+    pub served: u32,
+    pub no_shows: u32,
+    pub waiting_now: u32,
+    pub average_wait_minutes: Option<f64>,
+    pub longest_wait_minutes: Option<f64>,
+    pub average_serve_minutes: Option<f64>,
+}
+
+/// Tickets issued and first called in one hour.
+#[derive(Debug, Clone, Serialize, specta::Type)]
+pub struct HourCountView {
+    pub hour: u32,
+    pub issued: u32,
+    pub called: u32,
+}
+
+/// The queue watch over a range of days.
+#[derive(Debug, Clone, Serialize, specta::Type)]
+pub struct QueueWatchView {
+    pub windows: Vec<QueueGroupView>,
+    pub categories: Vec<QueueGroupView>,
+    pub hours: Vec<HourCountView>,
+}
+
+fn group_view(group: offline_cache::queue_watch::QueueGroup) -> QueueGroupView {
+    let tenth = |value: Option<f64>| value.map(|minutes| (minutes * 10.0).round() / 10.0);
+    QueueGroupView {
+        key: group.key,
+        tickets: group.tickets,
+        served: group.served,
+        no_shows: group.no_shows,
+        waiting_now: group.waiting_now,
+        average_wait_minutes: tenth(group.average_wait_minutes),
+        longest_wait_minutes: tenth(group.longest_wait_minutes),
+        average_serve_minutes: tenth(group.average_serve_minutes),
+    }
+}
+
+/// Waiting and serving times per window and category for a range of days
+/// (`YYYY-MM-DD`, inclusive), with tickets per hour, as of now.
+#[tauri::command]
+#[specta::specta]
+pub async fn queue_watch(
+    state: State<'_, AppState>,
+    from: String,
+    to: String,
+) -> Result<QueueWatchView, UiError> {
+    require(&state, "queue_watch")?;
+    let from = date(&from, "起始日期", "start date")?;
+    let to = date(&to, "截止日期", "end date")?;
+    let sync = state.sync.as_ref().map_err(Clone::clone)?;
+    let watch = sync
+        .store
+        .queue_watch(from, to, chrono::Local::now().fixed_offset())
+        .await
+        .map_err(|error| cache_error(&error))?;
+    Ok(QueueWatchView {
+        windows: watch.windows.into_iter().map(group_view).collect(),
+        categories: watch.categories.into_iter().map(group_view).collect(),
+        hours: watch
+            .hours
+            .into_iter()
+            .map(|hour| HourCountView {
+                hour: hour.hour,
+                issued: hour.issued,
+                called: hour.called,
+            })
+            .collect(),
+    })
+}

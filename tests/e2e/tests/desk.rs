@@ -50,3 +50,84 @@ async fn verify_chain_points_at_an_entry_changed_in_the_store() {
     app.screenshot("supervisor-audit-broken-zh").await;
     app.close().await;
 }
+
+/// The queue watch draws its charts in the real window: a clerk serves two
+/// tickets and leaves one waiting; the supervisor's charts have bars and
+/// the table beside them has this window's figures.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_queue_watch_charts_waiting_and_serving_times() {
+    let home = Home::new();
+    let app = App::start(&home, "queue-watch").await;
+    let served = app
+        .client
+        .execute_async(
+            "const done = arguments[0];
+             const invoke = window.__TAURI_INTERNALS__.invoke;
+             (async () => {
+               for (const category of ['economic', 'social', 'construction']) {
+                 await invoke('issue_ticket', { category });
+               }
+               // Waits and serving times of several seconds (0.1 min and more).
+               const pause = () => new Promise((resolve) => setTimeout(resolve, 7000));
+               await pause();
+               for (let served = 0; served < 2; served += 1) {
+                 const queue = await invoke('call_next');
+                 await pause();
+                 await invoke('ticket_action', { ticketId: queue.current.id, action: 'finish' });
+               }
+               return 'ok';
+             })().then(done, (error) => done(JSON.stringify(error)));",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(served, serde_json::json!("ok"));
+    app.sign_in_as("supervisor").await;
+    app.wait_for("[data-testid=view-supervisor]").await;
+    app.wait_for("[data-testid=queue-watch][data-loaded=true]")
+        .await;
+    let row = app.text("[data-testid=queue-row-01]").await;
+    assert!(row.contains("01号窗口"), "{row}");
+    let cells: Vec<String> = app
+        .script(
+            "return [...document.querySelectorAll('[data-testid=queue-row-01] td')].map((cell) => cell.textContent);",
+        )
+        .await
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|cell| cell.as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(&cells[..4], ["2", "2", "0", "0"], "{cells:?}");
+    let average_wait: f64 = cells[4].parse().unwrap();
+    assert!(average_wait >= 0.1, "{cells:?}");
+    // Every chart has drawn coloured bars inside its plot area (the legend
+    // below it is outside the area and not counted).
+    for chart in ["chart-windows", "chart-categories", "chart-hours"] {
+        let coloured = app
+            .script(&format!(
+                "const canvas = document.querySelector('[data-testid={chart}]');
+                 const [left, top, right, bottom] = canvas.dataset.plot.split(',').map(Number);
+                 const scale = canvas.width / canvas.clientWidth;
+                 const pixels = canvas.getContext('2d').getImageData(
+                   left * scale, top * scale, (right - left) * scale, (bottom - top) * scale).data;
+                 let count = 0;
+                 for (let index = 0; index < pixels.length; index += 4) {{
+                   const [r, g, b, a] = [pixels[index], pixels[index + 1], pixels[index + 2], pixels[index + 3]];
+                   if (a > 200 && (Math.abs(r - g) > 60 || Math.abs(g - b) > 60)) count += 1;
+                 }}
+                 return count;"
+            ))
+            .await;
+        assert!(
+            coloured.as_u64().unwrap_or(0) > 50,
+            "{chart}: {coloured} coloured pixels"
+        );
+    }
+    app.script(
+        "document.querySelector('[data-testid=queue-watch]').scrollIntoView(); return true;",
+    )
+    .await;
+    app.screenshot("queue-watch-zh").await;
+    app.close().await;
+}

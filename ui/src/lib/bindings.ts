@@ -100,6 +100,11 @@ export const commands = {
 	verifyAuditChain: () => typedError<AuditCheck_Serialize, UiError>(__TAURI_INVOKE("verify_audit_chain")),
 	/**  The statistics of cases taken in from `from` to `to` (`YYYY-MM-DD`). */
 	statistics: (from: string, to: string) => typedError<StatisticsView_Serialize, UiError>(__TAURI_INVOKE("statistics", { from, to })),
+	/**
+	 *  Waiting and serving times per window and category for a range of days
+	 *  (`YYYY-MM-DD`, inclusive), with tickets per hour, as of now.
+	 */
+	queueWatch: (from: string, to: string) => typedError<QueueWatchView_Serialize, UiError>(__TAURI_INVOKE("queue_watch", { from, to })),
 	/**  Writes the statistics to `exports/` as CSV or XLSX; returns the path. */
 	exportStatistics: (from: string, to: string, format: ExportFormat) => typedError<string, UiError>(__TAURI_INVOKE("export_statistics", { from, to, format })),
 	/**  Bad ratings whose follow-up is open, oldest first. */
@@ -688,6 +693,13 @@ export type HandoverView = {
 	supervisor_acknowledged: boolean,
 };
 
+/**  Tickets issued and first called in one hour. */
+export type HourCountView = {
+	hour: number,
+	issued: number,
+	called: number,
+};
+
 /**  The applicant as found by an identifier check. */
 export type IdentifierCheck = IdentifierCheck_Serialize | IdentifierCheck_Deserialize;
 
@@ -1156,6 +1168,33 @@ export type QuestionView_Serialize = {
 /**  What the clerk does with the current ticket. */
 export type QueueAction = "recall" | "no_show" | "park" | "resume" | "finish";
 
+/**  One window's or category's queue figures (minutes, one decimal). */
+export type QueueGroupView = QueueGroupView_Serialize | QueueGroupView_Deserialize;
+
+/**  One window's or category's queue figures (minutes, one decimal). */
+export type QueueGroupView_Deserialize = {
+	key: string,
+	tickets: number,
+	served: number,
+	no_shows: number,
+	waiting_now: number,
+	average_wait_minutes?: number | null,
+	longest_wait_minutes?: number | null,
+	average_serve_minutes?: number | null,
+};
+
+/**  One window's or category's queue figures (minutes, one decimal). */
+export type QueueGroupView_Serialize = {
+	key: string,
+	tickets: number,
+	served: number,
+	no_shows: number,
+	waiting_now: number,
+	average_wait_minutes: number | null,
+	longest_wait_minutes: number | null,
+	average_serve_minutes: number | null,
+};
+
 /**  The day's queue as this window sees it. */
 export type QueueView = QueueView_Serialize | QueueView_Deserialize;
 
@@ -1179,6 +1218,23 @@ export type QueueView_Serialize = {
 	waiting: TicketView_Serialize[],
 	parked: TicketView_Serialize[],
 	done_today: number,
+};
+
+/**  The queue watch over a range of days. */
+export type QueueWatchView = QueueWatchView_Serialize | QueueWatchView_Deserialize;
+
+/**  The queue watch over a range of days. */
+export type QueueWatchView_Deserialize = {
+	windows: QueueGroupView_Deserialize[],
+	categories: QueueGroupView_Deserialize[],
+	hours: HourCountView[],
+};
+
+/**  The queue watch over a range of days. */
+export type QueueWatchView_Serialize = {
+	windows: QueueGroupView_Serialize[],
+	categories: QueueGroupView_Serialize[],
+	hours: HourCountView[],
 };
 
 /**  A recorded rating. */

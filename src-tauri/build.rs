@@ -52,6 +52,8 @@ const APP_COMMANDS: &[&str] = &[
     "call_next",
     "ticket_action",
     "transfer_ticket",
+    "appointments_today",
+    "check_in_appointment",
     "get_preferences",
     "set_language",
     "sync_status",

@@ -360,6 +360,14 @@ impl Catalog {
         self.item_index.get(id).map(|index| &self.items[*index])
     }
 
+    /// The item with this implementation code (实施编码), as bookings and
+    /// other platforms name items.
+    pub fn item_by_implementation_code(&self, code: &str) -> Option<&Item> {
+        self.items
+            .iter()
+            .find(|item| item.implementation_code == code.trim())
+    }
+
     /// An item at a given version: the current one, or one kept in history.
     pub fn item_at(&self, id: &str, version: u32) -> Option<&Item> {
         match self.item(id) {

@@ -50,6 +50,10 @@ pub struct Endpoints {
     pub entity: Option<String>,
     #[serde(default)]
     pub licence: Option<String>,
+    /// The day's bookings for a hall (`{hall}`, `{day}`), where the system
+    /// runs the province's appointment service.
+    #[serde(default)]
+    pub appointments: Option<String>,
 }
 
 impl Endpoints {
@@ -63,6 +67,7 @@ impl Endpoints {
             person: self.person.as_ref().map(path),
             entity: self.entity.as_ref().map(path),
             licence: self.licence.as_ref().map(path),
+            appointments: self.appointments.as_ref().map(path),
         }
     }
 }

@@ -88,3 +88,26 @@ fn the_index_agrees_with_a_plain_scan_on_name_queries() {
         assert_eq!(fast, slow, "{query}");
     }
 }
+
+#[test]
+fn an_implementation_code_names_one_item() {
+    let catalog =
+        forms::load_catalog(&Path::new(env!("CARGO_MANIFEST_DIR")).join("catalog")).unwrap();
+    assert_eq!(
+        catalog
+            .item_by_implementation_code(" 420102-000131127004-MKT01 ")
+            .map(|item| item.id.as_str()),
+        Some("market.company-establishment")
+    );
+    assert!(catalog.item_by_implementation_code("420102-NONE").is_none());
+    // Codes are unique in the catalogue, so a booking names one item.
+    let mut codes: Vec<&str> = catalog
+        .items
+        .iter()
+        .map(|item| item.implementation_code.as_str())
+        .collect();
+    codes.sort_unstable();
+    let count = codes.len();
+    codes.dedup();
+    assert_eq!(codes.len(), count);
+}

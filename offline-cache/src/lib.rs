@@ -10,6 +10,7 @@
 //! types; [`lifecycle::check_transition`] is the one place case states move.
 
 pub mod accounts;
+pub mod appointments;
 pub mod attachments;
 pub mod audit;
 pub mod cases;

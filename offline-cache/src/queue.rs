@@ -102,8 +102,20 @@ pub fn issue_ticket(
     category: &str,
     at: DateTime<FixedOffset>,
 ) -> Result<Ticket, CacheError> {
-    let letter = letter(category)?;
     let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let issued = issue_ticket_in(&transaction, category, at)?;
+    transaction.commit()?;
+    Ok(issued)
+}
+
+/// Issues a ticket inside the caller's transaction (check-in issues its
+/// ticket with the booking's new state).
+pub fn issue_ticket_in(
+    transaction: &Transaction,
+    category: &str,
+    at: DateTime<FixedOffset>,
+) -> Result<Ticket, CacheError> {
+    let letter = letter(category)?;
     let day = at.date_naive().format("%Y-%m-%d").to_string();
     let next: i64 = transaction.query_row(
         "INSERT INTO sequences (kind, period, last) VALUES (?1, ?2, 1) ON CONFLICT (kind, period) DO UPDATE SET last = last + 1 RETURNING last",
@@ -115,9 +127,8 @@ pub fn issue_ticket(
         "INSERT INTO tickets (day, number, category, state, issued_at) VALUES (?1, ?2, ?3, 'waiting', ?4)",
         params![day, number, category, at.to_rfc3339()],
     )?;
-    let issued = ticket(&transaction, transaction.last_insert_rowid())?;
-    log(&transaction, at, "reception", "ticket.issued", &issued)?;
-    transaction.commit()?;
+    let issued = ticket(transaction, transaction.last_insert_rowid())?;
+    log(transaction, at, "reception", "ticket.issued", &issued)?;
     Ok(issued)
 }
 
@@ -133,7 +144,7 @@ fn current(connection: &Connection, window: &str, day: &str) -> Result<Option<Ti
 }
 
 /// Calls the next ticket to `window`: first those transferred to it, then
-/// the longest waiting. A window serves one ticket at a time.
+/// checked-in appointments, then the longest waiting. A window serves one ticket at a time.
 pub fn call_next(
     connection: &mut Connection,
     window: &str,
@@ -150,7 +161,7 @@ pub fn call_next(
     let next: Option<i64> = transaction
         .query_row(
             "SELECT id FROM tickets WHERE day = ?1 AND state = 'waiting' AND (window IS NULL OR window = ?2)
-             ORDER BY (window IS NULL), issued_at, id LIMIT 1",
+             ORDER BY (window IS NULL), (category <> 'appointment'), issued_at, id LIMIT 1",
             params![day, window],
             |row| row.get(0),
         )
@@ -293,8 +304,9 @@ pub fn window_queue(
         .filter(|ticket| ticket.state == "waiting" && (ticket.window.is_none() || mine(ticket)))
         .cloned()
         .collect();
-    // Stable: transferred tickets first, each group in order of issue.
-    waiting.sort_by_key(|ticket| ticket.window.is_none());
+    // Stable: transferred tickets first, then appointments, each group in
+    // order of issue (as `call_next` calls them).
+    waiting.sort_by_key(|ticket| (ticket.window.is_none(), ticket.category != "appointment"));
     Ok(WindowQueue {
         current: tickets
             .iter()

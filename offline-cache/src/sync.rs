@@ -211,6 +211,17 @@ fn now() -> DateTime<FixedOffset> {
     chrono::Local::now().fixed_offset()
 }
 
+/// What asking for the day's bookings gave.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AppointmentsFetch {
+    /// The lists of the systems that answered.
+    Fetched(Vec<crate::appointments::BookingList>),
+    /// Every system asked failed (offline, refused): the stored list stands.
+    Unreachable { detail: String },
+    /// No configured system runs an appointment service.
+    NotOffered,
+}
+
 impl SyncEngine {
     pub fn new(
         store: Arc<CaseStore<Production>>,
@@ -315,6 +326,60 @@ impl SyncEngine {
             }
         } else {
             LookupOutcome::NotFound
+        }
+    }
+
+    /// Fetches the day's bookings for `hall` from the systems whose standard
+    /// has an appointments endpoint (each distinct address once). Nothing
+    /// is written; the caller saves them with `save_appointments`.
+    pub async fn fetch_appointments(
+        &self,
+        hall: &str,
+        day: chrono::NaiveDate,
+    ) -> AppointmentsFetch {
+        let mut asked = std::collections::BTreeSet::new();
+        let mut problems = Vec::new();
+        let mut found = Vec::new();
+        for (system, target) in &self.targets {
+            let Some(path) = &target.standard.endpoints.appointments else {
+                continue;
+            };
+            let url = format!(
+                "{}{}",
+                target.base_url.trim_end_matches('/'),
+                path.replace("{hall}", &urlencoding(hall))
+                    .replace("{day}", &day.format("%Y-%m-%d").to_string())
+            );
+            if !asked.insert(url.clone()) {
+                continue;
+            }
+            let answer = self
+                .client
+                .get(&url)
+                .bearer_auth(&target.token)
+                .send()
+                .await;
+            match answer {
+                Ok(response) if response.status().is_success() => {
+                    match response.json::<crate::appointments::BookingList>().await {
+                        Ok(list) => found.push(list),
+                        Err(error) => {
+                            problems.push(format!("{system}: unreadable answer ({error})"))
+                        }
+                    }
+                }
+                Ok(response) => problems.push(format!("{system}: HTTP {}", response.status())),
+                Err(error) => problems.push(format!("{system}: {error}")),
+            }
+        }
+        if asked.is_empty() {
+            AppointmentsFetch::NotOffered
+        } else if found.is_empty() {
+            AppointmentsFetch::Unreachable {
+                detail: problems.join("; "),
+            }
+        } else {
+            AppointmentsFetch::Fetched(found)
         }
     }
 

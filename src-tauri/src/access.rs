@@ -86,6 +86,8 @@ pub const COMMANDS: &[(&str, Access)] = &[
     ("call_next", Access::Roles(WINDOW)),
     ("ticket_action", Access::Roles(WINDOW)),
     ("transfer_ticket", Access::Roles(WINDOW)),
+    ("appointments_today", Access::Roles(WINDOW)),
+    ("check_in_appointment", Access::Roles(WINDOW)),
     ("get_preferences", Access::Anyone),
     ("set_language", Access::Anyone),
     ("sync_status", Access::Roles(EVERYONE)),

@@ -376,8 +376,6 @@ impl SyncService {
         Ok(())
     }
 
-    /// Waits for a running pass and stops the loop: called when the app
-    /// exits, so no pass is cut off half-way by the process ending.
     /// Asks the back offices about a person, an entity or an e-licence.
     pub async fn look_up(
         &self,
@@ -386,6 +384,17 @@ impl SyncService {
         self.engine.look_up(lookup).await
     }
 
+    /// Asks the booking platform for the day's appointments of `hall`.
+    pub async fn fetch_appointments(
+        &self,
+        hall: &str,
+        day: chrono::NaiveDate,
+    ) -> offline_cache::sync::AppointmentsFetch {
+        self.engine.fetch_appointments(hall, day).await
+    }
+
+    /// Waits for a running pass and stops the loop: called when the app
+    /// exits, so no pass is cut off half-way by the process ending.
     pub fn shut_down(&self) {
         let mut stopped = tauri::async_runtime::block_on(self.pass_lock.lock());
         *stopped = true;

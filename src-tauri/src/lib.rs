@@ -81,6 +81,8 @@ macro_rules! specta_builder_for {
                 commands::queue::call_next,
                 commands::queue::ticket_action,
                 commands::queue::transfer_ticket,
+                commands::queue::appointments_today,
+                commands::queue::check_in_appointment,
                 commands::preferences::get_preferences,
                 commands::preferences::set_language::<$runtime>,
                 commands::sync::sync_status,

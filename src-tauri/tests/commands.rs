@@ -619,6 +619,71 @@ fn the_window_works_its_ticket_queue() {
 }
 
 #[test]
+fn a_booked_applicant_checks_in_is_called_first_and_is_not_asked_again() {
+    let root = tempfile::tempdir().unwrap();
+    let mock = start(root.path(), "main");
+    // Before any refresh the stored list is empty.
+    let stored = invoke(&mock, "appointments_today", json!({ "refresh": false })).unwrap();
+    assert_eq!(stored["rows"], json!([]));
+    // The demo back office runs the booking platform.
+    let fetched = invoke(&mock, "appointments_today", json!({ "refresh": true })).unwrap();
+    let rows = fetched["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 4, "{fetched}");
+    assert_eq!(fetched["problem_en"], Value::Null);
+    assert_eq!(fetched["skipped"], json!([]));
+    let first = &rows[0];
+    assert_eq!(first["item_id"], "market.company-establishment");
+    assert_eq!(first["item_name_zh"], "有限责任公司设立登记");
+    assert_eq!(first["identifier_masked"], "**************001X");
+    assert!(
+        !fetched.to_string().contains("34052419800101001X"),
+        "the list masks IDs"
+    );
+
+    invoke(&mock, "issue_ticket", json!({ "category": "economic" })).unwrap();
+    let ticket = invoke(
+        &mock,
+        "check_in_appointment",
+        json!({ "appointmentId": first["id"] }),
+    )
+    .unwrap();
+    assert_eq!(ticket["number"], "Y001");
+    let twice = invoke(
+        &mock,
+        "check_in_appointment",
+        json!({ "appointmentId": first["id"] }),
+    )
+    .unwrap_err();
+    assert_eq!(twice["code"], "already_checked_in");
+    // A refresh keeps the check-in.
+    let again = invoke(&mock, "appointments_today", json!({ "refresh": true })).unwrap();
+    assert_eq!(again["rows"][0]["state"], "checked_in");
+    assert_eq!(again["rows"][0]["ticket_number"], "Y001");
+
+    // Called before the walk-in who came first, with the booking.
+    let queue = invoke(&mock, "call_next", json!({})).unwrap();
+    assert_eq!(queue["current"]["number"], "Y001");
+    assert_eq!(
+        queue["appointment"]["booking_number"],
+        first["booking_number"]
+    );
+    // The intake of the booked item starts with the booking's applicant.
+    let session = invoke(
+        &mock,
+        "start_intake",
+        json!({ "subject": { "kind": "item", "id": "market.company-establishment" }, "ticket": "Y001" }),
+    )
+    .unwrap();
+    let applicant = &session["draft"]["applicant"];
+    assert_eq!(applicant["identifier"], "34052419800101001X", "{session}");
+    assert_eq!(applicant["name"], "张三");
+    assert_eq!(
+        applicant["sources"]["identifier"],
+        format!("appointment:{}", first["booking_number"].as_str().unwrap())
+    );
+}
+
+#[test]
 fn cases_are_listed_searched_and_shown_with_timeline_documents_and_sync() {
     let root = tempfile::tempdir().unwrap();
     let mock = start(root.path(), "main");
@@ -1268,6 +1333,8 @@ fn walk_arguments(command: &str) -> Value {
         "issue_ticket" => json!({ "category": "economic" }),
         "ticket_action" => json!({ "ticketId": 1, "action": "recall" }),
         "transfer_ticket" => json!({ "ticketId": 1, "toWindow": "02" }),
+        "appointments_today" => json!({ "refresh": false }),
+        "check_in_appointment" => json!({ "appointmentId": "nope" }),
         "set_language" => json!({ "language": "zh-CN" }),
         "retry_quarantined" => json!({ "rowId": 1 }),
         "set_printing" => json!({ "printer": null, "paper": "a4" }),

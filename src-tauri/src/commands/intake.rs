@@ -785,14 +785,33 @@ pub async fn start_intake(
     ticket: Option<String>,
 ) -> Result<IntakeSession, UiError> {
     require(&state, "start_intake")?;
+    // An appointment's ticket brings the booking: the applicant is not
+    // asked again for what they gave when booking.
+    let mut applicant = ApplicantEntry {
+        kind: "natural_person".into(),
+        ..ApplicantEntry::default()
+    };
+    if let (Some(number), Ok(sync)) = (&ticket, state.sync.as_ref()) {
+        if let Some(booking) = sync
+            .store
+            .appointment_of_ticket(number.clone(), chrono::Local::now().date_naive())
+            .await
+            .map_err(|error| cache_error(&error))?
+        {
+            let source = format!("appointment:{}", booking.booking_number);
+            applicant.identifier = booking.applicant_identifier;
+            applicant.name = booking.applicant_name;
+            applicant.phone = booking.phone.unwrap_or_default();
+            for key in ["identifier", "name", "phone"] {
+                applicant.sources.insert(key.into(), source.clone());
+            }
+        }
+    }
     let draft = IntakeDraft {
         id: uuid::Uuid::new_v4().to_string(),
         subject,
         ticket,
-        applicant: ApplicantEntry {
-            kind: "natural_person".into(),
-            ..ApplicantEntry::default()
-        },
+        applicant,
         values: Map::new(),
         marks: BTreeMap::new(),
         step: "applicant".into(),

@@ -390,6 +390,7 @@ impl Simulator {
                     },
                 ),
             )
+            .route("/exchange/api/v1/appointments", get(appointments))
             .route("/admin/faults/{system}", post(set_faults))
             .route("/admin/receipts/{receipt}/state", post(set_state))
             .route("/admin/submissions", get(list_submissions))
@@ -835,6 +836,89 @@ async fn lookup(
             .into_response(),
         None => problem(StatusCode::NOT_FOUND, "id", "no record"),
     }
+}
+
+#[derive(Deserialize)]
+struct AppointmentQuery {
+    hall: String,
+    day: String,
+}
+
+/// The booking platform's list for a hall and a day: four bookings of the
+/// registry's people for items the window takes, the same for every day
+/// (numbered by the day), so a demo always has someone to check in.
+async fn appointments(
+    State(shared): State<SharedState>,
+    headers: HeaderMap,
+    axum::extract::Query(query): axum::extract::Query<AppointmentQuery>,
+) -> Response {
+    *shared
+        .requests
+        .lock()
+        .expect("lock")
+        .entry("appointments".to_owned())
+        .or_insert(0) += 1;
+    let allowed = System::all()
+        .into_iter()
+        .filter(|system| matches!(system, System::Exchange(_)))
+        .any(|system| authorised(&shared, &headers, system));
+    if !allowed {
+        return problem(
+            StatusCode::UNAUTHORIZED,
+            "Authorization",
+            "a valid bearer token of the exchange platform is required",
+        );
+    }
+    let Ok(day) = chrono::NaiveDate::parse_from_str(&query.day, "%Y-%m-%d") else {
+        return problem(StatusCode::BAD_REQUEST, "day", "the day is YYYY-MM-DD");
+    };
+    let bookings = [
+        (
+            "09:00-09:30",
+            "420102-000131127004-MKT01",
+            "张三",
+            "34052419800101001X",
+            "13800000001",
+        ),
+        (
+            "10:00-10:30",
+            "420102-000220011000-HR03",
+            "钱七",
+            "110105194003150022",
+            "13800000002",
+        ),
+        (
+            "14:00-14:30",
+            "420102-000172030000-PS02",
+            "王五",
+            "440304200002291236",
+            "13800000003",
+        ),
+        (
+            "15:30-16:00",
+            "420102-000223010000-CA01",
+            "李四",
+            "11010519491231002X",
+            "13800000004",
+        ),
+    ];
+    let list: Vec<Value> = bookings
+        .iter()
+        .enumerate()
+        .map(|(index, (slot, code, name, id, phone))| {
+            json!({
+                "bookingNumber": format!("YY{}{:03}", day.format("%Y%m%d"), index + 1),
+                "hall": query.hall,
+                "day": day.to_string(),
+                "slot": slot,
+                "implementationCode": code,
+                "name": name,
+                "idNumber": id,
+                "phone": phone,
+            })
+        })
+        .collect();
+    Json(json!({ "appointments": list, "source": "网上预约平台（模拟）" })).into_response()
 }
 
 #[derive(Deserialize)]

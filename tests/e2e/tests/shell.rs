@@ -349,6 +349,32 @@ async fn tickets_are_issued_and_called_by_keyboard() {
     app.screenshot("queue-zh").await;
     app.chord(&[], '\u{E037}').await; // F7
     app.wait_for("[data-testid=current-ticket] .idle").await;
+
+    // A booked applicant checks in (the demo back office runs the booking
+    // platform): the appointment ticket is called before the walk-in B001,
+    // and the intake of the booked item starts with the booking's applicant.
+    app.wait_for("[data-testid=appointments] [data-testid=check-in]")
+        .await;
+    app.click("[data-testid=appointments] [data-testid=check-in]")
+        .await;
+    app.wait_for_text("[data-testid=issued-ticket]", "已取号 Y001")
+        .await;
+    app.chord(&[], '\u{E032}').await; // F2
+    app.wait_for_text("[data-testid=current-ticket] .number", "Y001")
+        .await;
+    let booked = app.text("[data-testid=current-appointment]").await;
+    assert!(booked.contains("张三"), "{booked}");
+    app.screenshot("queue-appointment-zh").await;
+    app.press_alt_digit('2').await;
+    app.wait_for("[data-testid=start-booked]").await;
+    app.chord(&[], '\u{E038}').await; // F8
+    let identifier = app
+        .wait_for("[data-testid=applicant-identifier]")
+        .await
+        .prop("value")
+        .await
+        .unwrap();
+    assert_eq!(identifier.as_deref(), Some("34052419800101001X"));
     app.close().await;
 }
 

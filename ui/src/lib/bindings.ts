@@ -137,6 +137,14 @@ export const commands = {
 	ticketAction: (ticketId: number, action: QueueAction) => typedError<QueueView_Serialize, UiError>(__TAURI_INVOKE("ticket_action", { ticketId, action })),
 	/**  Sends the current ticket to another window. */
 	transferTicket: (ticketId: number, toWindow: string) => typedError<QueueView_Serialize, UiError>(__TAURI_INVOKE("transfer_ticket", { ticketId, toWindow })),
+	/**
+	 *  The day's appointments for this hall: asks the booking platform for the
+	 *  latest list when `refresh` (keeping it in the store), else the stored
+	 *  list; offline, the stored list with the reason it is not fresh.
+	 */
+	appointmentsToday: (refresh: boolean) => typedError<AppointmentsView_Serialize, UiError>(__TAURI_INVOKE("appointments_today", { refresh })),
+	/**  Checks a booking in: its appointment ticket (Y), called before walk-ins. */
+	checkInAppointment: (appointmentId: string) => typedError<TicketView_Serialize, UiError>(__TAURI_INVOKE("check_in_appointment", { appointmentId })),
 	getPreferences: () => typedError<Preferences_Serialize, UiError>(__TAURI_INVOKE("get_preferences")),
 	/**  Saves the interface language; the change survives a restart. */
 	setLanguage: (language: Language) => typedError<Preferences_Serialize, UiError>(__TAURI_INVOKE("set_language", { language })),
@@ -269,6 +277,70 @@ export type ApplicantLookup_Serialize = {
 	back_office_detail: string | null,
 	/**  Earlier cases of this applicant at this hall. */
 	earlier_cases: number,
+};
+
+/**  A booking as the reception and the window show it. */
+export type AppointmentRow = AppointmentRow_Serialize | AppointmentRow_Deserialize;
+
+/**  A booking as the reception and the window show it. */
+export type AppointmentRow_Deserialize = {
+	id: string,
+	slot: string,
+	booking_number: string,
+	item_id: string,
+	item_name_zh: string,
+	item_name_en: string,
+	applicant_name: string,
+	/**
+	 *  Masked (the last four characters shown): the list is on screen at
+	 *  the reception.
+	 */
+	identifier_masked: string,
+	/**  `booked`, `checked_in` or `cancelled`. */
+	state: string,
+	ticket_number?: string | null,
+};
+
+/**  A booking as the reception and the window show it. */
+export type AppointmentRow_Serialize = {
+	id: string,
+	slot: string,
+	booking_number: string,
+	item_id: string,
+	item_name_zh: string,
+	item_name_en: string,
+	applicant_name: string,
+	/**
+	 *  Masked (the last four characters shown): the list is on screen at
+	 *  the reception.
+	 */
+	identifier_masked: string,
+	/**  `booked`, `checked_in` or `cancelled`. */
+	state: string,
+	ticket_number: string | null,
+};
+
+/**  The day's appointments and how fresh the list is. */
+export type AppointmentsView = AppointmentsView_Serialize | AppointmentsView_Deserialize;
+
+/**  The day's appointments and how fresh the list is. */
+export type AppointmentsView_Deserialize = {
+	rows: AppointmentRow_Deserialize[],
+	/**  Why the list could not be refreshed (the stored list is shown). */
+	problem_zh?: string | null,
+	problem_en?: string | null,
+	/**  Bookings the platform listed for items this hall does not have. */
+	skipped: string[],
+};
+
+/**  The day's appointments and how fresh the list is. */
+export type AppointmentsView_Serialize = {
+	rows: AppointmentRow_Serialize[],
+	/**  Why the list could not be refreshed (the stored list is shown). */
+	problem_zh: string | null,
+	problem_en: string | null,
+	/**  Bookings the platform listed for items this hall does not have. */
+	skipped: string[],
 };
 
 /**  The outcome of "verify chain". */
@@ -1203,6 +1275,8 @@ export type QueueView_Deserialize = {
 	window: string,
 	/**  The ticket this window is serving. */
 	current?: TicketView_Deserialize | null,
+	/**  The booking of the ticket being served, if it is an appointment. */
+	appointment?: AppointmentRow_Deserialize | null,
 	/**  Waiting for this window (transferred here first, then in order). */
 	waiting: TicketView_Deserialize[],
 	parked: TicketView_Deserialize[],
@@ -1214,6 +1288,8 @@ export type QueueView_Serialize = {
 	window: string,
 	/**  The ticket this window is serving. */
 	current: TicketView_Serialize | null,
+	/**  The booking of the ticket being served, if it is an appointment. */
+	appointment: AppointmentRow_Serialize | null,
 	/**  Waiting for this window (transferred here first, then in order). */
 	waiting: TicketView_Serialize[],
 	parked: TicketView_Serialize[],

@@ -365,6 +365,12 @@ pub fn write_large_form(
         _ => unreachable!("generated items are tables"),
     };
     item.insert("id".into(), text("generated.large-form"));
+    // Codes of its own, so the form can sit beside a generated catalogue.
+    item.insert(
+        "implementation_code".into(),
+        text("420102-900000000000-LARGE"),
+    );
+    item.insert("handling_code".into(), text("99999999999999"));
     item.insert("field".into(), Toml::Array(list));
     // Keep only the application form: the library's agent materials refer
     // to fields this form does not have.

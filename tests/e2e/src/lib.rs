@@ -75,6 +75,7 @@ pub const PASSWORD: &str = "window-pass";
 pub struct Home {
     root: tempfile::TempDir,
     key_file: bool,
+    catalog: Option<PathBuf>,
 }
 
 impl Home {
@@ -85,7 +86,15 @@ impl Home {
                 .tempdir()
                 .expect("a temporary folder can be made"),
             key_file: false,
+            catalog: None,
         }
+    }
+
+    /// The app of this home loads the catalogue in `dir`
+    /// (`ONEWINDOW_CATALOG_DIR`) instead of the sample catalogue.
+    pub fn with_catalog(mut self, dir: PathBuf) -> Self {
+        self.catalog = Some(dir);
+        self
     }
 
     /// A home whose store key is kept in a file ([`Home::key_file`]), as an
@@ -120,6 +129,11 @@ impl Home {
         .chain(
             self.key_file
                 .then(|| ("ONEWINDOW_KEY_FILE".into(), self.key_file())),
+        )
+        .chain(
+            self.catalog
+                .clone()
+                .map(|dir| ("ONEWINDOW_CATALOG_DIR".into(), dir)),
         )
         .collect()
     }

@@ -147,6 +147,10 @@ pub struct DecisionProposal {
     pub legal_basis_zh: String,
     /// Accept-with-gaps needs a supervisor's sign-off and the applicant's commitment.
     pub needs_supervisor_sign_off: bool,
+    /// Set when a supervisor approved deciding otherwise than the core
+    /// proposed: who and why (printed on the document).
+    #[serde(default)]
+    pub approved_exception_zh: Option<String>,
 }
 
 /// Why no proposal could be made.
@@ -200,6 +204,7 @@ pub fn propose(
         remedies_zh: None,
         legal_basis_zh: LEGAL_BASIS.to_owned(),
         needs_supervisor_sign_off: false,
+        approved_exception_zh: None,
     };
 
     // Not accepted: outside the remit, not open, or not for this applicant.
@@ -491,4 +496,97 @@ fn material_line(
         where_to_get_zh: material.where_to_get_zh.clone(),
         supply_by: None,
     }
+}
+
+/// Why an override cannot be made.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum OverrideError {
+    #[error("the override asks for the decision the core already proposes ({0:?})")]
+    Same(DecisionKind),
+    #[error("an override from {from:?} to {to:?} is not allowed: {why}")]
+    NotAllowed {
+        from: DecisionKind,
+        to: DecisionKind,
+        why: &'static str,
+    },
+    #[error("an override needs a reason")]
+    NoReason,
+}
+
+/// The overrides a supervisor may approve: materials waived (a notice or
+/// gaps become an acceptance), or an intake not accepted for a reason the
+/// core cannot see. Making a notice out of an acceptance is done by marking
+/// the material deficient, not by an override.
+pub fn override_allowed(from: DecisionKind, to: DecisionKind) -> Result<(), OverrideError> {
+    use DecisionKind as D;
+    match (from, to) {
+        _ if from == to => Err(OverrideError::Same(from)),
+        (D::OneTimeNotice | D::AcceptWithGaps, D::Accept) => Ok(()),
+        (D::Accept | D::AcceptWithGaps | D::OneTimeNotice, D::NotAccepted) => Ok(()),
+        (D::NotAccepted, _) => Err(OverrideError::NotAllowed {
+            from,
+            to,
+            why: "the hall cannot take in what is outside its remit or not open",
+        }),
+        (_, D::OneTimeNotice) => Err(OverrideError::NotAllowed {
+            from,
+            to,
+            why: "mark the material missing or deficient instead",
+        }),
+        (_, D::AcceptWithGaps) => Err(OverrideError::NotAllowed {
+            from,
+            to,
+            why: "gaps come from the catalogue's supply-later materials",
+        }),
+        _ => Err(OverrideError::NotAllowed {
+            from,
+            to,
+            why: "no such override",
+        }),
+    }
+}
+
+/// The proposal as a supervisor's approved override makes it: the decision
+/// `to`, with the supervisor's reason among the reasons (printed on the
+/// document). Waived materials stay in the materials table with their
+/// status, so the receipt shows what was not there.
+pub fn override_proposal(
+    proposal: &DecisionProposal,
+    to: DecisionKind,
+    reason_zh: &str,
+    supervisor_name: &str,
+) -> Result<DecisionProposal, OverrideError> {
+    override_allowed(proposal.kind, to)?;
+    let reason_zh = reason_zh.trim();
+    if reason_zh.is_empty() {
+        return Err(OverrideError::NoReason);
+    }
+    let mut overridden = proposal.clone();
+    overridden.kind = to;
+    overridden.needs_supervisor_sign_off = false;
+    overridden.approved_exception_zh = Some(format!("经值班长{supervisor_name}批准：{reason_zh}"));
+    match to {
+        DecisionKind::Accept => {
+            overridden.to_supply.clear();
+            overridden.gaps.clear();
+            overridden.reasons_zh = vec![format!(
+                "经值班长{supervisor_name}批准例外受理：{reason_zh}"
+            )];
+            overridden.reasons_en = vec![format!(
+                "Accepted by exception, approved by supervisor {supervisor_name}: {reason_zh}"
+            )];
+        }
+        DecisionKind::NotAccepted => {
+            overridden.reasons_zh = vec![format!("{reason_zh}（经值班长{supervisor_name}批准）")];
+            overridden.reasons_en = vec![format!(
+                "{reason_zh} (approved by supervisor {supervisor_name})"
+            )];
+            overridden.promised_completion = None;
+            overridden.remedies_zh = Some(REMEDIES_ZH.to_owned());
+        }
+        DecisionKind::OneTimeNotice | DecisionKind::AcceptWithGaps => {
+            unreachable!("override_allowed refuses these targets")
+        }
+    }
+    Ok(overridden)
 }

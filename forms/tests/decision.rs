@@ -320,3 +320,57 @@ fn a_draft_on_an_older_item_version_is_decided_on_that_version() {
         Err(DecisionError::UnknownItem { .. })
     ));
 }
+
+#[test]
+fn a_supervisor_override_waives_materials_or_refuses_with_the_reason_printed() {
+    use forms::decision::{override_allowed, override_proposal, OverrideError};
+    let profile = ApplicantProfile::default();
+    let notice = propose(
+        &catalog(),
+        &calendar(),
+        &company_input(&profile, &["address_proof"]),
+    )
+    .unwrap();
+    assert_eq!(notice.kind, DecisionKind::OneTimeNotice);
+    let accepted = override_proposal(
+        &notice,
+        DecisionKind::Accept,
+        "场所证明已由不动产登记系统核验",
+        "李值班",
+    )
+    .unwrap();
+    assert_eq!(accepted.kind, DecisionKind::Accept);
+    assert!(accepted.to_supply.is_empty());
+    assert!(accepted.promised_completion.is_some());
+    assert!(accepted.reasons_zh[0].contains("李值班") && accepted.reasons_zh[0].contains("核验"));
+    // The waived material is still listed, as it was marked.
+    assert_eq!(accepted.materials.len(), notice.materials.len());
+
+    let refused = override_proposal(
+        &notice,
+        DecisionKind::NotAccepted,
+        "申请人已被列入失信名单",
+        "李值班",
+    )
+    .unwrap();
+    assert_eq!(refused.kind, DecisionKind::NotAccepted);
+    assert!(refused.remedies_zh.is_some());
+    assert_eq!(refused.promised_completion, None);
+
+    assert_eq!(
+        override_proposal(&notice, DecisionKind::Accept, "  ", "李值班").unwrap_err(),
+        OverrideError::NoReason
+    );
+    assert!(matches!(
+        override_allowed(DecisionKind::Accept, DecisionKind::OneTimeNotice),
+        Err(OverrideError::NotAllowed { .. })
+    ));
+    assert!(matches!(
+        override_allowed(DecisionKind::NotAccepted, DecisionKind::Accept),
+        Err(OverrideError::NotAllowed { .. })
+    ));
+    assert_eq!(
+        override_allowed(DecisionKind::Accept, DecisionKind::Accept),
+        Err(OverrideError::Same(DecisionKind::Accept))
+    );
+}

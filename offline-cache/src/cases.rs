@@ -471,9 +471,16 @@ pub(crate) fn apply_event(
         case_id,
         &json!({ "from": from.as_str(), "to": to.as_str(), "role": actor.role.as_str(), "note": note }),
     )?;
+    // Terminating: submissions not yet sent never go, and those sub-cases
+    // have nothing to withdraw; the others may be at the back office.
+    let mut never_sent: Vec<String> = Vec::new();
     if event == Event::Terminate {
-        // Submissions not yet sent never go; the withdraw rows below answer
-        // for any that may have arrived.
+        let mut unsent = transaction.prepare_cached(
+            "SELECT sub_case_id FROM outbox WHERE case_id = ?1 AND action = 'submit' AND attempts = 0 AND sub_case_id IS NOT NULL",
+        )?;
+        never_sent = unsent
+            .query_map(params![case_id], |row| row.get(0))?
+            .collect::<Result<_, _>>()?;
         crate::store::exec(
             transaction,
             "DELETE FROM outbox WHERE case_id = ?1 AND action = 'submit' AND attempts = 0",
@@ -494,7 +501,10 @@ pub(crate) fn apply_event(
         )?;
         let targets: Vec<(String, String)> = sub_cases
             .query_map(params![case_id], |row| Ok((row.get(0)?, row.get(1)?)))?
-            .collect::<Result<_, _>>()?;
+            .collect::<Result<Vec<(String, String)>, _>>()?
+            .into_iter()
+            .filter(|(sub_case_id, _)| !never_sent.contains(sub_case_id))
+            .collect();
         for (sub_case_id, back_office) in targets {
             crate::store::exec(transaction,
                 "INSERT INTO outbox (case_id, sub_case_id, back_office, action, idempotency_key, payload, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",

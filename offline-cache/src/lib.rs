@@ -28,6 +28,7 @@ pub mod results;
 pub mod sample;
 pub mod schema;
 pub mod settings;
+pub mod sign_offs;
 pub mod statistics;
 pub mod store;
 pub mod sync;

@@ -15,6 +15,7 @@
 //! result_ready ─issue─► issued ─rate─► rated
 //! accepted_with_gaps | accepted | handoff_review ─terminate─► terminated (gaps not supplied in time)
 //! dispatched | in_review | supplement_requested ─terminate─► terminated (and withdrawn at the back office)
+//! terminated ─reopen─► accepted (a supervisor approved the reopening; then dispatched again)
 //! ```
 
 use serde::{Deserialize, Serialize};
@@ -135,6 +136,9 @@ pub enum Event {
     Issue,
     Rate,
     Terminate,
+    /// A terminated case taken up again (the gaps arrived after all), by a
+    /// supervisor's approval of a reopening.
+    Reopen,
 }
 
 impl Event {
@@ -158,6 +162,7 @@ impl Event {
             Event::Issue => "issue",
             Event::Rate => "rate",
             Event::Terminate => "terminate",
+            Event::Reopen => "reopen",
         }
     }
 
@@ -211,6 +216,7 @@ pub fn check_transition(
             | S::SupplementRequested,
             E::Terminate,
         ) if role == R::Supervisor => Some(S::Terminated),
+        (S::Terminated, E::Reopen) if role == R::Supervisor => Some(S::Accepted),
         _ => None,
     };
     allowed.ok_or(CacheError::IllegalTransition { from, event, role })
@@ -323,6 +329,11 @@ mod tests {
             assert!(check_transition(state, Event::Terminate, Role::Clerk).is_err());
         }
         assert_eq!(Event::Terminate.outbox_action(), Some("withdraw"));
+        assert_eq!(
+            check_transition(CaseState::Terminated, Event::Reopen, Role::Supervisor).unwrap(),
+            CaseState::Accepted
+        );
+        assert!(check_transition(CaseState::Terminated, Event::Reopen, Role::Clerk).is_err());
         // A result already decided is issued, not terminated.
         assert!(
             check_transition(CaseState::ResultReady, Event::Terminate, Role::Supervisor).is_err()
@@ -350,6 +361,7 @@ mod tests {
             Event::Issue,
             Event::Rate,
             Event::Terminate,
+            Event::Reopen,
         ];
         let roles = [
             Role::Clerk,
@@ -365,6 +377,9 @@ mod tests {
             CaseState::Terminated,
         ] {
             for event in events {
+                if state == CaseState::Terminated && event == Event::Reopen {
+                    continue; // the one way back, tested below
+                }
                 for role in roles {
                     let error = check_transition(state, event, role).unwrap_err();
                     assert_eq!(error.code(), "illegal_transition");

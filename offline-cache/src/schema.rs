@@ -265,17 +265,39 @@ CREATE TABLE appointments (
 CREATE INDEX appointments_day ON appointments (day, slot);
 "#,
         ),
+        // Version 12: requests that wait for a supervisor on the desk: a
+        // decision other than the core's proposal (override) and taking up
+        // a terminated case again (reopen).
+        M::up(
+            r#"
+CREATE TABLE sign_off_requests (
+    id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL CHECK (kind IN ('override', 'reopen')),
+    case_id TEXT REFERENCES cases (id),
+    draft_id TEXT,
+    requested_by TEXT NOT NULL,
+    requested_at TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    detail TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('waiting', 'approved', 'refused')),
+    decided_by TEXT,
+    decided_at TEXT,
+    decision_note TEXT
+);
+CREATE INDEX sign_off_requests_state ON sign_off_requests (state, requested_at);
+"#,
+        ),
     ])
 }
 
 /// The schema version this build writes.
-pub const SCHEMA_VERSION: i64 = 11;
+pub const SCHEMA_VERSION: i64 = 12;
 
 #[cfg(test)]
 mod tests {
     #[test]
     fn migrations_are_valid() {
         super::migrations().validate().unwrap();
-        assert_eq!(super::SCHEMA_VERSION, 11);
+        assert_eq!(super::SCHEMA_VERSION, 12);
     }
 }

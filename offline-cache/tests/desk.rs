@@ -170,6 +170,17 @@ async fn terminating_a_dispatched_gap_case_keeps_its_unsent_submissions_home_and
     let before = store.outbox().await.unwrap();
     assert_eq!(before.len(), 2);
     assert!(before.iter().all(|row| row.action == "submit"));
+    // One of them was sent and its answer lost: it may be at the back office.
+    let maybe_sent = before[0].sub_case_id.clone().unwrap();
+    store
+        .write_blocking(|connection| {
+            connection.execute(
+                "UPDATE outbox SET attempts = 1 WHERE id = (SELECT min(id) FROM outbox)",
+                [],
+            )?;
+            Ok(())
+        })
+        .unwrap();
     let moved = store
         .transition(
             &dispatched_id,
@@ -182,10 +193,14 @@ async fn terminating_a_dispatched_gap_case_keeps_its_unsent_submissions_home_and
         .unwrap();
     assert_eq!(moved, CaseState::Terminated);
     let after = store.outbox().await.unwrap();
-    assert_eq!(after.len(), 2, "{after:?}");
-    assert!(
-        after.iter().all(|row| row.action == "withdraw"),
-        "unsent submissions never go; withdrawals answer for them: {after:?}"
+    let actions: Vec<(&str, &str)> = after
+        .iter()
+        .map(|row| (row.action.as_str(), row.sub_case_id.as_deref().unwrap()))
+        .collect();
+    assert_eq!(
+        actions,
+        [("submit", maybe_sent.as_str()), ("withdraw", maybe_sent.as_str())],
+        "the unsent submission never goes and needs no withdrawal; the one that may have arrived is withdrawn"
     );
     let facts = store.document_facts(&dispatched_id).await.unwrap();
     let (terminated_at, reason) = facts.termination.unwrap();
@@ -208,11 +223,213 @@ async fn terminating_a_dispatched_gap_case_keeps_its_unsent_submissions_home_and
         )
         .await
         .unwrap();
-    assert_eq!(store.outbox().await.unwrap().len(), 2);
+    assert_eq!(store.outbox().await.unwrap().len(), 2, "nothing added");
     assert!(store
         .document_facts(&held_id)
         .await
         .unwrap()
         .termination
         .is_some());
+}
+
+#[tokio::test]
+async fn a_reopening_waits_for_a_supervisor_and_sends_the_case_on_without_a_duplicate() {
+    use offline_cache::sign_offs::RequestKind;
+    let dir = tempfile::tempdir().unwrap();
+    let store =
+        CaseStore::<Production>::open(dir.path(), &StoreKey::random(), StoreOptions::default())
+            .unwrap();
+    let today = NaiveDate::from_ymd_opt(2026, 11, 27).unwrap();
+    // Dispatched (two submissions queued), then terminated: two withdrawals wait.
+    let intake = sample::intake(&uuid::Uuid::new_v4().to_string(), 1, at(today), 1, 1);
+    let case_id = intake.case_id.clone();
+    store.record_intake(intake).await.unwrap();
+    store
+        .transition(
+            &case_id,
+            Event::Terminate,
+            supervisor(),
+            at(today),
+            Some("逾期".into()),
+        )
+        .await
+        .unwrap();
+    // Only a terminated case can be reopened; a reason is needed.
+    let clerk = sample::clerk();
+    let no_reason = store
+        .request_sign_off(
+            RequestKind::Reopen,
+            Some(case_id.clone()),
+            None,
+            " ".into(),
+            json!({}),
+            clerk.clone(),
+            at(today),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(no_reason.code(), "reason_required");
+    let asked = store
+        .request_sign_off(
+            RequestKind::Reopen,
+            Some(case_id.clone()),
+            None,
+            "申请人已补齐材料".into(),
+            json!({}),
+            clerk.clone(),
+            at(today),
+        )
+        .await
+        .unwrap();
+    assert_eq!(asked.state, "waiting");
+    // Asking again keeps one request.
+    store
+        .request_sign_off(
+            RequestKind::Reopen,
+            Some(case_id.clone()),
+            None,
+            "材料已补齐（原件）".into(),
+            json!({}),
+            clerk.clone(),
+            at(today),
+        )
+        .await
+        .unwrap();
+    let waiting = store.waiting_requests().await.unwrap();
+    assert_eq!(waiting.len(), 1);
+    assert_eq!(waiting[0].reason, "材料已补齐（原件）");
+    // A clerk cannot decide it.
+    let not_allowed = store
+        .decide_sign_off(asked.id.clone(), true, None, clerk.clone(), at(today))
+        .await
+        .unwrap_err();
+    assert_eq!(not_allowed.code(), "not_supervisor");
+    let approved = store
+        .decide_sign_off(
+            asked.id.clone(),
+            true,
+            Some("同意".into()),
+            supervisor(),
+            at(today),
+        )
+        .await
+        .unwrap();
+    assert_eq!(approved.state, "approved");
+    assert_eq!(
+        store.case(&case_id).await.unwrap().state,
+        CaseState::Dispatched
+    );
+    // Nothing had left the window: both submissions go now.
+    let outbox = store.outbox().await.unwrap();
+    assert_eq!(outbox.len(), 2, "{outbox:?}");
+    assert!(outbox.iter().all(|row| row.action == "submit"));
+    let twice = store
+        .decide_sign_off(asked.id, false, None, supervisor(), at(today))
+        .await
+        .unwrap_err();
+    assert_eq!(twice.code(), "already_decided");
+
+    // A case at the back office, terminated: its withdrawal has not left
+    // yet, so reopening cancels it and sends nothing again (no duplicate).
+    let sent = sample::intake(&uuid::Uuid::new_v4().to_string(), 3, at(today), 1, 1);
+    let sent_id = sent.case_id.clone();
+    store.record_intake(sent).await.unwrap();
+    let sent_for_query = sent_id.clone();
+    store
+        .write_blocking(move |connection| {
+            // Delivered: the engine removes a row once the back office has it.
+            connection.execute("DELETE FROM outbox WHERE case_id = ?1", [&sent_for_query])?;
+            Ok(())
+        })
+        .unwrap();
+    store
+        .transition(
+            &sent_id,
+            Event::Terminate,
+            supervisor(),
+            at(today),
+            Some("逾期".into()),
+        )
+        .await
+        .unwrap();
+    let withdrawals = store
+        .outbox()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|row| row.case_id == sent_id)
+        .count();
+    assert_eq!(withdrawals, 2);
+    let asked = store
+        .request_sign_off(
+            RequestKind::Reopen,
+            Some(sent_id.clone()),
+            None,
+            "已补齐".into(),
+            json!({}),
+            clerk.clone(),
+            at(today),
+        )
+        .await
+        .unwrap();
+    store
+        .decide_sign_off(asked.id, true, None, supervisor(), at(today))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.case(&sent_id).await.unwrap().state,
+        CaseState::Dispatched
+    );
+    assert!(
+        store
+            .outbox()
+            .await
+            .unwrap()
+            .iter()
+            .all(|row| row.case_id != sent_id),
+        "no duplicate submission, no withdrawal"
+    );
+
+    // Terminated before it left the window: reopening submits it.
+    let mut held = sample::intake(&uuid::Uuid::new_v4().to_string(), 2, at(today), 1, 1);
+    held.event = Event::AcceptWithGaps;
+    held.dispatch_now = false;
+    let held_id = held.case_id.clone();
+    store.record_intake(held).await.unwrap();
+    store
+        .transition(
+            &held_id,
+            Event::Terminate,
+            supervisor(),
+            at(today),
+            Some("逾期".into()),
+        )
+        .await
+        .unwrap();
+    let asked = store
+        .request_sign_off(
+            RequestKind::Reopen,
+            Some(held_id.clone()),
+            None,
+            "补齐".into(),
+            json!({}),
+            clerk,
+            at(today),
+        )
+        .await
+        .unwrap();
+    store
+        .decide_sign_off(asked.id, true, None, supervisor(), at(today))
+        .await
+        .unwrap();
+    let outbox: Vec<_> = store
+        .outbox()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|row| row.case_id == held_id)
+        .collect();
+    assert_eq!(outbox.len(), 2);
+    assert!(outbox.iter().all(|row| row.action == "submit"));
+    assert_eq!(store.verify_audit().unwrap().unwrap() > 5, true);
 }

@@ -1286,6 +1286,127 @@ fn terminating_a_gap_case_at_the_desk_issues_the_termination_notice_with_the_rea
     );
 }
 
+#[test]
+fn overrides_and_reopenings_wait_on_the_desk_until_a_supervisor_approves() {
+    let root = tempfile::tempdir().unwrap();
+    let mock = start(root.path(), "main");
+    let item = "market.company-establishment";
+    let session = invoke(
+        &mock,
+        "start_intake",
+        json!({ "subject": { "kind": "item", "id": item }, "ticket": null }),
+    )
+    .unwrap();
+    let draft = filled_draft(&session, item, &["address_proof"]);
+    let check = invoke(&mock, "save_intake", json!({ "draft": draft })).unwrap();
+    assert_eq!(check["proposal"]["kind"], "one_time_notice", "{check}");
+    // Not an override the rules allow: a notice out of nothing.
+    let odd = invoke(
+        &mock,
+        "request_override",
+        json!({ "draft": draft, "wanted": "accept_with_gaps", "reason": "x" }),
+    )
+    .unwrap_err();
+    assert_eq!(odd["code"], "override_not_allowed");
+    let asked = invoke(
+        &mock,
+        "request_override",
+        json!({ "draft": draft, "wanted": "accept", "reason": "场所证明已由不动产登记系统核验" }),
+    )
+    .unwrap();
+    assert_eq!(asked["state"], "waiting");
+    assert_eq!(asked["proposed"], "one_time_notice");
+    let early = invoke(
+        &mock,
+        "commit_intake",
+        json!({ "draft": draft, "confirmed": "accept" }),
+    )
+    .unwrap_err();
+    assert_eq!(early["code"], "override_waiting");
+
+    sign_in_as(&mock, "supervisor");
+    let desk = invoke(&mock, "supervisor_desk", json!({})).unwrap();
+    assert_eq!(desk["requests"][0]["id"], asked["id"], "{desk}");
+    assert_eq!(desk["requests"][0]["kind"], "override");
+    invoke(
+        &mock,
+        "decide_sign_off",
+        json!({ "requestId": asked["id"], "approve": true, "note": "同意" }),
+    )
+    .unwrap();
+
+    sign_in_as(&mock, "clerk");
+    let status = invoke(&mock, "draft_sign_off", json!({ "draftId": draft["id"] })).unwrap();
+    assert_eq!(status["state"], "approved");
+    let outcome = invoke(
+        &mock,
+        "commit_intake",
+        json!({ "draft": draft, "confirmed": "accept" }),
+    )
+    .unwrap();
+    assert_eq!(outcome["decision"], "accept", "{outcome}");
+    assert_eq!(outcome["document"]["kind"], "acceptance_receipt");
+    let receipt: String = pdf_text(outcome["document"]["pdf_base64"].as_str().unwrap())
+        .split_whitespace()
+        .collect();
+    assert!(receipt.contains("例外受理"), "{receipt}");
+
+    // A gap case terminated, then reopened with the supervisor's approval.
+    let session = invoke(
+        &mock,
+        "start_intake",
+        json!({ "subject": { "kind": "item", "id": item }, "ticket": null }),
+    )
+    .unwrap();
+    let gaps = filled_draft(&session, item, &["appointment_documents"]);
+    let gap_case = invoke(
+        &mock,
+        "commit_intake",
+        json!({ "draft": gaps, "confirmed": "accept_with_gaps" }),
+    )
+    .unwrap();
+    let case_id = gap_case["case_id"].as_str().unwrap();
+    let too_soon = invoke(
+        &mock,
+        "request_reopen",
+        json!({ "caseId": case_id, "reason": "材料已补齐" }),
+    )
+    .unwrap_err();
+    assert_eq!(too_soon["code"], "not_terminated");
+    sign_in_as(&mock, "supervisor");
+    invoke(
+        &mock,
+        "desk_action",
+        json!({ "caseId": case_id, "action": "terminate", "reason": "逾期未补齐" }),
+    )
+    .unwrap();
+    sign_in_as(&mock, "clerk");
+    let reopen = invoke(
+        &mock,
+        "request_reopen",
+        json!({ "caseId": case_id, "reason": "申请人已补齐选任文件" }),
+    )
+    .unwrap();
+    assert_eq!(
+        invoke(
+            &mock,
+            "decide_sign_off",
+            json!({ "requestId": reopen["id"], "approve": true, "note": null }),
+        )
+        .unwrap_err()["code"],
+        "not_allowed"
+    );
+    sign_in_as(&mock, "supervisor");
+    invoke(
+        &mock,
+        "decide_sign_off",
+        json!({ "requestId": reopen["id"], "approve": true, "note": null }),
+    )
+    .unwrap();
+    let detail = invoke(&mock, "case_detail", json!({ "caseId": case_id })).unwrap();
+    assert_eq!(detail["case"]["state"], "dispatched", "{detail}");
+}
+
 /// Arguments of the right shape for every command of the access table, so
 /// a refusal can only come from the role check.
 fn walk_arguments(command: &str) -> Value {
@@ -1335,6 +1456,10 @@ fn walk_arguments(command: &str) -> Value {
         "transfer_ticket" => json!({ "ticketId": 1, "toWindow": "02" }),
         "appointments_today" => json!({ "refresh": false }),
         "check_in_appointment" => json!({ "appointmentId": "nope" }),
+        "request_override" => json!({ "draft": draft, "wanted": "accept", "reason": "x" }),
+        "request_reopen" => json!({ "caseId": "nope", "reason": "x" }),
+        "draft_sign_off" => json!({ "draftId": "nope" }),
+        "decide_sign_off" => json!({ "requestId": "nope", "approve": true, "note": null }),
         "set_language" => json!({ "language": "zh-CN" }),
         "retry_quarantined" => json!({ "rowId": 1 }),
         "set_printing" => json!({ "printer": null, "paper": "a4" }),

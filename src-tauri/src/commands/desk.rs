@@ -31,6 +31,8 @@ pub struct DeskView {
     pub time_limits: Vec<WatchRow>,
     pub gaps_due: Vec<WatchRow>,
     pub results_waiting: Vec<WatchRow>,
+    /// Overrides and reopenings waiting for a supervisor.
+    pub requests: Vec<crate::commands::sign_offs::SignOffRequestView>,
 }
 
 /// What the supervisor does with a case on the desk.
@@ -113,7 +115,13 @@ pub async fn supervisor_desk(state: State<'_, AppState>) -> Result<DeskView, UiE
         .desk(now().date_naive(), offline_cache::desk::Horizons::default())
         .await
         .map_err(|error| cache_error(&error))?;
+    let requests = sync
+        .store
+        .waiting_requests()
+        .await
+        .map_err(|error| cache_error(&error))?;
     Ok(DeskView {
+        requests: crate::commands::sign_offs::views(&state, requests).await?,
         sign_offs: desk
             .sign_offs
             .into_iter()

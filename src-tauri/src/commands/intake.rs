@@ -1233,13 +1233,11 @@ pub async fn commit_intake(
                     });
                 }
             };
-            if DecisionChoice::from(proposal.kind) != confirmed {
-                return Err(UiError {
-                    code: "proposal_changed".into(),
-                    message_zh: "受理建议已随最新录入改变，请核对新的建议后再确认。".into(),
-                    message_en: "The proposal changed with the latest input; check the new proposal and confirm again.".into(),
-                });
-            }
+            let proposal = if DecisionChoice::from(proposal.kind) == confirmed {
+                proposal
+            } else {
+                approved_override(&state, &draft.id, &proposal, confirmed).await?
+            };
             let identifier = checked
                 .profile
                 .id_number
@@ -1301,6 +1299,141 @@ pub async fn commit_intake(
         decision: kind.into(),
         document,
     })
+}
+
+impl From<DecisionChoice> for DecisionKind {
+    fn from(choice: DecisionChoice) -> DecisionKind {
+        match choice {
+            DecisionChoice::Accept => DecisionKind::Accept,
+            DecisionChoice::AcceptWithGaps => DecisionKind::AcceptWithGaps,
+            DecisionChoice::OneTimeNotice => DecisionKind::OneTimeNotice,
+            DecisionChoice::NotAccepted => DecisionKind::NotAccepted,
+        }
+    }
+}
+
+fn override_error(error: &forms::decision::OverrideError) -> UiError {
+    use forms::decision::OverrideError;
+    let message_zh = match error {
+        OverrideError::Same(_) => "所申请的决定与系统建议相同，无需例外签批。".to_owned(),
+        OverrideError::NotAllowed { .. } => {
+            "该例外不允许：材料缺失或有误请在材料清单中标注；不属本中心受理或暂停办理的事项不能例外受理。".to_owned()
+        }
+        OverrideError::NoReason => "申请例外须写明理由。".to_owned(),
+    };
+    UiError {
+        code: "override_not_allowed".into(),
+        message_zh,
+        message_en: format!("{error}."),
+    }
+}
+
+/// The proposal as the supervisor's approved override of this draft makes
+/// it; refused unless an approved override asks for `confirmed` on the
+/// very proposal the core makes now.
+async fn approved_override(
+    state: &AppState,
+    draft_id: &str,
+    proposal: &forms::decision::DecisionProposal,
+    confirmed: DecisionChoice,
+) -> Result<forms::decision::DecisionProposal, UiError> {
+    let changed = || UiError {
+        code: "proposal_changed".into(),
+        message_zh: "受理建议已随最新录入改变，请核对新的建议后再确认。".into(),
+        message_en:
+            "The proposal changed with the latest input; check the new proposal and confirm again."
+                .into(),
+    };
+    let sync = state.sync.as_ref().map_err(Clone::clone)?;
+    let Some(request) = sync
+        .store
+        .request_for_draft(draft_id.to_owned())
+        .await
+        .map_err(|error| cache_error(&error))?
+    else {
+        return Err(changed());
+    };
+    let said = |key: &str| request.detail.get(key).cloned();
+    let wanted = serde_json::to_value(confirmed).ok();
+    let proposed = serde_json::to_value(DecisionChoice::from(proposal.kind)).ok();
+    if request.state != "approved" || said("wanted") != wanted {
+        return Err(if request.state == "waiting" {
+            UiError {
+                code: "override_waiting".into(),
+                message_zh: "例外申请尚待值班长签批。".into(),
+                message_en: "The override still waits for the supervisor's sign-off.".into(),
+            }
+        } else {
+            changed()
+        });
+    }
+    if said("proposed") != proposed {
+        return Err(UiError {
+            code: "override_outdated".into(),
+            message_zh: "值班长批准例外后，受理建议已改变，请重新申请。".into(),
+            message_en:
+                "The proposal changed after the supervisor approved the override; ask again.".into(),
+        });
+    }
+    let supervisor = sync
+        .store
+        .users()
+        .await
+        .map_err(|error| cache_error(&error))?
+        .into_iter()
+        .find(|user| Some(&user.id) == request.decided_by.as_ref())
+        .map_or_else(
+            || request.decided_by.clone().unwrap_or_default(),
+            |user| user.display_name,
+        );
+    forms::decision::override_proposal(proposal, confirmed.into(), &request.reason, &supervisor)
+        .map_err(|error| override_error(&error))
+}
+
+/// Asks a supervisor for an override: deciding this draft `wanted` instead
+/// of the core's proposal, with the reason. The request waits on the desk;
+/// once approved, the clerk confirms `wanted`.
+#[tauri::command]
+#[specta::specta]
+pub async fn request_override(
+    state: State<'_, AppState>,
+    draft: IntakeDraft,
+    wanted: DecisionChoice,
+    reason: String,
+) -> Result<crate::commands::sign_offs::SignOffRequestView, UiError> {
+    let actor = require(&state, "request_override")?;
+    let sync = state.sync.as_ref().map_err(Clone::clone)?;
+    let pinned = pinned_versions(&state, &draft.id).await?;
+    let checked = check_draft(&state, &draft, pinned.as_ref(), 0)?;
+    let proposal = checked.check.proposal.as_ref().map_err(|_| UiError {
+        code: "no_proposal".into(),
+        message_zh: "暂无受理建议，不能申请例外。".into(),
+        message_en: "There is no proposal yet to override.".into(),
+    })?;
+    forms::decision::override_allowed(proposal.kind, wanted.into())
+        .map_err(|error| override_error(&error))?;
+    let form = form_view(catalog(&state)?, &checked.plan);
+    let request = sync
+        .store
+        .request_sign_off(
+            offline_cache::sign_offs::RequestKind::Override,
+            None,
+            Some(draft.id.clone()),
+            reason,
+            serde_json::json!({
+                "title_zh": format!("{}（{}）", form.title_zh, checked.profile.name.clone().unwrap_or_default()),
+                "title_en": form.title_en,
+                "proposed": DecisionChoice::from(proposal.kind),
+                "wanted": wanted,
+            }),
+            actor,
+            now(),
+        )
+        .await
+        .map_err(|error| cache_error(&error))?;
+    Ok(crate::commands::sign_offs::views(&state, vec![request])
+        .await?
+        .remove(0))
 }
 
 /// A supervisor signs off a case accepted with gaps at the clerk's window,

@@ -13,5 +13,6 @@ pub mod printing;
 pub mod queue;
 pub mod results;
 pub mod session;
+pub mod sign_offs;
 pub mod statistics;
 pub mod sync;

@@ -80,6 +80,7 @@ pub fn all_text(input: &DocumentInput) -> String {
     text.extend(proposal.reasons_zh.iter().cloned());
     text.extend(proposal.competent_bodies_zh.iter().cloned());
     text.extend(proposal.remedies_zh.iter().cloned());
+    text.extend(proposal.approved_exception_zh.iter().cloned());
     for item in &proposal.items {
         text.push(item.name_zh.clone());
         text.extend(item.excluded_periods_zh.iter().cloned());
@@ -406,7 +407,9 @@ fn one(page: &mut Composer, input: &DocumentInput, copy_label: Option<&str>) {
             materials_table(page, &proposal.materials);
             page.heading("二、受理决定");
             page.paragraph(
-                &if proposal.kind == DecisionKind::AcceptWithGaps {
+                &if let Some(exception) = &proposal.approved_exception_zh {
+                    format!("经审查，您的申请材料未完全齐全，{exception}，决定予以例外受理。")
+                } else if proposal.kind == DecisionKind::AcceptWithGaps {
                     "经审查，您的申请主要材料齐全、符合法定形式，次要材料存在容缺，根据容缺受理制度决定予以受理，请在承诺期限内补齐容缺材料。".to_owned()
                 } else {
                     "经审查，您提交的申请材料齐全、符合法定形式，决定予以受理。".to_owned()

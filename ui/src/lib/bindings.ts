@@ -145,6 +145,18 @@ export const commands = {
 	appointmentsToday: (refresh: boolean) => typedError<AppointmentsView_Serialize, UiError>(__TAURI_INVOKE("appointments_today", { refresh })),
 	/**  Checks a booking in: its appointment ticket (Y), called before walk-ins. */
 	checkInAppointment: (appointmentId: string) => typedError<TicketView_Serialize, UiError>(__TAURI_INVOKE("check_in_appointment", { appointmentId })),
+	/**
+	 *  Asks a supervisor for an override: deciding this draft `wanted` instead
+	 *  of the core's proposal, with the reason. The request waits on the desk;
+	 *  once approved, the clerk confirms `wanted`.
+	 */
+	requestOverride: (draft: IntakeDraft_Deserialize, wanted: DecisionChoice, reason: string) => typedError<SignOffRequestView_Serialize, UiError>(__TAURI_INVOKE("request_override", { draft, wanted, reason })),
+	/**  Asks a supervisor to reopen a terminated case, with the reason. */
+	requestReopen: (caseId: string, reason: string) => typedError<SignOffRequestView_Serialize, UiError>(__TAURI_INVOKE("request_reopen", { caseId, reason })),
+	/**  The latest sign-off request about a draft (its decision step shows it). */
+	draftSignOff: (draftId: string) => typedError<SignOffRequestView_Serialize | null, UiError>(__TAURI_INVOKE("draft_sign_off", { draftId })),
+	/**  A supervisor approves or refuses a waiting request (a note is kept). */
+	decideSignOff: (requestId: string, approve: boolean, note: string | null) => typedError<SignOffRequestView_Serialize, UiError>(__TAURI_INVOKE("decide_sign_off", { requestId, approve, note })),
 	getPreferences: () => typedError<Preferences_Serialize, UiError>(__TAURI_INVOKE("get_preferences")),
 	/**  Saves the interface language; the change survives a restart. */
 	setLanguage: (language: Language) => typedError<Preferences_Serialize, UiError>(__TAURI_INVOKE("set_language", { language })),
@@ -620,6 +632,8 @@ export type DeskView_Deserialize = {
 	time_limits: WatchRow_Deserialize[],
 	gaps_due: WatchRow_Deserialize[],
 	results_waiting: WatchRow_Deserialize[],
+	/**  Overrides and reopenings waiting for a supervisor. */
+	requests: SignOffRequestView_Deserialize[],
 };
 
 /**  The desk. */
@@ -629,6 +643,8 @@ export type DeskView_Serialize = {
 	time_limits: WatchRow_Serialize[],
 	gaps_due: WatchRow_Serialize[],
 	results_waiting: WatchRow_Serialize[],
+	/**  Overrides and reopenings waiting for a supervisor. */
+	requests: SignOffRequestView_Serialize[],
 };
 
 /**  The documents of the window. */
@@ -1355,6 +1371,57 @@ export type SessionView_Serialize = {
 	locked: boolean,
 	/**  Minutes without input before the workstation locks itself. */
 	idle_lock_minutes: number,
+};
+
+/**  A request as the clerk and the supervisor see it. */
+export type SignOffRequestView = SignOffRequestView_Serialize | SignOffRequestView_Deserialize;
+
+/**  A request as the clerk and the supervisor see it. */
+export type SignOffRequestView_Deserialize = {
+	id: string,
+	/**  `override` or `reopen`. */
+	kind: string,
+	case_id?: string | null,
+	draft_id?: string | null,
+	requested_by: string,
+	requested_at: string,
+	reason: string,
+	/**
+	 *  What the request is about, for the desk (the intake's title or the
+	 *  case number, and for an override the proposed and wanted decisions).
+	 */
+	title_zh: string,
+	title_en: string,
+	proposed?: string | null,
+	wanted?: string | null,
+	/**  `waiting`, `approved` or `refused`. */
+	state: string,
+	decided_by?: string | null,
+	decision_note?: string | null,
+};
+
+/**  A request as the clerk and the supervisor see it. */
+export type SignOffRequestView_Serialize = {
+	id: string,
+	/**  `override` or `reopen`. */
+	kind: string,
+	case_id: string | null,
+	draft_id: string | null,
+	requested_by: string,
+	requested_at: string,
+	reason: string,
+	/**
+	 *  What the request is about, for the desk (the intake's title or the
+	 *  case number, and for an override the proposed and wanted decisions).
+	 */
+	title_zh: string,
+	title_en: string,
+	proposed: string | null,
+	wanted: string | null,
+	/**  `waiting`, `approved` or `refused`. */
+	state: string,
+	decided_by: string | null,
+	decision_note: string | null,
 };
 
 /**  The statistics as the screen and the exports show them. */

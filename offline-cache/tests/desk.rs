@@ -431,5 +431,5 @@ async fn a_reopening_waits_for_a_supervisor_and_sends_the_case_on_without_a_dupl
         .collect();
     assert_eq!(outbox.len(), 2);
     assert!(outbox.iter().all(|row| row.action == "submit"));
-    assert_eq!(store.verify_audit().unwrap().unwrap() > 5, true);
+    assert!(store.verify_audit().unwrap().unwrap() > 5);
 }

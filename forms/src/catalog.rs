@@ -376,6 +376,29 @@ impl Catalog {
         }
     }
 
+    /// Keeps every item version `previous` knew (current or kept) that this
+    /// catalogue does not: a catalogue replaced while drafts are open still
+    /// decides those drafts on the versions they were started on.
+    pub fn keep_versions_of(&mut self, previous: &Catalog) {
+        let known = previous
+            .items
+            .iter()
+            .map(|item| ((item.id.clone(), item.version), item))
+            .chain(
+                previous
+                    .history
+                    .iter()
+                    .map(|(key, item)| (key.clone(), item)),
+            );
+        let mut kept = Vec::new();
+        for ((id, version), item) in known {
+            if self.item_at(&id, version).is_none() {
+                kept.push(((id, version), item.clone()));
+            }
+        }
+        self.history.extend(kept);
+    }
+
     pub fn bundle(&self, id: &str) -> Option<&Bundle> {
         self.bundles.iter().find(|bundle| bundle.id == id)
     }

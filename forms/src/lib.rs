@@ -16,6 +16,7 @@ pub mod error;
 pub mod expression;
 pub mod form;
 pub mod generator;
+pub mod id_card;
 pub mod identifiers;
 pub mod intake;
 pub mod loader;

@@ -111,3 +111,32 @@ fn an_implementation_code_names_one_item() {
     codes.dedup();
     assert_eq!(codes.len(), count);
 }
+
+#[test]
+fn a_replaced_catalogue_keeps_the_versions_open_drafts_were_started_on() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("catalog");
+    let previous = forms::load_catalog(&dir).unwrap();
+    let mut next = forms::load_catalog(&dir).unwrap();
+    // The next catalogue has a newer company-establishment.
+    let index = next
+        .items
+        .iter()
+        .position(|item| item.id == "market.company-establishment")
+        .unwrap();
+    let old_version = next.items[index].version;
+    next.items[index].version = old_version + 1;
+    assert!(next
+        .item_at("market.company-establishment", old_version)
+        .is_none());
+    next.keep_versions_of(&previous);
+    assert_eq!(
+        next.item_at("market.company-establishment", old_version)
+            .map(|item| item.version),
+        Some(old_version)
+    );
+    assert_eq!(
+        next.item("market.company-establishment").unwrap().version,
+        old_version + 1,
+        "the current version is the new one"
+    );
+}

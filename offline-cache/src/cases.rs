@@ -340,6 +340,13 @@ pub fn record_intake(
             "DELETE FROM drafts WHERE id = ?1",
             params![draft_id],
         )?;
+        // The draft's scans are the case's now (their ids are in its
+        // materials' attachments).
+        crate::store::exec(
+            &transaction,
+            "UPDATE captures SET state = 'committed', case_id = ?2 WHERE draft_id = ?1 AND state = 'attached'",
+            params![draft_id, intake.case_id],
+        )?;
     }
     if state == CaseState::Accepted && !intake.dispatch_now && intake.review_first {
         apply_event(

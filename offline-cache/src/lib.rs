@@ -19,6 +19,7 @@ pub mod documents;
 pub mod drafts;
 pub mod error;
 pub mod handover;
+pub mod inbox;
 pub mod key;
 pub mod lifecycle;
 pub mod numbering;

@@ -287,17 +287,39 @@ CREATE TABLE sign_off_requests (
 CREATE INDEX sign_off_requests_state ON sign_off_requests (state, requested_at);
 "#,
         ),
+        // Version 13: scans from the capture inbox (content encrypted in
+        // the attachment vault; the thumbnail in this encrypted store).
+        M::up(
+            r#"
+CREATE TABLE captures (
+    id TEXT PRIMARY KEY,
+    file_name TEXT NOT NULL,
+    media_type TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    sha256 TEXT NOT NULL,
+    attachment_id TEXT NOT NULL,
+    thumbnail BLOB,
+    captured_at TEXT NOT NULL,
+    draft_id TEXT,
+    item_id TEXT,
+    material_id TEXT,
+    case_id TEXT REFERENCES cases (id),
+    state TEXT NOT NULL CHECK (state IN ('tray', 'attached', 'committed', 'discarded'))
+);
+CREATE INDEX captures_draft ON captures (draft_id, state);
+"#,
+        ),
     ])
 }
 
 /// The schema version this build writes.
-pub const SCHEMA_VERSION: i64 = 12;
+pub const SCHEMA_VERSION: i64 = 13;
 
 #[cfg(test)]
 mod tests {
     #[test]
     fn migrations_are_valid() {
         super::migrations().validate().unwrap();
-        assert_eq!(super::SCHEMA_VERSION, 12);
+        assert_eq!(super::SCHEMA_VERSION, 13);
     }
 }

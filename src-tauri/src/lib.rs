@@ -9,6 +9,7 @@
 pub mod access;
 pub mod backoffice;
 pub mod commands;
+pub mod devices;
 pub mod error;
 pub mod logging;
 pub mod paths;
@@ -87,6 +88,13 @@ macro_rules! specta_builder_for {
                 commands::sign_offs::request_reopen,
                 commands::sign_offs::draft_sign_off,
                 commands::sign_offs::decide_sign_off,
+                devices::set_capture_target,
+                devices::captures,
+                devices::sort_capture,
+                devices::import_waiting_captures::<$runtime>,
+                devices::device_folders,
+                devices::catalog_status,
+                devices::reload_catalog_now::<$runtime>,
                 commands::preferences::get_preferences,
                 commands::preferences::set_language::<$runtime>,
                 commands::sync::sync_status,
@@ -103,7 +111,10 @@ macro_rules! specta_builder_for {
             .events(tauri_specta::collect_events![
                 commands::preferences::PreferencesChanged,
                 commands::session::SessionView,
-                backoffice::SyncOverview
+                backoffice::SyncOverview,
+                devices::CaptureArrived,
+                devices::IdCardRead,
+                devices::CatalogChanged
             ])
     };
 }
@@ -165,7 +176,11 @@ pub fn start<R: Runtime, M: Manager<R>>(
     if let (Ok(sync), true) = (&state.sync, services.background) {
         sync.spawn_loop(app.app_handle().clone(), services.interval);
     }
+    let background = services.background && state.sync.is_ok();
     app.manage(state);
+    if background {
+        devices::spawn(app.app_handle());
+    }
     Ok(())
 }
 

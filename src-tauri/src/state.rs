@@ -78,15 +78,76 @@ pub fn calendar_dir() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../forms/calendar")))
 }
 
+/// The catalogue in use and its search index, replaced as a whole when
+/// the catalogue folder changes and the new one is valid; the last
+/// reload's problems (for the administrator and the supervisor).
+#[derive(Default)]
+pub struct CatalogSlot {
+    current: std::sync::RwLock<Option<(Arc<forms::Catalog>, Arc<forms::search::SearchIndex>)>>,
+    problems: Mutex<Vec<String>>,
+}
+
+impl CatalogSlot {
+    pub fn new(catalog: Option<forms::Catalog>) -> Self {
+        let slot = CatalogSlot::default();
+        if let Some(catalog) = catalog {
+            slot.replace(catalog);
+        }
+        slot
+    }
+
+    /// The catalogue in use (drafts keep their item versions across a
+    /// replacement: the new one carries the old versions in its history).
+    pub fn get(&self) -> Option<Arc<forms::Catalog>> {
+        self.current
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .as_ref()
+            .map(|(catalog, _)| catalog.clone())
+    }
+
+    pub fn search(&self) -> Option<(Arc<forms::Catalog>, Arc<forms::search::SearchIndex>)> {
+        self.current
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
+    }
+
+    /// Puts `catalog` in use, keeping the item versions of the one before.
+    pub fn replace(&self, mut catalog: forms::Catalog) {
+        if let Some(previous) = self.get() {
+            catalog.keep_versions_of(&previous);
+        }
+        let index = Arc::new(forms::search::SearchIndex::build(&catalog));
+        *self
+            .current
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some((Arc::new(catalog), index));
+        self.set_problems(Vec::new());
+    }
+
+    pub fn problems(&self) -> Vec<String> {
+        self.problems
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
+    }
+
+    pub fn set_problems(&self, problems: Vec<String>) {
+        *self
+            .problems
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = problems;
+    }
+}
+
 /// Managed Tauri state.
 pub struct AppState {
     pub paths: AppPaths,
-    /// The service-item catalogue, when it loaded.
-    pub catalog: Option<Arc<forms::Catalog>>,
+    /// The service-item catalogue (and its search index), when it loaded.
+    pub catalogs: CatalogSlot,
     /// The working-day calendar (promised dates, gap deadlines), when it loaded.
     pub calendar: Option<Arc<forms::calendar::WorkingCalendar>>,
-    /// The catalogue's search index, built once at start.
-    pub search: Option<forms::search::SearchIndex>,
     pub mode: Mode,
     pub workstation: Workstation,
     pub preferences_file: PreferencesFile,
@@ -96,10 +157,18 @@ pub struct AppState {
     /// The case store and the sync with the back offices, or why they are
     /// not available (the window then says so and what to do).
     pub sync: Result<Arc<crate::backoffice::SyncService>, UiError>,
+    /// The device folders (capture inbox, ID-card reader) and the clerk's
+    /// current capture target.
+    pub devices: crate::devices::Devices,
     _log_guard: Option<LogGuard>,
 }
 
 impl AppState {
+    /// The catalogue in use, if one loaded.
+    pub fn catalog(&self) -> Option<Arc<forms::Catalog>> {
+        self.catalogs.get()
+    }
+
     /// Creates the directories, starts logging and reads the preferences.
     pub fn start(
         paths: AppPaths,
@@ -109,10 +178,12 @@ impl AppState {
         let log_guard = crate::logging::start(&paths.log_dir);
         let preferences_file = PreferencesFile::in_dir(&paths.config_dir);
         let preferences = preferences_file.load();
+        let mut catalog_problems = Vec::new();
         let catalog = match forms::load_catalog(&catalog_dir()) {
-            Ok(catalog) => Some(Arc::new(catalog)),
+            Ok(catalog) => Some(catalog),
             Err(error) => {
                 tracing::warn!(code = error.code(), "the catalogue did not load:\n{error}");
+                catalog_problems.push(error.to_string());
                 None
             }
         };
@@ -133,7 +204,7 @@ impl AppState {
             "OneWindow started"
         );
         let sync =
-            crate::backoffice::SyncService::start(&paths.data_dir, catalog.as_deref(), services)
+            crate::backoffice::SyncService::start(&paths.data_dir, catalog.as_ref(), services)
                 .map(Arc::new);
         if let Err(problem) = &sync {
             tracing::warn!(
@@ -142,11 +213,18 @@ impl AppState {
                 problem.message_en
             );
         }
-        let search = catalog.as_deref().map(forms::search::SearchIndex::build);
+        let catalogs = CatalogSlot::new(catalog);
+        catalogs.set_problems(catalog_problems);
+        let devices = crate::devices::Devices::configure(&paths.data_dir);
+        for folder in [&devices.capture_folder, &devices.id_card_folder] {
+            if let Err(error) = std::fs::create_dir_all(folder) {
+                tracing::warn!(%error, folder = %folder.display(), "a device folder cannot be made");
+            }
+        }
         Ok(AppState {
+            devices,
             paths,
-            search,
-            catalog,
+            catalogs,
             calendar,
             sync,
             mode: Mode::Production,

@@ -1407,6 +1407,72 @@ fn overrides_and_reopenings_wait_on_the_desk_until_a_supervisor_approves() {
     assert_eq!(detail["case"]["state"], "dispatched", "{detail}");
 }
 
+#[test]
+fn scans_in_the_capture_inbox_go_to_the_selected_material_and_with_the_case() {
+    let root = tempfile::tempdir().unwrap();
+    let mock = start(root.path(), "main");
+    let item = "market.company-establishment";
+    let session = invoke(
+        &mock,
+        "start_intake",
+        json!({ "subject": { "kind": "item", "id": item }, "ticket": null }),
+    )
+    .unwrap();
+    let draft = filled_draft(&session, item, &[]);
+    invoke(&mock, "save_intake", json!({ "draft": draft })).unwrap();
+    let folders = invoke(&mock, "device_folders", json!({})).unwrap();
+    let inbox = std::path::PathBuf::from(folders["capture_folder"].as_str().unwrap());
+    // A scan while the clerk has the address proof selected; a text file.
+    let mut png = std::io::Cursor::new(Vec::new());
+    image::RgbImage::from_pixel(40, 30, image::Rgb([200, 10, 10]))
+        .write_to(&mut png, image::ImageFormat::Png)
+        .unwrap();
+    std::fs::write(inbox.join("address.png"), png.get_ref()).unwrap();
+    std::fs::write(inbox.join("notes.txt"), "not a scan").unwrap();
+    invoke(
+        &mock,
+        "set_capture_target",
+        json!({ "draftId": draft["id"], "itemId": null, "materialId": "address_proof" }),
+    )
+    .unwrap();
+    let imported = invoke(&mock, "import_waiting_captures", json!({})).unwrap();
+    assert_eq!(imported, 2, "both were looked at");
+    assert!(inbox.join("notes.txt").exists(), "a refused file stays");
+    assert!(
+        !inbox.join("address.png").exists(),
+        "an imported scan is removed"
+    );
+    let scans = invoke(&mock, "captures", json!({ "draftId": draft["id"] })).unwrap();
+    let scans = scans.as_array().unwrap();
+    assert_eq!(scans.len(), 1, "{scans:?}");
+    assert_eq!(scans[0]["state"], "attached");
+    assert_eq!(scans[0]["material_id"], "address_proof");
+    assert!(scans[0]["thumbnail_base64"].as_str().unwrap().len() > 20);
+
+    let outcome = invoke(
+        &mock,
+        "commit_intake",
+        json!({ "draft": draft, "confirmed": "accept" }),
+    )
+    .unwrap();
+    let case_id = outcome["case_id"].as_str().unwrap().to_owned();
+    let attachments: String = tauri::async_runtime::block_on(store(&mock).read(move |connection| {
+        Ok(connection.query_row(
+            "SELECT attachments FROM materials WHERE case_id = ?1 AND material_id = 'address_proof'",
+            [case_id],
+            |row| row.get(0),
+        )?)
+    }))
+    .unwrap();
+    let ids: Vec<String> = serde_json::from_str(&attachments).unwrap();
+    assert_eq!(ids.len(), 1, "{attachments}");
+    // Committed: no longer on the draft or in the tray.
+    assert_eq!(
+        invoke(&mock, "captures", json!({ "draftId": draft["id"] })).unwrap(),
+        json!([])
+    );
+}
+
 /// Arguments of the right shape for every command of the access table, so
 /// a refusal can only come from the role check.
 fn walk_arguments(command: &str) -> Value {
@@ -1460,6 +1526,11 @@ fn walk_arguments(command: &str) -> Value {
         "request_reopen" => json!({ "caseId": "nope", "reason": "x" }),
         "draft_sign_off" => json!({ "draftId": "nope" }),
         "decide_sign_off" => json!({ "requestId": "nope", "approve": true, "note": null }),
+        "set_capture_target" => json!({ "draftId": null, "itemId": null, "materialId": null }),
+        "captures" => json!({ "draftId": null }),
+        "sort_capture" => {
+            json!({ "captureId": "nope", "draftId": null, "itemId": null, "materialId": null, "discard": false })
+        }
         "set_language" => json!({ "language": "zh-CN" }),
         "retry_quarantined" => json!({ "rowId": 1 }),
         "set_printing" => json!({ "printer": null, "paper": "a4" }),

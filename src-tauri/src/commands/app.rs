@@ -28,7 +28,7 @@ pub fn app_info(state: State<'_, AppState>) -> Result<AppInfo, UiError> {
         log_dir: state.paths.log_dir.display().to_string(),
         config_dir: state.paths.config_dir.display().to_string(),
         catalog_version: state
-            .catalog
+            .catalog()
             .as_ref()
             .map(|catalog| catalog.version.clone()),
         mode: state.mode,

@@ -65,7 +65,7 @@ pub(crate) fn row(state: &AppState, summary: offline_cache::cases::CaseSummary) 
         .keys()
         .map(|id| {
             state
-                .catalog
+                .catalog()
                 .as_ref()
                 .and_then(|catalog| catalog.item(id))
                 .map(|item| (item.name_zh.clone(), item.name_en.clone()))
@@ -140,7 +140,7 @@ pub async fn case_detail(
     let sub_cases = sync.store.sub_cases_of(&case_id).await.map_err(error)?;
     let system_name = |id: &str| {
         state
-            .catalog
+            .catalog()
             .as_ref()
             .and_then(|catalog| catalog.systems.get(id))
             .map(|system| (system.name_zh.clone(), system.name_en.clone()))

@@ -134,9 +134,8 @@ pub fn search_catalog(
     query: String,
 ) -> Result<Vec<CatalogHit>, UiError> {
     require(&state, "search_catalog")?;
-    let catalog = state.catalog.as_ref().ok_or_else(no_catalog)?;
-    let index = state.search.as_ref().ok_or_else(no_catalog)?;
-    Ok(results(catalog, index, &query))
+    let (catalog, index) = state.catalogs.search().ok_or_else(no_catalog)?;
+    Ok(results(&catalog, &index, &query))
 }
 
 fn results(catalog: &forms::Catalog, index: &SearchIndex, query: &str) -> Vec<CatalogHit> {
@@ -166,14 +165,14 @@ fn results(catalog: &forms::Catalog, index: &SearchIndex, query: &str) -> Vec<Ca
 #[specta::specta]
 pub fn item_guide(state: State<'_, AppState>, item_id: String) -> Result<ItemGuide, UiError> {
     require(&state, "item_guide")?;
-    let catalog = state.catalog.as_ref().ok_or_else(no_catalog)?;
+    let catalog = state.catalog().ok_or_else(no_catalog)?;
     let item = catalog.item(&item_id).ok_or_else(|| UiError {
         code: "unknown_item".into(),
         message_zh: format!("目录中没有事项 {item_id}。"),
         message_en: format!("The catalogue has no item {item_id}."),
     })?;
     Ok(ItemGuide {
-        hit: item_hit(catalog, item),
+        hit: item_hit(&catalog, item),
         implementation_code: item.implementation_code.clone(),
         statutory_limit: limit(item.statutory_limit),
         visits: item.visits,

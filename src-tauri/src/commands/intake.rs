@@ -360,8 +360,8 @@ fn now() -> chrono::DateTime<chrono::FixedOffset> {
     chrono::Local::now().fixed_offset()
 }
 
-fn catalog(state: &AppState) -> Result<&Catalog, UiError> {
-    state.catalog.as_deref().ok_or_else(|| UiError {
+fn catalog(state: &AppState) -> Result<std::sync::Arc<Catalog>, UiError> {
+    state.catalog().ok_or_else(|| UiError {
         code: "catalog_missing".into(),
         message_zh: "事项目录未加载，无法受理。请联系系统管理员检查目录文件。".into(),
         message_en: "The service-item catalogue did not load, so nothing can be taken in. Ask your administrator to check the catalogue files.".into(),
@@ -624,12 +624,12 @@ struct Checked<'a> {
 
 fn check_draft<'a>(
     state: &'a AppState,
+    catalog: &'a Catalog,
     draft: &IntakeDraft,
     pinned: Option<&BTreeMap<String, u32>>,
     revision: i64,
 ) -> Result<Checked<'a>, UiError> {
     let revision = u32::try_from(revision).unwrap_or(u32::MAX);
-    let catalog = catalog(state)?;
     let calendar = calendar(state)?;
     let today = now().date_naive();
     let plan =
@@ -785,6 +785,7 @@ pub async fn start_intake(
     ticket: Option<String>,
 ) -> Result<IntakeSession, UiError> {
     require(&state, "start_intake")?;
+    let catalog = catalog(&state)?;
     // An appointment's ticket brings the booking: the applicant is not
     // asked again for what they gave when booking.
     let mut applicant = ApplicantEntry {
@@ -817,7 +818,7 @@ pub async fn start_intake(
         step: "applicant".into(),
         focus: None,
     };
-    let checked = check_draft(&state, &draft, None, 0)?;
+    let checked = check_draft(&state, &catalog, &draft, None, 0)?;
     if !checked
         .plan
         .applicant_types
@@ -840,15 +841,15 @@ async fn open(
     let versions = match &pinned {
         Some(versions) => versions.clone(),
         None => {
-            forms::intake::plan(catalog, &(&draft.subject).into(), None)
+            forms::intake::plan(&catalog, &(&draft.subject).into(), None)
                 .map_err(plan_error)?
                 .item_versions
         }
     };
     let revision = save(state, &draft, versions.clone()).await?;
-    let checked = check_draft(state, &draft, Some(&versions), revision)?;
+    let checked = check_draft(state, &catalog, &draft, Some(&versions), revision)?;
     Ok(IntakeSession {
-        form: form_view(catalog, &checked.plan),
+        form: form_view(&catalog, &checked.plan),
         check: checked.view,
         draft,
     })
@@ -870,9 +871,15 @@ pub async fn resume_intake(
         .map_err(|error| cache_error(&error))?;
     let draft = draft_content(&record)?;
     let catalog = catalog(&state)?;
-    let checked = check_draft(&state, &draft, Some(&record.item_versions), record.revision)?;
+    let checked = check_draft(
+        &state,
+        &catalog,
+        &draft,
+        Some(&record.item_versions),
+        record.revision,
+    )?;
     Ok(IntakeSession {
-        form: form_view(catalog, &checked.plan),
+        form: form_view(&catalog, &checked.plan),
         check: checked.view,
         draft,
     })
@@ -893,7 +900,8 @@ pub async fn open_intakes(state: State<'_, AppState>) -> Result<Vec<DraftRow>, U
         .into_iter()
         .filter(|record| record.clerk_id == clerk.user_id)
         .collect();
-    let catalog = state.catalog.as_deref();
+    let catalog = state.catalog();
+    let catalog = catalog.as_deref();
     Ok(records
         .iter()
         .map(|record| {
@@ -932,17 +940,18 @@ pub async fn save_intake(
     draft: IntakeDraft,
 ) -> Result<IntakeCheckView, UiError> {
     require(&state, "save_intake")?;
+    let catalog = catalog(&state)?;
     let pinned = pinned_versions(&state, &draft.id).await?;
     let versions = match pinned {
         Some(versions) => versions,
         None => {
-            forms::intake::plan(catalog(&state)?, &(&draft.subject).into(), None)
+            forms::intake::plan(&catalog, &(&draft.subject).into(), None)
                 .map_err(plan_error)?
                 .item_versions
         }
     };
     let revision = save(&state, &draft, versions.clone()).await?;
-    Ok(check_draft(&state, &draft, Some(&versions), revision)?.view)
+    Ok(check_draft(&state, &catalog, &draft, Some(&versions), revision)?.view)
 }
 
 /// Discards a draft the clerk abandons (audited).
@@ -1011,7 +1020,7 @@ pub async fn look_up_applicant(
     }
     let sync = state.sync.as_ref().map_err(Clone::clone)?;
     let catalog = catalog(&state)?;
-    let plan = forms::intake::plan(catalog, &(&subject).into(), None).map_err(plan_error)?;
+    let plan = forms::intake::plan(&catalog, &(&subject).into(), None).map_err(plan_error)?;
     let known = sync
         .store
         .find_applicant(&checked.normalized)
@@ -1174,6 +1183,7 @@ pub async fn commit_intake(
     confirmed: DecisionChoice,
 ) -> Result<IntakeOutcome, UiError> {
     require(&state, "commit_intake")?;
+    let catalog = catalog(&state)?;
     let sync = state.sync.as_ref().map_err(Clone::clone)?;
     let existing = sync.store.case(&draft.id).await;
     let (case, kind) = match existing {
@@ -1203,13 +1213,13 @@ pub async fn commit_intake(
             let versions = match pinned {
                 Some(versions) => versions,
                 None => {
-                    forms::intake::plan(catalog(&state)?, &(&draft.subject).into(), None)
+                    forms::intake::plan(&catalog, &(&draft.subject).into(), None)
                         .map_err(plan_error)?
                         .item_versions
                 }
             };
             save(&state, &draft, versions.clone()).await?;
-            let checked = check_draft(&state, &draft, Some(&versions), 0)?;
+            let checked = check_draft(&state, &catalog, &draft, Some(&versions), 0)?;
             if let Some(problem) = checked.applicant_problems.first() {
                 return Err(UiError {
                     code: problem.code.clone(),
@@ -1255,7 +1265,7 @@ pub async fn commit_intake(
                 name: checked.profile.name.clone().unwrap_or_default(),
                 profile: checked.profile.clone(),
             };
-            let commit = offline_cache::cases::IntakeCommit::from_check(
+            let mut commit = offline_cache::cases::IntakeCommit::from_check(
                 &checked.plan,
                 &checked.check,
                 &proposal,
@@ -1266,6 +1276,31 @@ pub async fn commit_intake(
                 &draft.id,
                 draft.applicant.consent.then(|| CONSENT_ZH.to_owned()),
             );
+            // The scans attached to the draft's materials go with the case.
+            let scans = sync
+                .store
+                .captures_for(Some(draft.id.clone()))
+                .await
+                .map_err(|error| cache_error(&error))?;
+            // A scan is kept under its checklist line's key; the line
+            // stands for one material of one or more items.
+            for scan in scans.iter().filter(|scan| scan.state == "attached") {
+                let Some(line) = checked
+                    .plan
+                    .checklist
+                    .iter()
+                    .find(|line| Some(&line.key) == scan.material_id.as_ref())
+                else {
+                    continue;
+                };
+                for record in commit.materials.iter_mut().filter(|record| {
+                    line.targets.iter().any(|(item, material)| {
+                        *item == record.mark.item_id && *material == record.mark.material_id
+                    })
+                }) {
+                    record.attachments.push(scan.attachment_id.clone());
+                }
+            }
             let case = sync
                 .store
                 .record_intake(commit)
@@ -1402,9 +1437,10 @@ pub async fn request_override(
     reason: String,
 ) -> Result<crate::commands::sign_offs::SignOffRequestView, UiError> {
     let actor = require(&state, "request_override")?;
+    let catalog = catalog(&state)?;
     let sync = state.sync.as_ref().map_err(Clone::clone)?;
     let pinned = pinned_versions(&state, &draft.id).await?;
-    let checked = check_draft(&state, &draft, pinned.as_ref(), 0)?;
+    let checked = check_draft(&state, &catalog, &draft, pinned.as_ref(), 0)?;
     let proposal = checked.check.proposal.as_ref().map_err(|_| UiError {
         code: "no_proposal".into(),
         message_zh: "暂无受理建议，不能申请例外。".into(),
@@ -1412,7 +1448,7 @@ pub async fn request_override(
     })?;
     forms::decision::override_allowed(proposal.kind, wanted.into())
         .map_err(|error| override_error(&error))?;
-    let form = form_view(catalog(&state)?, &checked.plan);
+    let form = form_view(&catalog, &checked.plan);
     let request = sync
         .store
         .request_sign_off(
@@ -1479,7 +1515,7 @@ pub(crate) async fn sign_off(
         .await
         .map_err(|error| cache_error(&error))?;
     let needs_review = state
-        .catalog
+        .catalog()
         .as_deref()
         .is_some_and(|catalog| catalog.review_before_handoff(&case.item_versions));
     let signed = sync

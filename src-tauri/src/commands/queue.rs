@@ -93,8 +93,8 @@ fn appointment_row(
     state: &AppState,
     booking: offline_cache::appointments::Appointment,
 ) -> AppointmentRow {
-    let item = state
-        .catalog
+    let catalog = state.catalog();
+    let item = catalog
         .as_deref()
         .and_then(|catalog| catalog.item(&booking.item_id));
     let tail: String = {
@@ -264,7 +264,7 @@ pub async fn appointments_today(
         {
             AppointmentsFetch::Fetched(lists) => {
                 for list in lists {
-                    let catalog = state.catalog.clone();
+                    let catalog = state.catalog();
                     let skipped = sync
                         .store
                         .save_appointments(

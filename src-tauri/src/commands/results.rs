@@ -84,7 +84,8 @@ pub async fn results_ready(state: State<'_, AppState>) -> Result<Vec<ReadyRow>, 
         .results_ready()
         .await
         .map_err(|error| cache_error(&error))?;
-    let catalog = state.catalog.as_deref();
+    let catalog = state.catalog();
+    let catalog = catalog.as_deref();
     Ok(ready
         .into_iter()
         .map(|result| ReadyRow {

@@ -114,7 +114,8 @@ async fn compute(state: &AppState, from: &str, to: &str) -> Result<StatisticsVie
             })
             .collect::<Vec<_>>()
     };
-    let catalog = state.catalog.as_deref();
+    let catalog = state.catalog();
+    let catalog = catalog.as_deref();
     let mut by_item: Vec<Count> = stats
         .by_item
         .iter()

@@ -157,6 +157,27 @@ export const commands = {
 	draftSignOff: (draftId: string) => typedError<SignOffRequestView_Serialize | null, UiError>(__TAURI_INVOKE("draft_sign_off", { draftId })),
 	/**  A supervisor approves or refuses a waiting request (a note is kept). */
 	decideSignOff: (requestId: string, approve: boolean, note: string | null) => typedError<SignOffRequestView_Serialize, UiError>(__TAURI_INVOKE("decide_sign_off", { requestId, approve, note })),
+	/**
+	 *  Where new captures go: the open draft's selected material, or (with
+	 *  no material) the tray.
+	 */
+	setCaptureTarget: (draftId: string | null, itemId: string | null, materialId: string | null) => typedError<null, UiError>(__TAURI_INVOKE("set_capture_target", { draftId, itemId, materialId })),
+	/**  The tray and the captures of a draft, newest first, with thumbnails. */
+	captures: (draftId: string | null) => typedError<CaptureView_Serialize[], UiError>(__TAURI_INVOKE("captures", { draftId })),
+	/**  Sorts a capture to a draft's material, back to the tray, or discards it. */
+	sortCapture: (captureId: string, draftId: string | null, itemId: string | null, materialId: string | null, discard: boolean) => typedError<CaptureView_Serialize, UiError>(__TAURI_INVOKE("sort_capture", { captureId, draftId, itemId, materialId, discard })),
+	/**
+	 *  Imports what waits in the capture inbox now (the watcher does this as
+	 *  files arrive; this is for a clerk's "look again" and for tests).
+	 */
+	importWaitingCaptures: () => typedError<number, UiError>(__TAURI_INVOKE("import_waiting_captures")),
+	deviceFolders: () => typedError<DeviceFolders, UiError>(__TAURI_INVOKE("device_folders")),
+	catalogStatus: () => typedError<CatalogStatus_Serialize, UiError>(__TAURI_INVOKE("catalog_status")),
+	/**
+	 *  Loads the catalogue folder again now (the watcher does this on every
+	 *  change; this is the administrator's "reload" and the tests' way in).
+	 */
+	reloadCatalogNow: () => typedError<CatalogChanged_Serialize, UiError>(__TAURI_INVOKE("reload_catalog_now")),
 	getPreferences: () => typedError<Preferences_Serialize, UiError>(__TAURI_INVOKE("get_preferences")),
 	/**  Saves the interface language; the change survives a restart. */
 	setLanguage: (language: Language) => typedError<Preferences_Serialize, UiError>(__TAURI_INVOKE("set_language", { language })),
@@ -194,6 +215,9 @@ export const commands = {
 
 /** Events */
 export const events = {
+	captureArrived: makeEvent<CaptureArrived_Serialize, CaptureArrived_Deserialize>("capture-arrived"),
+	catalogChanged: makeEvent<CatalogChanged_Serialize, CatalogChanged_Deserialize>("catalog-changed"),
+	idCardRead: makeEvent<IdCardRead_Serialize, IdCardRead_Deserialize>("id-card-read"),
 	preferencesChanged: makeEvent<PreferencesChanged_Serialize, PreferencesChanged_Deserialize>("preferences-changed"),
 	sessionView: makeEvent<SessionView_Serialize, SessionView_Deserialize>("session-view"),
 	syncOverview: makeEvent<SyncOverview_Serialize, SyncOverview_Deserialize>("sync-overview"),
@@ -409,6 +433,70 @@ export type AuditRow = {
 	detail: string,
 };
 
+/**  Sent to the window when a file arrived in the capture inbox. */
+export type CaptureArrived = CaptureArrived_Serialize | CaptureArrived_Deserialize;
+
+/**  Sent to the window when a file arrived in the capture inbox. */
+export type CaptureArrived_Deserialize = {
+	file_name: string,
+	/**  Set when it was stored. */
+	capture_id?: string | null,
+	attached: boolean,
+	/**  Set when it was not taken (the file stays in the inbox). */
+	problem_code?: string | null,
+	problem_zh?: string | null,
+	problem_en?: string | null,
+};
+
+/**  Sent to the window when a file arrived in the capture inbox. */
+export type CaptureArrived_Serialize = {
+	file_name: string,
+	/**  Set when it was stored. */
+	capture_id: string | null,
+	attached: boolean,
+	/**  Set when it was not taken (the file stays in the inbox). */
+	problem_code: string | null,
+	problem_zh: string | null,
+	problem_en: string | null,
+};
+
+/**  One capture as the window shows it. */
+export type CaptureView = CaptureView_Serialize | CaptureView_Deserialize;
+
+/**  One capture as the window shows it. */
+export type CaptureView_Deserialize = {
+	id: string,
+	file_name: string,
+	/**  `pdf`, `jpeg`, `png` or `tiff`. */
+	media_type: string,
+	size: number,
+	captured_at: string,
+	draft_id?: string | null,
+	item_id?: string | null,
+	material_id?: string | null,
+	/**  `tray` or `attached`. */
+	state: string,
+	/**  A PNG thumbnail, base64 (images only). */
+	thumbnail_base64?: string | null,
+};
+
+/**  One capture as the window shows it. */
+export type CaptureView_Serialize = {
+	id: string,
+	file_name: string,
+	/**  `pdf`, `jpeg`, `png` or `tiff`. */
+	media_type: string,
+	size: number,
+	captured_at: string,
+	draft_id: string | null,
+	item_id: string | null,
+	material_id: string | null,
+	/**  `tray` or `attached`. */
+	state: string,
+	/**  A PNG thumbnail, base64 (images only). */
+	thumbnail_base64: string | null,
+};
+
 /**  One case, in full. */
 export type CaseDetail = CaseDetail_Serialize | CaseDetail_Deserialize;
 
@@ -484,6 +572,35 @@ export type CaseSync_Serialize = {
 	outcome: string | null,
 };
 
+/**
+ *  Sent to the window after the catalogue folder changed: the version in
+ *  use, and the problems when the new catalogue was not valid (the last
+ *  good one stays in use).
+ */
+export type CatalogChanged = CatalogChanged_Serialize | CatalogChanged_Deserialize;
+
+/**
+ *  Sent to the window after the catalogue folder changed: the version in
+ *  use, and the problems when the new catalogue was not valid (the last
+ *  good one stays in use).
+ */
+export type CatalogChanged_Deserialize = {
+	version?: string | null,
+	replaced: boolean,
+	problems: string[],
+};
+
+/**
+ *  Sent to the window after the catalogue folder changed: the version in
+ *  use, and the problems when the new catalogue was not valid (the last
+ *  good one stays in use).
+ */
+export type CatalogChanged_Serialize = {
+	version: string | null,
+	replaced: boolean,
+	problems: string[],
+};
+
 /**  One search result. */
 export type CatalogHit = CatalogHit_Serialize | CatalogHit_Deserialize;
 
@@ -519,6 +636,21 @@ export type CatalogHit_Serialize = {
 	department_en: string,
 	/**  For bundles: how many items it takes in one intake. */
 	item_count: number,
+};
+
+/**  The catalogue in use and the last reload's problems. */
+export type CatalogStatus = CatalogStatus_Serialize | CatalogStatus_Deserialize;
+
+/**  The catalogue in use and the last reload's problems. */
+export type CatalogStatus_Deserialize = {
+	version?: string | null,
+	problems: string[],
+};
+
+/**  The catalogue in use and the last reload's problems. */
+export type CatalogStatus_Serialize = {
+	version: string | null,
+	problems: string[],
 };
 
 /**  One line of the materials checklist. */
@@ -645,6 +777,13 @@ export type DeskView_Serialize = {
 	results_waiting: WatchRow_Serialize[],
 	/**  Overrides and reopenings waiting for a supervisor. */
 	requests: SignOffRequestView_Serialize[],
+};
+
+/**  The device folders, for Settings and the hall's IT staff. */
+export type DeviceFolders = {
+	capture_folder: string,
+	id_card_folder: string,
+	remove_after_import: boolean,
 };
 
 /**  The documents of the window. */
@@ -786,6 +925,64 @@ export type HourCountView = {
 	hour: number,
 	issued: number,
 	called: number,
+};
+
+/**  Sent to the window when an ID card was read (or could not be). */
+export type IdCardRead = IdCardRead_Serialize | IdCardRead_Deserialize;
+
+/**  Sent to the window when an ID card was read (or could not be). */
+export type IdCardRead_Deserialize = {
+	card?: IdCardView_Deserialize | null,
+	problem_code?: string | null,
+	problem_zh?: string | null,
+	problem_en?: string | null,
+};
+
+/**  Sent to the window when an ID card was read (or could not be). */
+export type IdCardRead_Serialize = {
+	card: IdCardView_Serialize | null,
+	problem_code: string | null,
+	problem_zh: string | null,
+	problem_en: string | null,
+};
+
+/**  What an ID card says, for the applicant step. */
+export type IdCardView = IdCardView_Serialize | IdCardView_Deserialize;
+
+/**  What an ID card says, for the applicant step. */
+export type IdCardView_Deserialize = {
+	name: string,
+	sex: string,
+	ethnicity: string,
+	/**  The GB/T 3304 code of the ethnicity, from the catalogue's table. */
+	ethnicity_code?: string | null,
+	birth_date: string,
+	address: string,
+	id_number: string,
+	issuing_authority: string,
+	valid_from: string,
+	/**  Empty: valid for life (长期). */
+	valid_until: string,
+	/**  The photo as a data URL, when the reader gave one. */
+	photo_data_url?: string | null,
+};
+
+/**  What an ID card says, for the applicant step. */
+export type IdCardView_Serialize = {
+	name: string,
+	sex: string,
+	ethnicity: string,
+	/**  The GB/T 3304 code of the ethnicity, from the catalogue's table. */
+	ethnicity_code: string | null,
+	birth_date: string,
+	address: string,
+	id_number: string,
+	issuing_authority: string,
+	valid_from: string,
+	/**  Empty: valid for life (长期). */
+	valid_until: string,
+	/**  The photo as a data URL, when the reader gave one. */
+	photo_data_url: string | null,
 };
 
 /**  The applicant as found by an identifier check. */

@@ -3,6 +3,9 @@ import type { MessageShape } from "./shape";
 // English: complete, key for key, with Simplified Chinese.
 export const en: MessageShape = {
   app: {
+    catalogReplaced: "The catalogue was updated: version {version} is in use. Open intakes keep the versions they started on.",
+    catalogInvalid: "The changed catalogue has {count} problem(s) and was not taken; version {version} stays in use. Details: Settings → Catalogue.",
+    dismiss: "Dismiss",
     name: "OneWindow",
     loading: "Loading…",
     skipToMain: "Skip to main content",
@@ -44,6 +47,12 @@ export const en: MessageShape = {
     training: "Trainers run practice sessions with realistic cases and automatic scoring; practice never leaves this machine.",
   },
   settings: {
+    catalog: "Catalogue",
+    catalogInUse: "Version in use: {version}",
+    catalogProblems: "The last change to the catalogue folder was not taken:",
+    devices: "Hall devices",
+    captureFolder: "Capture inbox (document camera, scanner)",
+    idCardFolder: "ID-card reader folder",
     idleLock: "Idle lock",
     idleLockMinutes: "Lock the workstation after this many minutes without input",
     idleLockHint: "1 to 60 minutes. The open intake stays under the lock; the same user unlocks with their password.",
@@ -167,6 +176,15 @@ export const en: MessageShape = {
     legalBasis: "Legal basis",
   },
   flow: {
+    fromIdCard: "From the ID card",
+    cardPhoto: "Photo on the ID card",
+    validForLife: "for life",
+    scans: {
+      tray: "Scans to sort ({count})",
+      hint: "Scans from the document camera or scanner go to the selected line; others wait here. Select a line, then attach.",
+      attach: "Attach to the selected line",
+      discard: "Discard",
+    },
     confirmOverride: "Confirm the approved exception: {decision}",
     override: {
       open: "Ask the supervisor for an exception…",

@@ -1,6 +1,9 @@
 // Simplified Chinese: the default language of the clerk's window.
 export const zhCN = {
   app: {
+    catalogReplaced: "事项目录已更新，现用版本 {version}。正在办理的受理仍按原版本办理。",
+    catalogInvalid: "修改后的事项目录有 {count} 处错误，未启用，仍使用版本 {version}。详见“设置 → 事项目录”。",
+    dismiss: "知道了",
     name: "一窗通",
     loading: "正在加载…",
     skipToMain: "跳到主要内容",
@@ -42,6 +45,12 @@ export const zhCN = {
     training: "培训师组织练习：仿真案例、自动评分，练习数据不离开本机。",
   },
   settings: {
+    catalog: "事项目录",
+    catalogInUse: "现用版本：{version}",
+    catalogProblems: "目录文件夹的最近一次修改有误，未启用：",
+    devices: "大厅设备",
+    captureFolder: "扫描收件夹（高拍仪、扫描仪）",
+    idCardFolder: "身份证读卡器输出文件夹",
     idleLock: "自动锁屏",
     idleLockMinutes: "无操作多少分钟后锁定工作站",
     idleLockHint: "1 至 60 分钟。锁屏时正在办理的受理保留不动，由同一用户输入密码解锁。",
@@ -165,6 +174,15 @@ export const zhCN = {
     legalBasis: "设定依据",
   },
   flow: {
+    fromIdCard: "来自身份证读卡",
+    cardPhoto: "身份证照片",
+    validForLife: "长期",
+    scans: {
+      tray: "待归类的扫描件（{count}）",
+      hint: "高拍仪或扫描仪的文件会归入当前选中的材料；未选中时放在这里，选中材料后点“归入”。",
+      attach: "归入选中材料",
+      discard: "删除",
+    },
     confirmOverride: "按批准的例外确认：{decision}",
     override: {
       open: "申请例外（值班长签批）…",

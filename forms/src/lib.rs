@@ -23,6 +23,7 @@ pub mod loader;
 pub mod samples;
 pub mod search;
 pub mod standards;
+pub mod training;
 
 pub use catalog::Catalog;
 pub use error::{FormsError, SourceError};

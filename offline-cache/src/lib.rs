@@ -23,6 +23,7 @@ pub mod inbox;
 pub mod key;
 pub mod lifecycle;
 pub mod numbering;
+pub mod practice;
 pub mod queue;
 pub mod queue_watch;
 pub mod results;

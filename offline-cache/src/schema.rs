@@ -309,17 +309,42 @@ CREATE TABLE captures (
 CREATE INDEX captures_draft ON captures (draft_id, state);
 "#,
         ),
+        // Version 14: practice sessions and their scored attempts (used in
+        // the practice store only).
+        M::up(
+            r#"
+CREATE TABLE practice_sessions (
+    id TEXT PRIMARY KEY,
+    trainer_id TEXT NOT NULL,
+    trainee_id TEXT NOT NULL,
+    started_at TEXT NOT NULL,
+    ended_at TEXT
+);
+CREATE TABLE practice_attempts (
+    id TEXT PRIMARY KEY,
+    session_id TEXT NOT NULL REFERENCES practice_sessions (id),
+    trainee_id TEXT NOT NULL,
+    scenario_id TEXT NOT NULL,
+    started_at TEXT NOT NULL,
+    finished_at TEXT,
+    case_id TEXT,
+    score INTEGER,
+    detail TEXT
+);
+CREATE INDEX practice_attempts_trainee ON practice_attempts (trainee_id, started_at);
+"#,
+        ),
     ])
 }
 
 /// The schema version this build writes.
-pub const SCHEMA_VERSION: i64 = 13;
+pub const SCHEMA_VERSION: i64 = 14;
 
 #[cfg(test)]
 mod tests {
     #[test]
     fn migrations_are_valid() {
         super::migrations().validate().unwrap();
-        assert_eq!(super::SCHEMA_VERSION, 13);
+        assert_eq!(super::SCHEMA_VERSION, 14);
     }
 }

@@ -194,6 +194,18 @@ impl SyncService {
         options: &ServiceOptions,
     ) -> Result<Self, UiError> {
         let key = options.key.obtain().map_err(|error| cache_error(&error))?;
+        Self::start_with_key(data_dir, catalog, options, &key)
+    }
+
+    /// [`SyncService::start`] with a key already obtained (the practice
+    /// store's key is derived from the real one).
+    pub fn start_with_key(
+        data_dir: &Path,
+        catalog: Option<&forms::Catalog>,
+        options: &ServiceOptions,
+        key: &offline_cache::StoreKey,
+    ) -> Result<Self, UiError> {
+        let key = key.clone();
         let store =
             CaseStore::<Production>::open(&data_dir.join("cases"), &key, StoreOptions::default())
                 .map_err(|error| cache_error(&error))?;
@@ -395,6 +407,12 @@ impl SyncService {
 
     /// Waits for a running pass and stops the loop: called when the app
     /// exits, so no pass is cut off half-way by the process ending.
+    /// [`SyncService::shut_down`] from async code (switching to or from
+    /// practice): waits for a running pass, then no more passes run.
+    pub async fn stop(&self) {
+        *self.pass_lock.lock().await = true;
+    }
+
     pub fn shut_down(&self) {
         let mut stopped = tauri::async_runtime::block_on(self.pass_lock.lock());
         *stopped = true;

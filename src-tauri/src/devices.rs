@@ -135,7 +135,7 @@ fn media_text(media: offline_cache::inbox::MediaType) -> String {
 /// Imports one finished file and tells the window.
 async fn take_capture<R: Runtime>(app: &AppHandle<R>, path: PathBuf) {
     let state = app.state::<AppState>();
-    let Ok(sync) = state.sync.as_ref() else {
+    let Ok(sync) = state.service() else {
         return;
     };
     let target = state.devices.target();
@@ -488,7 +488,7 @@ pub async fn captures(
     draft_id: Option<String>,
 ) -> Result<Vec<CaptureView>, UiError> {
     require(&state, "captures")?;
-    let sync = state.sync.as_ref().map_err(Clone::clone)?;
+    let sync = state.service()?;
     let list = sync
         .store
         .captures_for(draft_id)
@@ -518,7 +518,7 @@ pub async fn sort_capture(
     discard: bool,
 ) -> Result<CaptureView, UiError> {
     require(&state, "sort_capture")?;
-    let sync = state.sync.as_ref().map_err(Clone::clone)?;
+    let sync = state.service()?;
     let capture = sync
         .store
         .sort_capture(

@@ -13,6 +13,7 @@ pub mod devices;
 pub mod error;
 pub mod logging;
 pub mod paths;
+pub mod practice;
 pub mod preferences;
 pub mod print;
 pub mod state;
@@ -94,6 +95,14 @@ macro_rules! specta_builder_for {
                 devices::import_waiting_captures::<$runtime>,
                 devices::device_folders,
                 devices::catalog_status,
+                practice::start_practice::<$runtime>,
+                practice::end_practice::<$runtime>,
+                practice::practice_scenarios,
+                practice::start_scenario,
+                practice::open_attempt,
+                practice::finish_scenario,
+                practice::practice_results,
+                practice::export_practice_results,
                 devices::reload_catalog_now::<$runtime>,
                 commands::preferences::get_preferences,
                 commands::preferences::set_language::<$runtime>,
@@ -173,10 +182,10 @@ pub fn start<R: Runtime, M: Manager<R>>(
     specta.mount_events(app);
     let paths = AppPaths::resolve(app.path(), data_dir_override)?;
     let state = AppState::start(paths, services)?;
-    if let (Ok(sync), true) = (&state.sync, services.background) {
+    if let (Ok(sync), true) = (state.service(), services.background) {
         sync.spawn_loop(app.app_handle().clone(), services.interval);
     }
-    let background = services.background && state.sync.is_ok();
+    let background = services.background && state.service().is_ok();
     app.manage(state);
     if background {
         devices::spawn(app.app_handle());
@@ -221,7 +230,7 @@ pub fn run() {
     app.run(|app, event| {
         // Let a running sync pass finish before the process ends.
         if let tauri::RunEvent::Exit = event {
-            if let Some(Ok(sync)) = app.try_state::<AppState>().map(|state| state.sync.clone()) {
+            if let Some(Ok(sync)) = app.try_state::<AppState>().map(|state| state.service()) {
                 sync.shut_down();
             }
         }

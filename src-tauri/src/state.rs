@@ -15,7 +15,7 @@ use crate::paths::AppPaths;
 use crate::preferences::{Preferences, PreferencesFile};
 
 /// Which store and back office the workstation is working against.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, specta::Type)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, specta::Type)]
 #[serde(rename_all = "snake_case")]
 pub enum Mode {
     /// Real cases, the real store, the real back offices.
@@ -141,6 +141,15 @@ impl CatalogSlot {
     }
 }
 
+/// The practice scenarios folder: `ONEWINDOW_TRAINING_DIR`, or the
+/// shipped scenarios next to the sources.
+pub fn training_dir() -> PathBuf {
+    std::env::var_os("ONEWINDOW_TRAINING_DIR")
+        .filter(|value| !value.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../forms/training")))
+}
+
 /// Managed Tauri state.
 pub struct AppState {
     pub paths: AppPaths,
@@ -148,15 +157,22 @@ pub struct AppState {
     pub catalogs: CatalogSlot,
     /// The working-day calendar (promised dates, gap deadlines), when it loaded.
     pub calendar: Option<Arc<forms::calendar::WorkingCalendar>>,
-    pub mode: Mode,
+    mode: Mutex<Mode>,
     pub workstation: Workstation,
     pub preferences_file: PreferencesFile,
     pub preferences: Mutex<Preferences>,
     /// Who is signed in at this workstation (nobody at start).
     pub session: crate::access::SessionSlot,
-    /// The case store and the sync with the back offices, or why they are
+    /// The case store and the sync with the back offices (the real ones,
+    /// or in practice the practice store and the sandbox), or why they are
     /// not available (the window then says so and what to do).
-    pub sync: Result<Arc<crate::backoffice::SyncService>, UiError>,
+    service: std::sync::RwLock<Result<Arc<crate::backoffice::SyncService>, UiError>>,
+    /// How the services were started (practice mode starts its own).
+    pub service_options: crate::backoffice::ServiceOptions,
+    /// The running practice session, in practice mode.
+    pub practice: Mutex<Option<crate::practice::PracticeSession>>,
+    /// The practice scenarios (from `forms/training`), when they loaded.
+    pub scenarios: Result<Vec<forms::training::Scenario>, String>,
     /// The device folders (capture inbox, ID-card reader) and the clerk's
     /// current capture target.
     pub devices: crate::devices::Devices,
@@ -167,6 +183,43 @@ impl AppState {
     /// The catalogue in use, if one loaded.
     pub fn catalog(&self) -> Option<Arc<forms::Catalog>> {
         self.catalogs.get()
+    }
+
+    /// The case store and sync in use (real or practice), or why there is none.
+    pub fn service(&self) -> Result<Arc<crate::backoffice::SyncService>, UiError> {
+        self.service
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
+    }
+
+    /// Puts other services in use (switching to or from practice); returns
+    /// the ones before.
+    pub fn swap_service(
+        &self,
+        next: Result<Arc<crate::backoffice::SyncService>, UiError>,
+    ) -> Result<Arc<crate::backoffice::SyncService>, UiError> {
+        std::mem::replace(
+            &mut *self
+                .service
+                .write()
+                .unwrap_or_else(|poisoned| poisoned.into_inner()),
+            next,
+        )
+    }
+
+    pub fn mode(&self) -> Mode {
+        *self
+            .mode
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    pub fn set_mode(&self, mode: Mode) {
+        *self
+            .mode
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = mode;
     }
 
     /// Creates the directories, starts logging and reads the preferences.
@@ -203,9 +256,28 @@ impl AppState {
             log_dir = %paths.log_dir.display(),
             "OneWindow started"
         );
-        let sync =
-            crate::backoffice::SyncService::start(&paths.data_dir, catalog.as_ref(), services)
-                .map(Arc::new);
+        // A practice session still marked on disk (the app stopped during
+        // practice) starts in practice mode: the real store stays closed.
+        let practice = crate::practice::marked_session(&paths.data_dir);
+        let sync = match &practice {
+            Some(_) => crate::practice::start_services(&paths.data_dir, catalog.as_ref(), services),
+            None => {
+                crate::backoffice::SyncService::start(&paths.data_dir, catalog.as_ref(), services)
+                    .map(Arc::new)
+            }
+        };
+        let scenarios = match &catalog {
+            Some(catalog) => forms::training::load_scenarios(
+                &training_dir(),
+                catalog,
+                chrono::Local::now().date_naive(),
+            )
+            .map_err(|errors| errors.to_string()),
+            None => Err("the catalogue did not load".into()),
+        };
+        if let Err(problem) = &scenarios {
+            tracing::warn!("the practice scenarios did not load: {problem}");
+        }
         if let Err(problem) = &sync {
             tracing::warn!(
                 code = problem.code,
@@ -226,8 +298,15 @@ impl AppState {
             paths,
             catalogs,
             calendar,
-            sync,
-            mode: Mode::Production,
+            service: std::sync::RwLock::new(sync),
+            service_options: services.clone(),
+            mode: Mutex::new(if practice.is_some() {
+                Mode::Practice
+            } else {
+                Mode::Production
+            }),
+            practice: Mutex::new(practice),
+            scenarios,
             workstation: Workstation::sample(),
             preferences_file,
             preferences: Mutex::new(preferences),

@@ -227,12 +227,7 @@ fn accepted_proposal() -> Value {
 fn store(mock: &Mock) -> std::sync::Arc<offline_cache::CaseStore<offline_cache::Production>> {
     use tauri::Manager;
     let state = mock._app.state::<onewindow_lib::state::AppState>();
-    state
-        .sync
-        .as_ref()
-        .expect("the store is open")
-        .store
-        .clone()
+    state.service().expect("the store is open").store.clone()
 }
 
 #[test]
@@ -467,7 +462,7 @@ fn after_shut_down_no_pass_sends_anything() {
     )))
     .unwrap();
     let state = mock._app.state::<onewindow_lib::state::AppState>();
-    state.sync.as_ref().unwrap().shut_down();
+    state.service().unwrap().shut_down();
     let after = invoke(&mock, "sync_now", json!({})).unwrap();
     assert_eq!(after["pending"], 1, "{after}");
 }
@@ -1528,6 +1523,9 @@ fn walk_arguments(command: &str) -> Value {
         "decide_sign_off" => json!({ "requestId": "nope", "approve": true, "note": null }),
         "set_capture_target" => json!({ "draftId": null, "itemId": null, "materialId": null }),
         "captures" => json!({ "draftId": null }),
+        "start_practice" => json!({ "traineeLogin": "nobody" }),
+        "start_scenario" => json!({ "scenarioId": "nope" }),
+        "finish_scenario" => json!({ "keystrokes": 0 }),
         "sort_capture" => {
             json!({ "captureId": "nope", "draftId": null, "itemId": null, "materialId": null, "discard": false })
         }
@@ -1970,4 +1968,183 @@ fn a_shift_handover_moves_the_drafts_to_the_next_clerk_when_acknowledged() {
     )
     .unwrap();
     assert_eq!(audited.as_array().unwrap().len(), 1, "{audited}");
+}
+
+fn file_digest(path: &std::path::Path) -> Option<String> {
+    use sha2::Digest;
+    std::fs::read(path)
+        .ok()
+        .map(|bytes| hex::encode(sha2::Sha256::digest(bytes)))
+}
+
+/// Practice is isolated: with a real back office configured (the
+/// simulator, counting every request), a full practice session — a
+/// trainee's scenario taken in, synced and scored, the app stopped and
+/// started again mid-practice — leaves the real store's files byte for
+/// byte as they were and sends the real back office nothing. Leaving
+/// practice needs a trainer.
+#[test]
+fn a_practice_session_never_touches_the_real_store_or_back_office() {
+    let root = tempfile::tempdir().unwrap();
+    let simulator = tauri::async_runtime::block_on(backoffice_sim::Simulator::start(
+        backoffice_sim::Config::demo(&root.path().join("real-backoffice.sqlite")),
+    ))
+    .unwrap();
+    let requests = || -> u64 {
+        let url = format!("{}/admin/requests", simulator.url());
+        let counts: Value = tauri::async_runtime::block_on(async move {
+            reqwest::get(url).await.unwrap().json().await.unwrap()
+        });
+        counts["total"].as_u64().unwrap_or(0)
+    };
+    let keys: std::sync::Arc<keyring_core::CredentialStore> =
+        keyring_core::mock::Store::new().unwrap();
+    for system in backoffice_sim::System::all() {
+        offline_cache::key::save_backoffice_token(
+            &keys,
+            system.id(),
+            &format!("demo-token-{}", system.id()),
+        )
+        .unwrap();
+    }
+    let real = onewindow_lib::backoffice::ServiceOptions {
+        key: offline_cache::KeySource::Store {
+            store: keys.clone(),
+            account: "cases".into(),
+        },
+        token_store: Some(keys),
+        backoffice: onewindow_lib::backoffice::BackOfficeSetting::Url(simulator.url()),
+        interval: std::time::Duration::from_millis(200),
+        background: false,
+    };
+    let data = root.path().join("data");
+    let mock = start_with(&data, "main", &real);
+    // Real work first: a case sent to the real back office.
+    sign_in_as(&mock, "clerk");
+    let item = "market.company-establishment";
+    let session = invoke(
+        &mock,
+        "start_intake",
+        json!({ "subject": { "kind": "item", "id": item }, "ticket": null }),
+    )
+    .unwrap();
+    let draft = filled_draft(&session, item, &[]);
+    invoke(
+        &mock,
+        "commit_intake",
+        json!({ "draft": draft, "confirmed": "accept" }),
+    )
+    .unwrap();
+    invoke(&mock, "sync_now", json!({})).unwrap();
+    assert!(
+        requests() > 0,
+        "the real back office was reached for real work"
+    );
+
+    // The trainer starts practice for the clerk.
+    sign_in_as(&mock, "trainer");
+    assert_eq!(
+        invoke(&mock, "start_practice", json!({ "traineeLogin": "nobody" })).unwrap_err()["code"],
+        "unknown_trainee"
+    );
+    let switched = invoke(&mock, "start_practice", json!({ "traineeLogin": "clerk" })).unwrap();
+    assert_eq!(switched["mode"], "practice");
+    assert_eq!(switched["user"], Value::Null, "the trainee signs in next");
+    let real_files: Vec<std::path::PathBuf> = ["cases.db", "cases.db-wal"]
+        .iter()
+        .map(|name| data.join("cases").join(name))
+        .collect();
+    let before: Vec<Option<String>> = real_files.iter().map(|path| file_digest(path)).collect();
+    let sent_before = requests();
+
+    // The trainee runs a scenario on the normal screens.
+    sign_in_as(&mock, "clerk");
+    let scenarios = invoke(&mock, "practice_scenarios", json!({})).unwrap();
+    assert!(scenarios.as_array().unwrap().len() >= 12);
+    let attempt = invoke(
+        &mock,
+        "start_scenario",
+        json!({ "scenarioId": "economic-company-complete" }),
+    )
+    .unwrap();
+    assert_eq!(attempt["scenario"]["applicant_name"], "周明练习");
+    let session = invoke(
+        &mock,
+        "start_intake",
+        json!({ "subject": { "kind": "item", "id": item }, "ticket": null }),
+    )
+    .unwrap();
+    let draft = filled_draft(&session, item, &[]);
+    let outcome = invoke(
+        &mock,
+        "commit_intake",
+        json!({ "draft": draft, "confirmed": "accept" }),
+    )
+    .unwrap();
+    // The diagonal watermark's letters come out of pdftotext one by one.
+    let receipt = pdf_text(outcome["document"]["pdf_base64"].as_str().unwrap());
+    for letter in ['练', '习', '无', '效'] {
+        assert!(
+            receipt.contains(letter),
+            "practice documents are void: {receipt}"
+        );
+    }
+    let synced = invoke(&mock, "sync_now", json!({})).unwrap();
+    assert_eq!(
+        synced["connection"], "demo",
+        "the sandbox, not the real one: {synced}"
+    );
+    let scored = invoke(&mock, "finish_scenario", json!({ "keystrokes": 57 })).unwrap();
+    // Right item, decision and notice, within time; the applicant typed is
+    // not the scenario's (the sample filler's), which costs its part.
+    assert_eq!(scored["total"], 90, "{scored}");
+    assert_eq!(scored["keystrokes"], 57);
+    assert_eq!(
+        invoke(&mock, "end_practice", json!({})).unwrap_err()["code"],
+        "not_allowed",
+        "a trainee cannot leave practice"
+    );
+
+    // The app stops during practice and starts again: still practice.
+    drop(mock);
+    let mock = start_with(&data, "main", &real);
+    let info = invoke(&mock, "app_info", json!({})).unwrap();
+    assert_eq!(info["mode"], "practice");
+    let status = invoke(&mock, "session_status", json!({})).unwrap();
+    assert_eq!(status["mode"], "practice");
+
+    // Nothing of it touched the real store or the real back office.
+    let after: Vec<Option<String>> = real_files.iter().map(|path| file_digest(path)).collect();
+    assert_eq!(before, after, "the real store's files are unchanged");
+    assert!(before[0].is_some());
+    assert_eq!(
+        requests(),
+        sent_before,
+        "no request reached the real back office"
+    );
+
+    // The trainer reads the score and ends practice.
+    sign_in_as(&mock, "trainer");
+    let results = invoke(&mock, "practice_results", json!({})).unwrap();
+    assert_eq!(results[0]["total"], 90, "{results}");
+    assert_eq!(results[0]["trainee_name"], "clerk 示例");
+    let exported = invoke(&mock, "export_practice_results", json!({})).unwrap();
+    let csv = std::fs::read_to_string(exported.as_str().unwrap()).unwrap();
+    assert!(
+        csv.contains("开办有限公司（材料齐全）") && csv.contains(",90,"),
+        "{csv}"
+    );
+    let back = invoke(&mock, "end_practice", json!({})).unwrap();
+    assert_eq!(back["mode"], "production");
+    sign_in_as(&mock, "clerk");
+    let cases = invoke(&mock, "cases_today", json!({})).unwrap();
+    assert_eq!(
+        cases.as_array().unwrap().len(),
+        1,
+        "the real case, not the practice one"
+    );
+    // The trainer's view still reads the practice results from real mode.
+    sign_in_as(&mock, "trainer");
+    let results = invoke(&mock, "practice_results", json!({})).unwrap();
+    assert_eq!(results.as_array().unwrap().len(), 1);
 }

@@ -31,7 +31,7 @@ pub fn app_info(state: State<'_, AppState>) -> Result<AppInfo, UiError> {
             .catalog()
             .as_ref()
             .map(|catalog| catalog.version.clone()),
-        mode: state.mode,
+        mode: state.mode(),
         workstation: state.workstation.clone(),
     })
 }

@@ -97,7 +97,7 @@ fn rows(state: &AppState, cases: Vec<offline_cache::cases::CaseSummary>) -> Vec<
 #[specta::specta]
 pub async fn cases_today(state: State<'_, AppState>) -> Result<Vec<CaseRow>, UiError> {
     require(&state, "cases_today")?;
-    let sync = state.sync.as_ref().map_err(Clone::clone)?;
+    let sync = state.service()?;
     let day = chrono::Local::now().format("%Y-%m-%d").to_string();
     let cases = sync
         .store
@@ -115,7 +115,7 @@ pub async fn search_cases(
     query: String,
 ) -> Result<Vec<CaseRow>, UiError> {
     require(&state, "search_cases")?;
-    let sync = state.sync.as_ref().map_err(Clone::clone)?;
+    let sync = state.service()?;
     let cases = sync
         .store
         .search_cases(&query)
@@ -132,7 +132,7 @@ pub async fn case_detail(
     case_id: String,
 ) -> Result<CaseDetail, UiError> {
     require(&state, "case_detail")?;
-    let sync = state.sync.as_ref().map_err(Clone::clone)?;
+    let sync = state.service()?;
     let error = |error: offline_cache::CacheError| cache_error(&error);
     let summary = sync.store.case(&case_id).await.map_err(error)?;
     let timeline = sync.store.case_timeline(&case_id).await.map_err(error)?;

@@ -109,7 +109,7 @@ fn watch(state: &AppState, watched: Vec<offline_cache::desk::Watched>) -> Vec<Wa
 #[specta::specta]
 pub async fn supervisor_desk(state: State<'_, AppState>) -> Result<DeskView, UiError> {
     require(&state, "supervisor_desk")?;
-    let sync = state.sync.as_ref().map_err(Clone::clone)?;
+    let sync = state.service()?;
     let desk = sync
         .store
         .desk(now().date_naive(), offline_cache::desk::Horizons::default())
@@ -151,7 +151,7 @@ pub async fn desk_action(
 ) -> Result<DeskOutcome, UiError> {
     use offline_cache::lifecycle::Event;
     let supervisor = require(&state, "desk_action")?;
-    let sync = state.sync.as_ref().map_err(Clone::clone)?;
+    let sync = state.service()?;
     let reason = reason
         .map(|text| text.trim().to_owned())
         .filter(|text| !text.is_empty());
@@ -205,7 +205,7 @@ pub async fn audit_entries(
     query: AuditQuery,
 ) -> Result<Vec<AuditRow>, UiError> {
     require(&state, "audit_entries")?;
-    let sync = state.sync.as_ref().map_err(Clone::clone)?;
+    let sync = state.service()?;
     let entries = sync
         .store
         .audit_entries(offline_cache::desk::AuditFilter {
@@ -236,7 +236,7 @@ pub async fn audit_entries(
 #[specta::specta]
 pub async fn verify_audit_chain(state: State<'_, AppState>) -> Result<AuditCheck, UiError> {
     require(&state, "verify_audit_chain")?;
-    let sync = state.sync.as_ref().map_err(Clone::clone)?;
+    let sync = state.service()?;
     let store = sync.store.clone();
     let outcome = tauri::async_runtime::spawn_blocking(move || store.verify_audit())
         .await

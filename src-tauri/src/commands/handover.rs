@@ -49,7 +49,7 @@ async fn view(
     state: &AppState,
     handover: offline_cache::handover::Handover,
 ) -> Result<HandoverView, UiError> {
-    let sync = state.sync.as_ref().map_err(Clone::clone)?;
+    let sync = state.service()?;
     let from_name = sync
         .store
         .users()
@@ -78,7 +78,7 @@ async fn view(
 #[specta::specta]
 pub async fn prepare_handover(state: State<'_, AppState>) -> Result<HandoverView, UiError> {
     let clerk = require(&state, "prepare_handover")?;
-    let sync = state.sync.as_ref().map_err(Clone::clone)?;
+    let sync = state.service()?;
     let handover = sync
         .store
         .prepare_handover(
@@ -96,7 +96,7 @@ pub async fn prepare_handover(state: State<'_, AppState>) -> Result<HandoverView
 #[specta::specta]
 pub async fn pending_handover(state: State<'_, AppState>) -> Result<Option<HandoverView>, UiError> {
     require(&state, "pending_handover")?;
-    let sync = state.sync.as_ref().map_err(Clone::clone)?;
+    let sync = state.service()?;
     let pending = sync
         .store
         .pending_handover(state.workstation.window_number.clone())
@@ -116,7 +116,7 @@ pub async fn acknowledge_handover(
     handover_id: String,
 ) -> Result<HandoverView, UiError> {
     let actor = require(&state, "acknowledge_handover")?;
-    let sync = state.sync.as_ref().map_err(Clone::clone)?;
+    let sync = state.service()?;
     let handover = sync
         .store
         .acknowledge_handover(handover_id, actor, chrono::Local::now().fixed_offset())
@@ -144,7 +144,7 @@ pub async fn print_handover_report(
 ) -> Result<HandoverPrintout, UiError> {
     use crate::print::report::{Acknowledgement, HandoverLine, HandoverPrint, HandoverSection};
     let actor = require(&state, "print_handover_report")?;
-    let sync = state.sync.as_ref().map_err(Clone::clone)?;
+    let sync = state.service()?;
     let chosen = crate::commands::printing::preferences(&state);
     let printer_name = chosen
         .printer
@@ -200,7 +200,7 @@ pub async fn print_handover_report(
         ],
         next_clerk: acknowledgement(&handover.to_user, &handover.to_acknowledged_at),
         supervisor: acknowledgement(&handover.supervisor, &handover.supervisor_acknowledged_at),
-        practice: state.mode == crate::state::Mode::Practice,
+        practice: state.mode() == crate::state::Mode::Practice,
     };
     let rendered = crate::print::report::render_handover(&input, chosen.paper)?;
     let job_id = crate::print::printer::print(

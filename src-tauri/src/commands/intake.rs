@@ -738,7 +738,7 @@ async fn save(
     draft: &IntakeDraft,
     item_versions: BTreeMap<String, u32>,
 ) -> Result<i64, UiError> {
-    let sync = state.sync.as_ref().map_err(Clone::clone)?;
+    let sync = state.service()?;
     if uuid::Uuid::parse_str(&draft.id).is_err() {
         return Err(UiError {
             code: "draft_id".into(),
@@ -768,7 +768,7 @@ async fn pinned_versions(
     state: &AppState,
     draft_id: &str,
 ) -> Result<Option<BTreeMap<String, u32>>, UiError> {
-    let sync = state.sync.as_ref().map_err(Clone::clone)?;
+    let sync = state.service()?;
     match sync.store.draft(draft_id).await {
         Ok(record) => Ok(Some(record.item_versions)),
         Err(offline_cache::CacheError::UnknownDraft(_)) => Ok(None),
@@ -792,7 +792,7 @@ pub async fn start_intake(
         kind: "natural_person".into(),
         ..ApplicantEntry::default()
     };
-    if let (Some(number), Ok(sync)) = (&ticket, state.sync.as_ref()) {
+    if let (Some(number), Ok(sync)) = (&ticket, state.service()) {
         if let Some(booking) = sync
             .store
             .appointment_of_ticket(number.clone(), chrono::Local::now().date_naive())
@@ -863,7 +863,7 @@ pub async fn resume_intake(
     draft_id: String,
 ) -> Result<IntakeSession, UiError> {
     require(&state, "resume_intake")?;
-    let sync = state.sync.as_ref().map_err(Clone::clone)?;
+    let sync = state.service()?;
     let record = sync
         .store
         .draft(&draft_id)
@@ -890,7 +890,7 @@ pub async fn resume_intake(
 #[specta::specta]
 pub async fn open_intakes(state: State<'_, AppState>) -> Result<Vec<DraftRow>, UiError> {
     let clerk = require(&state, "open_intakes")?;
-    let sync = state.sync.as_ref().map_err(Clone::clone)?;
+    let sync = state.service()?;
     // A clerk's drafts are theirs until a handover moves them.
     let records: Vec<_> = sync
         .store
@@ -959,7 +959,7 @@ pub async fn save_intake(
 #[specta::specta]
 pub async fn discard_intake(state: State<'_, AppState>, draft_id: String) -> Result<(), UiError> {
     require(&state, "discard_intake")?;
-    let sync = state.sync.as_ref().map_err(Clone::clone)?;
+    let sync = state.service()?;
     sync.store
         .discard_draft(
             &draft_id,
@@ -1018,7 +1018,7 @@ pub async fn look_up_applicant(
             message_en: problem.message_en,
         });
     }
-    let sync = state.sync.as_ref().map_err(Clone::clone)?;
+    let sync = state.service()?;
     let catalog = catalog(&state)?;
     let plan = forms::intake::plan(&catalog, &(&subject).into(), None).map_err(plan_error)?;
     let known = sync
@@ -1123,7 +1123,7 @@ pub async fn look_up_licence(
     kind: String,
 ) -> Result<LicenceLookup, UiError> {
     require(&state, "look_up_licence")?;
-    let sync = state.sync.as_ref().map_err(Clone::clone)?;
+    let sync = state.service()?;
     let number = number.trim().to_uppercase();
     Ok(
         match sync
@@ -1184,7 +1184,7 @@ pub async fn commit_intake(
 ) -> Result<IntakeOutcome, UiError> {
     require(&state, "commit_intake")?;
     let catalog = catalog(&state)?;
-    let sync = state.sync.as_ref().map_err(Clone::clone)?;
+    let sync = state.service()?;
     let existing = sync.store.case(&draft.id).await;
     let (case, kind) = match existing {
         Ok(case) => {
@@ -1379,7 +1379,7 @@ async fn approved_override(
             "The proposal changed with the latest input; check the new proposal and confirm again."
                 .into(),
     };
-    let sync = state.sync.as_ref().map_err(Clone::clone)?;
+    let sync = state.service()?;
     let Some(request) = sync
         .store
         .request_for_draft(draft_id.to_owned())
@@ -1438,7 +1438,7 @@ pub async fn request_override(
 ) -> Result<crate::commands::sign_offs::SignOffRequestView, UiError> {
     let actor = require(&state, "request_override")?;
     let catalog = catalog(&state)?;
-    let sync = state.sync.as_ref().map_err(Clone::clone)?;
+    let sync = state.service()?;
     let pinned = pinned_versions(&state, &draft.id).await?;
     let checked = check_draft(&state, &catalog, &draft, pinned.as_ref(), 0)?;
     let proposal = checked.check.proposal.as_ref().map_err(|_| UiError {
@@ -1484,7 +1484,7 @@ pub async fn sign_off_gaps(
     password: String,
 ) -> Result<String, UiError> {
     require(&state, "sign_off_gaps")?;
-    let sync = state.sync.as_ref().map_err(Clone::clone)?;
+    let sync = state.service()?;
     let user = sync
         .store
         .verify_user(login, password, now())
@@ -1508,7 +1508,7 @@ pub(crate) async fn sign_off(
     case_id: &str,
     supervisor: offline_cache::cases::Actor,
 ) -> Result<String, UiError> {
-    let sync = state.sync.as_ref().map_err(Clone::clone)?;
+    let sync = state.service()?;
     let case = sync
         .store
         .case(case_id)

@@ -137,7 +137,7 @@ async fn case_input(
     case_id: &str,
     kind: DocumentKind,
 ) -> Result<DocumentInput, UiError> {
-    let sync = state.sync.as_ref().map_err(Clone::clone)?;
+    let sync = state.service()?;
     let facts = sync
         .store
         .document_facts(case_id)
@@ -229,7 +229,7 @@ async fn case_input(
         issuance,
         termination,
         copy: false,
-        practice: state.mode == Mode::Practice,
+        practice: state.mode() == Mode::Practice,
     })
 }
 
@@ -262,7 +262,7 @@ pub(crate) async fn issue(
     case_id: &str,
     kind: DocumentKind,
 ) -> Result<DocumentView, UiError> {
-    let sync = state.sync.as_ref().map_err(Clone::clone)?;
+    let sync = state.service()?;
     let input = case_input(state, case_id, kind).await?;
     let paper = preferences(state).paper;
     let missing = std::sync::Arc::new(std::sync::Mutex::new((Vec::new(), 0usize)));
@@ -308,7 +308,7 @@ pub(crate) async fn stored_view(
     number: &str,
     kind: DocumentKind,
 ) -> Result<DocumentView, UiError> {
-    let sync = state.sync.as_ref().map_err(Clone::clone)?;
+    let sync = state.service()?;
     let (row, bytes) = sync
         .store
         .stored_document(sync.vault.clone(), case_id, number)
@@ -335,7 +335,7 @@ pub async fn print_document(
     copy: bool,
 ) -> Result<PrintJob, UiError> {
     require(&state, "print_document")?;
-    let sync = state.sync.as_ref().map_err(Clone::clone)?;
+    let sync = state.service()?;
     let chosen = preferences(&state);
     let printer_name = chosen.printer.clone().ok_or(print::PrintError::NoPrinter)?;
     let (row, stored) = sync
@@ -382,7 +382,7 @@ pub async fn save_document(
     number: String,
 ) -> Result<String, UiError> {
     require(&state, "save_document")?;
-    let sync = state.sync.as_ref().map_err(Clone::clone)?;
+    let sync = state.service()?;
     let (_, bytes) = sync
         .store
         .stored_document(sync.vault.clone(), &case_id, &number)

@@ -122,7 +122,7 @@ fn now() -> chrono::DateTime<chrono::FixedOffset> {
 }
 
 async fn queue(state: &AppState) -> Result<QueueView, UiError> {
-    let sync = state.sync.as_ref().map_err(Clone::clone)?;
+    let sync = state.service()?;
     let window = state.workstation.window_number.clone();
     let queue = sync
         .store
@@ -164,7 +164,7 @@ pub async fn issue_ticket(
     category: String,
 ) -> Result<TicketView, UiError> {
     require(&state, "issue_ticket")?;
-    let sync = state.sync.as_ref().map_err(Clone::clone)?;
+    let sync = state.service()?;
     let ticket = sync
         .store
         .issue_ticket(category, now())
@@ -178,7 +178,7 @@ pub async fn issue_ticket(
 #[specta::specta]
 pub async fn call_next(state: State<'_, AppState>) -> Result<QueueView, UiError> {
     require(&state, "call_next")?;
-    let sync = state.sync.as_ref().map_err(Clone::clone)?;
+    let sync = state.service()?;
     sync.store
         .call_next(state.workstation.window_number.clone(), now())
         .await
@@ -196,7 +196,7 @@ pub async fn ticket_action(
 ) -> Result<QueueView, UiError> {
     require(&state, "ticket_action")?;
     use offline_cache::queue::TicketAction;
-    let sync = state.sync.as_ref().map_err(Clone::clone)?;
+    let sync = state.service()?;
     let action = match action {
         QueueAction::Recall => TicketAction::Recall,
         QueueAction::NoShow => TicketAction::NoShow,
@@ -225,7 +225,7 @@ pub async fn transfer_ticket(
     to_window: String,
 ) -> Result<QueueView, UiError> {
     require(&state, "transfer_ticket")?;
-    let sync = state.sync.as_ref().map_err(Clone::clone)?;
+    let sync = state.service()?;
     sync.store
         .transfer_ticket(
             i64::from(ticket_id),
@@ -249,7 +249,7 @@ pub async fn appointments_today(
 ) -> Result<AppointmentsView, UiError> {
     use offline_cache::sync::AppointmentsFetch;
     require(&state, "appointments_today")?;
-    let sync = state.sync.as_ref().map_err(Clone::clone)?;
+    let sync = state.service()?;
     let day = now().date_naive();
     let mut view = AppointmentsView {
         rows: Vec::new(),
@@ -319,7 +319,7 @@ pub async fn check_in_appointment(
     appointment_id: String,
 ) -> Result<TicketView, UiError> {
     require(&state, "check_in_appointment")?;
-    let sync = state.sync.as_ref().map_err(Clone::clone)?;
+    let sync = state.service()?;
     let ticket = sync
         .store
         .check_in_appointment(appointment_id, now())

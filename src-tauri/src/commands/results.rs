@@ -78,7 +78,7 @@ fn now() -> chrono::DateTime<chrono::FixedOffset> {
 #[specta::specta]
 pub async fn results_ready(state: State<'_, AppState>) -> Result<Vec<ReadyRow>, UiError> {
     require(&state, "results_ready")?;
-    let sync = state.sync.as_ref().map_err(Clone::clone)?;
+    let sync = state.service()?;
     let ready = sync
         .store
         .results_ready()
@@ -121,7 +121,7 @@ pub async fn issue_result(
 ) -> Result<IssuanceOutcome, UiError> {
     require(&state, "issue_result")?;
     use offline_cache::results::IssueMethod;
-    let sync = state.sync.as_ref().map_err(Clone::clone)?;
+    let sync = state.service()?;
     let method = match method {
         IssueMethodEntry::Window {
             received_by,
@@ -190,7 +190,7 @@ pub async fn record_rating(
     comment: Option<String>,
 ) -> Result<RatingView, UiError> {
     require(&state, "record_rating")?;
-    let sync = state.sync.as_ref().map_err(Clone::clone)?;
+    let sync = state.service()?;
     let record = sync
         .store
         .record_rating(

@@ -76,6 +76,8 @@ pub struct SessionView {
     pub locked: bool,
     /// Minutes without input before the workstation locks itself.
     pub idle_lock_minutes: u32,
+    /// Real work or practice (the banner follows it).
+    pub mode: crate::state::Mode,
 }
 
 fn now() -> chrono::DateTime<chrono::FixedOffset> {
@@ -83,7 +85,7 @@ fn now() -> chrono::DateTime<chrono::FixedOffset> {
 }
 
 async fn view(state: &AppState) -> Result<SessionView, UiError> {
-    let sync = state.sync.as_ref().map_err(Clone::clone)?;
+    let sync = state.service()?;
     let has_accounts = sync
         .store
         .has_accounts()
@@ -94,6 +96,7 @@ async fn view(state: &AppState) -> Result<SessionView, UiError> {
         first_start: !has_accounts,
         user: session.as_ref().map(|session| (&session.user).into()),
         locked: session.is_some_and(|session| session.locked),
+        mode: state.mode(),
         idle_lock_minutes: state
             .preferences
             .lock()
@@ -133,7 +136,7 @@ pub async fn create_first_admin<R: Runtime>(
     display_name: String,
     password: String,
 ) -> Result<SessionView, UiError> {
-    let sync = state.sync.as_ref().map_err(Clone::clone)?;
+    let sync = state.service()?;
     let user = sync
         .store
         .create_first_admin(login, display_name, password, now())
@@ -155,7 +158,7 @@ pub async fn sign_in<R: Runtime>(
     login: String,
     password: String,
 ) -> Result<SessionView, UiError> {
-    let sync = state.sync.as_ref().map_err(Clone::clone)?;
+    let sync = state.service()?;
     let user = sync
         .store
         .verify_user(login, password, now())
@@ -203,7 +206,7 @@ pub async fn unlock_session<R: Runtime>(
     state: State<'_, AppState>,
     password: String,
 ) -> Result<SessionView, UiError> {
-    let sync = state.sync.as_ref().map_err(Clone::clone)?;
+    let sync = state.service()?;
     let session = state
         .session
         .get()
@@ -225,7 +228,7 @@ pub async fn unlock_session<R: Runtime>(
 #[specta::specta]
 pub async fn list_accounts(state: State<'_, AppState>) -> Result<Vec<AccountView>, UiError> {
     require(&state, "list_accounts")?;
-    let sync = state.sync.as_ref().map_err(Clone::clone)?;
+    let sync = state.service()?;
     let users = sync
         .store
         .users()
@@ -245,7 +248,7 @@ pub async fn create_account(
     password: String,
 ) -> Result<AccountView, UiError> {
     let admin = require_user(&state, "create_account")?;
-    let sync = state.sync.as_ref().map_err(Clone::clone)?;
+    let sync = state.service()?;
     let user = sync
         .store
         .create_user(
@@ -279,7 +282,7 @@ pub async fn set_account_disabled(
             message_en: "You cannot disable the account you are using.".into(),
         });
     }
-    let sync = state.sync.as_ref().map_err(Clone::clone)?;
+    let sync = state.service()?;
     sync.store
         .set_disabled(admin, user_id, disabled, now())
         .await
@@ -295,7 +298,7 @@ pub async fn reset_account_password(
     password: String,
 ) -> Result<(), UiError> {
     let admin = require(&state, "reset_account_password")?;
-    let sync = state.sync.as_ref().map_err(Clone::clone)?;
+    let sync = state.service()?;
     sync.store
         .reset_password(admin, user_id, password, now())
         .await

@@ -76,7 +76,7 @@ pub(crate) async fn views(
     state: &AppState,
     requests: Vec<offline_cache::sign_offs::SignOffRequest>,
 ) -> Result<Vec<SignOffRequestView>, UiError> {
-    let sync = state.sync.as_ref().map_err(Clone::clone)?;
+    let sync = state.service()?;
     let users = sync
         .store
         .users()
@@ -101,7 +101,7 @@ pub async fn request_reopen(
     reason: String,
 ) -> Result<SignOffRequestView, UiError> {
     let actor = require(&state, "request_reopen")?;
-    let sync = state.sync.as_ref().map_err(Clone::clone)?;
+    let sync = state.service()?;
     let case = sync
         .store
         .case(&case_id)
@@ -134,7 +134,7 @@ pub async fn draft_sign_off(
     draft_id: String,
 ) -> Result<Option<SignOffRequestView>, UiError> {
     require(&state, "draft_sign_off")?;
-    let sync = state.sync.as_ref().map_err(Clone::clone)?;
+    let sync = state.service()?;
     let request = sync
         .store
         .request_for_draft(draft_id)
@@ -156,7 +156,7 @@ pub async fn decide_sign_off(
     note: Option<String>,
 ) -> Result<SignOffRequestView, UiError> {
     let supervisor = require(&state, "decide_sign_off")?;
-    let sync = state.sync.as_ref().map_err(Clone::clone)?;
+    let sync = state.service()?;
     let note = note
         .map(|text| text.trim().to_owned())
         .filter(|text| !text.is_empty());

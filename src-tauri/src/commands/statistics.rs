@@ -96,7 +96,7 @@ const LEVELS: [(u8, &str, &str); 5] = [
 async fn compute(state: &AppState, from: &str, to: &str) -> Result<StatisticsView, UiError> {
     let from = date(from, "起始日期", "start date")?;
     let to = date(to, "截止日期", "end date")?;
-    let sync = state.sync.as_ref().map_err(Clone::clone)?;
+    let sync = state.service()?;
     let stats = sync
         .store
         .statistics(from, to)
@@ -310,7 +310,7 @@ pub async fn export_statistics(
 #[specta::specta]
 pub async fn open_follow_ups(state: State<'_, AppState>) -> Result<Vec<FollowUpRow>, UiError> {
     require(&state, "open_follow_ups")?;
-    let sync = state.sync.as_ref().map_err(Clone::clone)?;
+    let sync = state.service()?;
     let open = sync
         .store
         .open_follow_ups()
@@ -339,7 +339,7 @@ pub async fn close_follow_up(
     note: String,
 ) -> Result<(), UiError> {
     let supervisor = require(&state, "close_follow_up")?;
-    let sync = state.sync.as_ref().map_err(Clone::clone)?;
+    let sync = state.service()?;
     sync.store
         .close_follow_up(
             i64::from(rating_id),
@@ -406,7 +406,7 @@ pub async fn queue_watch(
     require(&state, "queue_watch")?;
     let from = date(&from, "起始日期", "start date")?;
     let to = date(&to, "截止日期", "end date")?;
-    let sync = state.sync.as_ref().map_err(Clone::clone)?;
+    let sync = state.service()?;
     let watch = sync
         .store
         .queue_watch(from, to, chrono::Local::now().fixed_offset())

@@ -13,9 +13,9 @@ use crate::state::AppState;
 #[specta::specta]
 pub async fn sync_status(state: State<'_, AppState>) -> Result<SyncOverview, UiError> {
     require(&state, "sync_status")?;
-    match &state.sync {
+    match state.service() {
         Ok(sync) => sync.overview().await,
-        Err(problem) => Ok(unavailable_overview(problem)),
+        Err(problem) => Ok(unavailable_overview(&problem)),
     }
 }
 
@@ -24,13 +24,13 @@ pub async fn sync_status(state: State<'_, AppState>) -> Result<SyncOverview, UiE
 #[specta::specta]
 pub async fn sync_now(state: State<'_, AppState>) -> Result<SyncOverview, UiError> {
     require(&state, "sync_now")?;
-    match &state.sync {
+    match state.service() {
         Ok(sync) => {
             let overview = sync.pass().await;
             sync.wake();
             overview
         }
-        Err(problem) => Ok(unavailable_overview(problem)),
+        Err(problem) => Ok(unavailable_overview(&problem)),
     }
 }
 
@@ -42,7 +42,7 @@ pub async fn retry_quarantined(
     row_id: u32,
 ) -> Result<SyncOverview, UiError> {
     require(&state, "retry_quarantined")?;
-    let sync = state.sync.as_ref().map_err(Clone::clone)?;
+    let sync = state.service()?;
     // Until sign-in exists (accounts issue), the window's clerk acts.
     let actor = offline_cache::cases::Actor {
         user_id: format!("window-{}", state.workstation.window_number),

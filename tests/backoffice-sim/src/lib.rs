@@ -395,6 +395,10 @@ impl Simulator {
             .route("/admin/receipts/{receipt}/state", post(set_state))
             .route("/admin/submissions", get(list_submissions))
             .route("/admin/requests", get(request_counts))
+            .layer(axum::middleware::from_fn_with_state(
+                shared.clone(),
+                count_every_request,
+            ))
             .with_state(shared);
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", config.port)).await?;
         let address = listener.local_addr()?;
@@ -1038,6 +1042,24 @@ async fn list_submissions(State(shared): State<SharedState>) -> Response {
         .and_then(|rows| rows.collect())
         .unwrap_or_default();
     Json(rows).into_response()
+}
+
+/// Counts every request but the test's own `/admin` ones under `total`
+/// (so a test can prove a workstation sent nothing at all).
+async fn count_every_request(
+    State(shared): State<SharedState>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    if !request.uri().path().starts_with("/admin") {
+        *shared
+            .requests
+            .lock()
+            .expect("lock")
+            .entry("total".to_owned())
+            .or_insert(0) += 1;
+    }
+    next.run(request).await
 }
 
 async fn request_counts(State(shared): State<SharedState>) -> Response {

@@ -311,6 +311,9 @@ async fn an_item_is_taken_in_from_the_search_to_a_printed_receipt() {
     app.chord(&[Key::Control], ENTER).await;
     app.wait_for("[data-testid=catalog-search]").await;
     app.press_alt_digit('3').await;
+    // The list is virtualised: its rows mount once it has measured itself.
+    app.wait_for("[data-testid=case-rows] [data-testid=case-row]")
+        .await;
     let listed = app.text("[data-testid=case-rows]").await;
     assert!(listed.contains(&case_number), "{listed}");
     app.close().await;

@@ -174,6 +174,35 @@ export const commands = {
 	deviceFolders: () => typedError<DeviceFolders, UiError>(__TAURI_INVOKE("device_folders")),
 	catalogStatus: () => typedError<CatalogStatus_Serialize, UiError>(__TAURI_INVOKE("catalog_status")),
 	/**
+	 *  The trainer starts a practice session for a trainee (a clerk's
+	 *  account): the accounts are copied into the practice store, the real
+	 *  store closes, and the window shows the sign-in screen in practice mode.
+	 */
+	startPractice: (traineeLogin: string) => typedError<SessionView_Serialize, UiError>(__TAURI_INVOKE("start_practice", { traineeLogin })),
+	/**
+	 *  A trainer ends practice (signed in over the trainee's session): the
+	 *  practice store closes and the real one opens again.
+	 */
+	endPractice: () => typedError<SessionView_Serialize, UiError>(__TAURI_INVOKE("end_practice")),
+	/**  The practice scenarios. */
+	practiceScenarios: () => typedError<ScenarioView[], UiError>(__TAURI_INVOKE("practice_scenarios")),
+	/**  The trainee starts a scenario (the clock starts). */
+	startScenario: (scenarioId: string) => typedError<AttemptView, UiError>(__TAURI_INVOKE("start_scenario", { scenarioId })),
+	/**  The trainee's open attempt, if any (the practice screen shows it). */
+	openAttempt: () => typedError<AttemptView | null, UiError>(__TAURI_INVOKE("open_attempt")),
+	/**
+	 *  The trainee finishes the scenario: what they committed since it
+	 *  started is scored.
+	 */
+	finishScenario: (keystrokes: number) => typedError<AttemptResult, UiError>(__TAURI_INVOKE("finish_scenario", { keystrokes })),
+	/**
+	 *  Every scored attempt, newest first (the trainer's view). In production
+	 *  mode the practice store is opened for the reading only.
+	 */
+	practiceResults: () => typedError<AttemptResult[], UiError>(__TAURI_INVOKE("practice_results")),
+	/**  The trainer's export of every scored attempt as CSV (in `exports/`). */
+	exportPracticeResults: () => typedError<string, UiError>(__TAURI_INVOKE("export_practice_results")),
+	/**
 	 *  Loads the catalogue folder again now (the watcher does this on every
 	 *  change; this is the administrator's "reload" and the tests' way in).
 	 */
@@ -377,6 +406,27 @@ export type AppointmentsView_Serialize = {
 	problem_en: string | null,
 	/**  Bookings the platform listed for items this hall does not have. */
 	skipped: string[],
+};
+
+/**  An attempt's outcome. */
+export type AttemptResult = {
+	attempt_id: string,
+	scenario_id: string,
+	scenario_title_zh: string,
+	scenario_title_en: string,
+	trainee_name: string,
+	finished_at: string,
+	total: number,
+	parts: ScorePartView[],
+	seconds: number,
+	keystrokes: number,
+};
+
+/**  An attempt in progress. */
+export type AttemptView = {
+	attempt_id: string,
+	scenario: ScenarioView,
+	started_at: string,
 };
 
 /**  The outcome of "verify chain". */
@@ -1547,6 +1597,34 @@ export type ReadyRow = {
 	ready_since: string,
 };
 
+/**  A scenario as the trainee reads it. */
+export type ScenarioView = {
+	id: string,
+	category: string,
+	title_zh: string,
+	title_en: string,
+	budget_seconds: number,
+	matter_zh: string,
+	matter_en: string,
+	applicant_name: string,
+	applicant_id_number: string,
+	applicant_phone: string,
+	applicant_address: string,
+	/**  The materials the applicant does not bring. */
+	missing: string[],
+	/**  Brought with a problem: material and what is wrong. */
+	deficient: ([string, string])[],
+};
+
+/**  One scored part. */
+export type ScorePartView = {
+	name: string,
+	points: number,
+	of: number,
+	feedback_zh: string,
+	feedback_en: string,
+};
+
 /**  The session as the window shows it; sent as an event on every change. */
 export type SessionView = SessionView_Serialize | SessionView_Deserialize;
 
@@ -1558,6 +1636,8 @@ export type SessionView_Deserialize = {
 	locked: boolean,
 	/**  Minutes without input before the workstation locks itself. */
 	idle_lock_minutes: number,
+	/**  Real work or practice (the banner follows it). */
+	mode: Mode,
 };
 
 /**  The session as the window shows it; sent as an event on every change. */
@@ -1568,6 +1648,8 @@ export type SessionView_Serialize = {
 	locked: boolean,
 	/**  Minutes without input before the workstation locks itself. */
 	idle_lock_minutes: number,
+	/**  Real work or practice (the banner follows it). */
+	mode: Mode,
 };
 
 /**  A request as the clerk and the supervisor see it. */

@@ -1,0 +1,677 @@
+//! Practice mode for trainers and trainees.
+//!
+//! A trainer starts a session for a trainee: the real store and its sync
+//! are stopped and closed, and the workstation switches to a practice store
+//! of its own (`<data>/practice`, its key derived from the real one) whose
+//! sync goes only to a sandbox back office inside the process (the demo
+//! simulator with tokens that exist only in memory) — never to a configured
+//! back office. Every document is watermarked 练习 — 无效, the banner cannot
+//! be hidden, and the session is marked on disk so that an app stopped
+//! during practice starts again in practice. Leaving needs a trainer's
+//! sign-in. Scenarios and scoring are `forms::training`; sessions and
+//! attempts are `offline_cache::practice`.
+//!
+//! This module must never open the real store while practice runs, and
+//! never hand the practice store to real back offices.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use tauri::{AppHandle, Runtime, State};
+
+use crate::access::{not_signed_in, require};
+use crate::backoffice::{cache_error, BackOfficeSetting, ServiceOptions, SyncService};
+use crate::error::UiError;
+use crate::state::{AppState, Mode};
+
+/// The session marked on disk while practice runs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PracticeSession {
+    pub session_id: String,
+    pub trainer_id: String,
+    pub trainee_id: String,
+    pub started_at: String,
+}
+
+/// The practice data folder.
+pub fn practice_dir(data_dir: &Path) -> PathBuf {
+    data_dir.join("practice")
+}
+
+fn marker(data_dir: &Path) -> PathBuf {
+    practice_dir(data_dir).join("session.json")
+}
+
+/// The session marked on disk, if practice was running.
+pub fn marked_session(data_dir: &Path) -> Option<PracticeSession> {
+    let text = std::fs::read_to_string(marker(data_dir)).ok()?;
+    serde_json::from_str(&text).ok()
+}
+
+fn write_marker(data_dir: &Path, session: &PracticeSession) -> Result<(), UiError> {
+    let path = marker(data_dir);
+    let io = |error: std::io::Error| {
+        UiError {
+        code: "practice_marker".into(),
+        message_zh: format!("无法记录练习状态（{error}），请检查数据目录的磁盘空间和权限。"),
+        message_en: format!(
+            "The practice session cannot be recorded ({error}); check the data folder's space and permissions."
+        ),
+    }
+    };
+    std::fs::create_dir_all(practice_dir(data_dir)).map_err(io)?;
+    let temporary = path.with_extension("json.tmp");
+    std::fs::write(&temporary, serde_json::to_vec(session).unwrap_or_default()).map_err(io)?;
+    std::fs::rename(&temporary, &path).map_err(io)
+}
+
+/// The practice store's key: derived from the real key, so it needs no
+/// entry of its own and is never the real key.
+fn practice_key(options: &ServiceOptions) -> Result<offline_cache::StoreKey, UiError> {
+    let real = options.key.obtain().map_err(|error| cache_error(&error))?;
+    let mut hasher = Sha256::new();
+    hasher.update(b"onewindow practice store");
+    hasher.update(real.bytes());
+    Ok(offline_cache::StoreKey::from_bytes(
+        hasher.finalize().into(),
+    ))
+}
+
+/// Opens the practice store and its sandbox back office.
+pub fn start_services(
+    data_dir: &Path,
+    catalog: Option<&forms::Catalog>,
+    options: &ServiceOptions,
+) -> Result<Arc<SyncService>, UiError> {
+    let key = practice_key(options)?;
+    let tokens = keyring_core::mock::Store::new().map_err(|error| UiError {
+        code: "practice_sandbox".into(),
+        message_zh: format!("练习沙盒后台无法启动（{error}）。"),
+        message_en: format!("The practice sandbox back office cannot start ({error})."),
+    })?;
+    let sandbox = ServiceOptions {
+        backoffice: BackOfficeSetting::Demo,
+        token_store: Some(tokens),
+        ..options.clone()
+    };
+    SyncService::start_with_key(&practice_dir(data_dir), catalog, &sandbox, &key).map(Arc::new)
+}
+
+/// Opens the practice or the real services off the async workers (the
+/// sandbox back office starts its own server and waits for it).
+async fn open_in_background(state: &AppState, practice: bool) -> Result<Arc<SyncService>, UiError> {
+    let data_dir = state.paths.data_dir.clone();
+    let catalog = state.catalog();
+    let options = state.service_options.clone();
+    tauri::async_runtime::spawn_blocking(move || {
+        if practice {
+            start_services(&data_dir, catalog.as_deref(), &options)
+        } else {
+            SyncService::start(&data_dir, catalog.as_deref(), &options).map(Arc::new)
+        }
+    })
+    .await
+    .map_err(|error| UiError {
+        code: "services_failed".into(),
+        message_zh: "无法打开办件库，请重试或联系系统管理员。".into(),
+        message_en: format!(
+            "The case store could not be opened ({error}); try again or call your administrator."
+        ),
+    })?
+}
+
+fn now() -> chrono::DateTime<chrono::FixedOffset> {
+    chrono::Local::now().fixed_offset()
+}
+
+/// Switches the services: stops the ones in use (waiting for a running
+/// pass), puts `next` in use, starts its sync loop when the app runs one.
+async fn switch_to<R: Runtime>(
+    app: &AppHandle<R>,
+    state: &AppState,
+    next: Result<Arc<SyncService>, UiError>,
+    mode: Mode,
+) {
+    if let Ok(previous) = state.service() {
+        previous.stop().await;
+    }
+    if let (Ok(service), true) = (&next, state.service_options.background) {
+        service.spawn_loop(app.clone(), state.service_options.interval);
+    }
+    // The services before are dropped here: their store closes.
+    drop(state.swap_service(next));
+    state.set_mode(mode);
+    state.session.set(None);
+}
+
+/// The trainer starts a practice session for a trainee (a clerk's
+/// account): the accounts are copied into the practice store, the real
+/// store closes, and the window shows the sign-in screen in practice mode.
+#[tauri::command]
+#[specta::specta]
+pub async fn start_practice<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+    trainee_login: String,
+) -> Result<crate::commands::session::SessionView, UiError> {
+    let trainer = require(&state, "start_practice")?;
+    if state.mode() == Mode::Practice {
+        return Err(UiError {
+            code: "already_practising".into(),
+            message_zh: "已在练习模式中。".into(),
+            message_en: "Practice is already running.".into(),
+        });
+    }
+    let real = state.service()?;
+    let users = real
+        .store
+        .users()
+        .await
+        .map_err(|error| cache_error(&error))?;
+    let trainee = users
+        .iter()
+        .find(|user| user.login == trainee_login.trim() && !user.disabled)
+        .ok_or_else(|| UiError {
+            code: "unknown_trainee".into(),
+            message_zh: format!("没有名为“{}”的可用账号。", trainee_login.trim()),
+            message_en: format!("There is no active account `{}`.", trainee_login.trim()),
+        })?;
+    let accounts = real
+        .store
+        .accounts_to_copy(vec![trainer.user_id.clone(), trainee.id.clone()])
+        .await
+        .map_err(|error| cache_error(&error))?;
+    let practice = open_in_background(&state, true).await?;
+    let session_id = practice
+        .store
+        .begin_practice_session(accounts, trainer.user_id.clone(), trainee.id.clone(), now())
+        .await
+        .map_err(|error| cache_error(&error))?;
+    let session = PracticeSession {
+        session_id,
+        trainer_id: trainer.user_id.clone(),
+        trainee_id: trainee.id.clone(),
+        started_at: now().to_rfc3339(),
+    };
+    write_marker(&state.paths.data_dir, &session)?;
+    tracing::info!("practice started; the real store is closed until it ends");
+    switch_to(&app, &state, Ok(practice), Mode::Practice).await;
+    *state
+        .practice
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(session);
+    crate::commands::session::announce(&app, &state).await
+}
+
+/// A trainer ends practice (signed in over the trainee's session): the
+/// practice store closes and the real one opens again.
+#[tauri::command]
+#[specta::specta]
+pub async fn end_practice<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+) -> Result<crate::commands::session::SessionView, UiError> {
+    require(&state, "end_practice")?;
+    if state.mode() != Mode::Practice {
+        return Err(UiError {
+            code: "not_practising".into(),
+            message_zh: "当前不在练习模式。".into(),
+            message_en: "Practice is not running.".into(),
+        });
+    }
+    let session = state
+        .practice
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .clone();
+    if let (Some(session), Ok(service)) = (&session, state.service()) {
+        service
+            .store
+            .end_practice_session(session.session_id.clone(), now())
+            .await
+            .map_err(|error| cache_error(&error))?;
+    }
+    let real = open_in_background(&state, false).await;
+    std::fs::remove_file(marker(&state.paths.data_dir)).map_err(|error| UiError {
+        code: "practice_marker".into(),
+        message_zh: format!("无法结束练习状态（{error}）。"),
+        message_en: format!("The practice session mark cannot be removed ({error})."),
+    })?;
+    tracing::info!("practice ended; the real store is open again");
+    switch_to(&app, &state, real, Mode::Production).await;
+    *state
+        .practice
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner()) = None;
+    crate::commands::session::announce(&app, &state).await
+}
+
+/// A scenario as the trainee reads it.
+#[derive(Debug, Clone, Serialize, specta::Type)]
+pub struct ScenarioView {
+    pub id: String,
+    pub category: String,
+    pub title_zh: String,
+    pub title_en: String,
+    pub budget_seconds: u32,
+    pub matter_zh: String,
+    pub matter_en: String,
+    pub applicant_name: String,
+    pub applicant_id_number: String,
+    pub applicant_phone: String,
+    pub applicant_address: String,
+    /// The materials the applicant does not bring.
+    pub missing: Vec<String>,
+    /// Brought with a problem: material and what is wrong.
+    pub deficient: Vec<(String, String)>,
+}
+
+fn scenarios(state: &AppState) -> Result<&Vec<forms::training::Scenario>, UiError> {
+    state.scenarios.as_ref().map_err(|problem| UiError {
+        code: "scenarios_missing".into(),
+        message_zh: "练习场景未能加载，请联系培训管理员。".into(),
+        message_en: format!("The practice scenarios did not load: {problem}"),
+    })
+}
+
+fn scenario_view(scenario: &forms::training::Scenario) -> ScenarioView {
+    ScenarioView {
+        id: scenario.id.clone(),
+        category: serde_json::to_value(scenario.category)
+            .ok()
+            .and_then(|value| value.as_str().map(str::to_owned))
+            .unwrap_or_default(),
+        title_zh: scenario.title_zh.clone(),
+        title_en: scenario.title_en.clone(),
+        budget_seconds: scenario.budget_seconds,
+        matter_zh: scenario.matter_zh.clone(),
+        matter_en: scenario.matter_en.clone(),
+        applicant_name: scenario.applicant.name.clone(),
+        applicant_id_number: scenario.applicant.id_number.clone(),
+        applicant_phone: scenario.applicant.phone.clone(),
+        applicant_address: scenario.applicant.address.clone(),
+        missing: scenario.materials.missing.clone(),
+        deficient: scenario
+            .materials
+            .deficient
+            .iter()
+            .map(|line| (line.material.clone(), line.problem_zh.clone()))
+            .collect(),
+    }
+}
+
+/// The practice scenarios.
+#[tauri::command]
+#[specta::specta]
+pub fn practice_scenarios(state: State<'_, AppState>) -> Result<Vec<ScenarioView>, UiError> {
+    require(&state, "practice_scenarios")?;
+    Ok(scenarios(&state)?.iter().map(scenario_view).collect())
+}
+
+fn practice_only(state: &AppState) -> Result<PracticeSession, UiError> {
+    match (
+        state.mode(),
+        state
+            .practice
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone(),
+    ) {
+        (Mode::Practice, Some(session)) => Ok(session),
+        _ => Err(UiError {
+            code: "not_practising".into(),
+            message_zh: "练习场景只能在练习模式中进行，请培训员开始练习。".into(),
+            message_en: "Scenarios run in practice mode only; ask a trainer to start practice."
+                .into(),
+        }),
+    }
+}
+
+/// An attempt in progress.
+#[derive(Debug, Clone, Serialize, specta::Type)]
+pub struct AttemptView {
+    pub attempt_id: String,
+    pub scenario: ScenarioView,
+    pub started_at: String,
+}
+
+/// The trainee starts a scenario (the clock starts).
+#[tauri::command]
+#[specta::specta]
+pub async fn start_scenario(
+    state: State<'_, AppState>,
+    scenario_id: String,
+) -> Result<AttemptView, UiError> {
+    let trainee = require(&state, "start_scenario")?;
+    let session = practice_only(&state)?;
+    let scenario = scenarios(&state)?
+        .iter()
+        .find(|scenario| scenario.id == scenario_id)
+        .ok_or_else(|| UiError {
+            code: "unknown_scenario".into(),
+            message_zh: format!("没有练习场景 {scenario_id}。"),
+            message_en: format!("There is no scenario {scenario_id}."),
+        })?;
+    let service = state.service()?;
+    let started = now();
+    let attempt_id = service
+        .store
+        .start_attempt(session.session_id, trainee.user_id, scenario_id, started)
+        .await
+        .map_err(|error| cache_error(&error))?;
+    Ok(AttemptView {
+        attempt_id,
+        scenario: scenario_view(scenario),
+        started_at: started.to_rfc3339(),
+    })
+}
+
+/// The trainee's open attempt, if any (the practice screen shows it).
+#[tauri::command]
+#[specta::specta]
+pub async fn open_attempt(state: State<'_, AppState>) -> Result<Option<AttemptView>, UiError> {
+    let trainee = require(&state, "open_attempt")?;
+    if state.mode() != Mode::Practice {
+        return Ok(None);
+    }
+    let service = state.service()?;
+    let Some(open) = service
+        .store
+        .open_attempt(trainee.user_id)
+        .await
+        .map_err(|error| cache_error(&error))?
+    else {
+        return Ok(None);
+    };
+    let Some(scenario) = scenarios(&state)?
+        .iter()
+        .find(|scenario| scenario.id == open.scenario_id)
+    else {
+        return Ok(None);
+    };
+    Ok(Some(AttemptView {
+        attempt_id: open.id,
+        scenario: scenario_view(scenario),
+        started_at: open.started_at,
+    }))
+}
+
+/// One scored part.
+#[derive(Debug, Clone, Serialize, specta::Type)]
+pub struct ScorePartView {
+    pub name: String,
+    pub points: u32,
+    pub of: u32,
+    pub feedback_zh: String,
+    pub feedback_en: String,
+}
+
+/// An attempt's outcome.
+#[derive(Debug, Clone, Serialize, specta::Type)]
+pub struct AttemptResult {
+    pub attempt_id: String,
+    pub scenario_id: String,
+    pub scenario_title_zh: String,
+    pub scenario_title_en: String,
+    pub trainee_name: String,
+    pub finished_at: String,
+    pub total: u32,
+    pub parts: Vec<ScorePartView>,
+    pub seconds: u32,
+    pub keystrokes: u32,
+}
+
+/// The trainee finishes the scenario: what they committed since it
+/// started is scored.
+#[tauri::command]
+#[specta::specta]
+pub async fn finish_scenario(
+    state: State<'_, AppState>,
+    keystrokes: u32,
+) -> Result<AttemptResult, UiError> {
+    let trainee = require(&state, "finish_scenario")?;
+    practice_only(&state)?;
+    let service = state.service()?;
+    let open = service
+        .store
+        .open_attempt(trainee.user_id.clone())
+        .await
+        .map_err(|error| cache_error(&error))?
+        .ok_or_else(|| UiError {
+            code: "no_attempt".into(),
+            message_zh: "没有进行中的练习，请先选择场景。".into(),
+            message_en: "No scenario is running; choose one first.".into(),
+        })?;
+    let scenario = scenarios(&state)?
+        .iter()
+        .find(|scenario| scenario.id == open.scenario_id)
+        .ok_or_else(|| UiError {
+            code: "unknown_scenario".into(),
+            message_zh: "该练习场景已不存在。".into(),
+            message_en: "That scenario no longer exists.".into(),
+        })?;
+    let committed = service
+        .store
+        .committed_since(trainee.user_id.clone(), open.started_at.clone())
+        .await
+        .map_err(|error| cache_error(&error))?;
+    let finished = now();
+    let seconds = chrono::DateTime::parse_from_rfc3339(&open.started_at)
+        .map(|started| (finished - started).num_seconds().max(0))
+        .unwrap_or(0);
+    let attempt = match &committed {
+        Some(case) => {
+            let proposal: Option<forms::decision::DecisionProposal> =
+                serde_json::from_value(case.decision_proposal.clone()).ok();
+            forms::training::Attempt {
+                subject: Some(match &case.bundle_id {
+                    Some(bundle) => forms::training::ScenarioSubject::Bundle(bundle.clone()),
+                    None => forms::training::ScenarioSubject::Item(
+                        case.item_ids.first().cloned().unwrap_or_default(),
+                    ),
+                }),
+                decision: proposal.as_ref().map(|proposal| proposal.kind),
+                notice_names: proposal
+                    .map(|proposal| {
+                        proposal
+                            .to_supply
+                            .iter()
+                            .map(|line| line.material_id.clone())
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+                applicant_id_number: case.applicant_identifier.clone(),
+                applicant_name: case.applicant_name.clone(),
+                seconds: u32::try_from(seconds).unwrap_or(u32::MAX),
+                keystrokes,
+            }
+        }
+        None => forms::training::Attempt {
+            subject: None,
+            decision: None,
+            notice_names: Vec::new(),
+            applicant_id_number: String::new(),
+            applicant_name: String::new(),
+            seconds: u32::try_from(seconds).unwrap_or(u32::MAX),
+            keystrokes,
+        },
+    };
+    let scored = forms::training::score(scenario, &attempt);
+    let detail = serde_json::json!({ "score": scored, "attempt": attempt });
+    service
+        .store
+        .finish_attempt(
+            open.id.clone(),
+            committed.map(|case| case.case_id),
+            scored.total,
+            detail,
+            finished,
+        )
+        .await
+        .map_err(|error| cache_error(&error))?;
+    let trainee_name = state
+        .session
+        .get()
+        .map(|session| session.user.display_name.clone())
+        .ok_or_else(not_signed_in)?;
+    Ok(result(
+        scenario,
+        open.id,
+        trainee_name,
+        finished.to_rfc3339(),
+        &scored,
+        &attempt,
+    ))
+}
+
+fn result(
+    scenario: &forms::training::Scenario,
+    attempt_id: String,
+    trainee_name: String,
+    finished_at: String,
+    scored: &forms::training::Score,
+    attempt: &forms::training::Attempt,
+) -> AttemptResult {
+    AttemptResult {
+        attempt_id,
+        scenario_id: scenario.id.clone(),
+        scenario_title_zh: scenario.title_zh.clone(),
+        scenario_title_en: scenario.title_en.clone(),
+        trainee_name,
+        finished_at,
+        total: scored.total,
+        parts: scored
+            .parts
+            .iter()
+            .map(|part| ScorePartView {
+                name: part.name.clone(),
+                points: part.points,
+                of: part.of,
+                feedback_zh: part.feedback_zh.clone(),
+                feedback_en: part.feedback_en.clone(),
+            })
+            .collect(),
+        seconds: attempt.seconds,
+        keystrokes: attempt.keystrokes,
+    }
+}
+
+/// Every scored attempt, newest first (the trainer's view). In production
+/// mode the practice store is opened for the reading only.
+#[tauri::command]
+#[specta::specta]
+pub async fn practice_results(state: State<'_, AppState>) -> Result<Vec<AttemptResult>, UiError> {
+    require(&state, "practice_results")?;
+    let service = match state.mode() {
+        Mode::Practice => state.service()?,
+        Mode::Production => {
+            if !practice_dir(&state.paths.data_dir).join("cases").exists() {
+                return Ok(Vec::new());
+            }
+            let key = practice_key(&state.service_options)?;
+            // Reading only: the practice store itself, no sandbox, no sync.
+            let store = offline_cache::CaseStore::<offline_cache::Production>::open(
+                &practice_dir(&state.paths.data_dir).join("cases"),
+                &key,
+                offline_cache::StoreOptions::default(),
+            )
+            .map_err(|error| cache_error(&error))?;
+            let rows = store
+                .practice_attempts()
+                .await
+                .map_err(|error| cache_error(&error))?;
+            return Ok(results(&state, rows));
+        }
+    };
+    let rows = service
+        .store
+        .practice_attempts()
+        .await
+        .map_err(|error| cache_error(&error))?;
+    Ok(results(&state, rows))
+}
+
+fn results(
+    state: &AppState,
+    rows: Vec<(offline_cache::practice::AttemptRecord, String)>,
+) -> Vec<AttemptResult> {
+    let known = state.scenarios.as_ref().ok();
+    rows.into_iter()
+        .filter_map(|(record, trainee_name)| {
+            let scenario = known?
+                .iter()
+                .find(|scenario| scenario.id == record.scenario_id)?;
+            let detail = record.detail.clone().unwrap_or_default();
+            let scored: forms::training::Score =
+                serde_json::from_value(detail.get("score").cloned()?).ok()?;
+            let attempt: forms::training::Attempt =
+                serde_json::from_value(detail.get("attempt").cloned()?).ok()?;
+            Some(result(
+                scenario,
+                record.id,
+                trainee_name,
+                record.finished_at.unwrap_or_default(),
+                &scored,
+                &attempt,
+            ))
+        })
+        .collect()
+}
+
+/// The trainer's export of every scored attempt as CSV (in `exports/`).
+#[tauri::command]
+#[specta::specta]
+pub async fn export_practice_results(state: State<'_, AppState>) -> Result<String, UiError> {
+    require(&state, "export_practice_results")?;
+    let rows = practice_results(state.clone()).await?;
+    let folder = state.paths.data_dir.join("exports");
+    let io = |error: std::io::Error| UiError {
+        code: "export_failed".into(),
+        message_zh: format!("导出失败（{error}），请检查磁盘空间。"),
+        message_en: format!("The export failed ({error}); check the disk space."),
+    };
+    std::fs::create_dir_all(&folder).map_err(io)?;
+    let path = folder.join(format!(
+        "practice-results-{}.csv",
+        now().format("%Y%m%d-%H%M%S")
+    ));
+    let mut writer = csv::Writer::from_path(&path).map_err(|error| io(error.into()))?;
+    let header = [
+        "完成时间 finished",
+        "学员 trainee",
+        "场景 scenario",
+        "总分 score",
+        "用时(秒) seconds",
+        "按键 keystrokes",
+        "事项 item",
+        "决定 decision",
+        "告知材料 notice",
+        "申请人信息 applicant",
+        "时限 time",
+    ];
+    writer
+        .write_record(header)
+        .map_err(|error| io(error.into()))?;
+    for row in &rows {
+        let mut record = vec![
+            row.finished_at.clone(),
+            row.trainee_name.clone(),
+            row.scenario_title_zh.clone(),
+            row.total.to_string(),
+            row.seconds.to_string(),
+            row.keystrokes.to_string(),
+        ];
+        record.extend(
+            row.parts
+                .iter()
+                .map(|part| format!("{}/{}", part.points, part.of)),
+        );
+        writer
+            .write_record(&record)
+            .map_err(|error| io(error.into()))?;
+    }
+    writer.flush().map_err(io)?;
+    Ok(path.display().to_string())
+}

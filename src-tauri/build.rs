@@ -73,6 +73,7 @@ const APP_COMMANDS: &[&str] = &[
     "finish_scenario",
     "practice_results",
     "export_practice_results",
+    "save_scenario",
     "get_preferences",
     "set_language",
     "sync_status",

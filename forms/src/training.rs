@@ -265,6 +265,140 @@ fn check(raw: RawScenario, catalog: &Catalog, today: NaiveDate) -> Result<Scenar
     }
 }
 
+/// A scenario as a trainer writes it in the editor: the file format's
+/// fields. [`check_new`] turns it into a [`Scenario`] (or says what is
+/// wrong) and [`to_toml`] writes it in the format of `forms/training`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScenarioDraft {
+    pub id: String,
+    pub category: Category,
+    pub title_zh: String,
+    pub title_en: String,
+    pub budget_seconds: u32,
+    pub matter_zh: String,
+    pub matter_en: String,
+    /// `item` or `bundle`.
+    pub subject_kind: String,
+    pub subject_id: String,
+    pub decision: DecisionKind,
+    pub notice_names: Vec<String>,
+    pub applicant: ScenarioApplicant,
+    pub materials: ScenarioMaterials,
+}
+
+/// Checks a trainer's scenario like a shipped one.
+pub fn check_new(
+    draft: &ScenarioDraft,
+    catalog: &Catalog,
+    today: NaiveDate,
+) -> Result<Scenario, ScenarioErrors> {
+    let id_ok = !draft.id.is_empty()
+        && draft
+            .id
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+    let raw = RawScenario {
+        id: draft.id.clone(),
+        category: draft.category,
+        title_zh: draft.title_zh.clone(),
+        title_en: draft.title_en.clone(),
+        budget_seconds: draft.budget_seconds,
+        matter_zh: draft.matter_zh.clone(),
+        matter_en: draft.matter_en.clone(),
+        subject: RawSubject {
+            kind: draft.subject_kind.clone(),
+            id: draft.subject_id.clone(),
+        },
+        decision: draft.decision,
+        notice_names: draft.notice_names.clone(),
+        applicant: draft.applicant.clone(),
+        materials: draft.materials.clone(),
+    };
+    let mut problems = Vec::new();
+    if !id_ok {
+        problems.push(format!(
+            "scenario id `{}`: use lower-case letters, digits and hyphens",
+            draft.id
+        ));
+    }
+    for (field, text) in [
+        ("title_zh", &draft.title_zh),
+        ("matter_zh", &draft.matter_zh),
+    ] {
+        if text.trim().is_empty() {
+            problems.push(format!("scenario `{}`: {field} is empty", draft.id));
+        }
+    }
+    match check(raw, catalog, today) {
+        Ok(scenario) if problems.is_empty() => Ok(scenario),
+        Ok(_) => Err(ScenarioErrors { problems }),
+        Err(found) => {
+            problems.extend(found);
+            Err(ScenarioErrors { problems })
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct OutSubject<'a> {
+    kind: &'a str,
+    id: &'a str,
+}
+
+#[derive(Serialize)]
+struct OutScenario<'a> {
+    id: &'a str,
+    category: Category,
+    title_zh: &'a str,
+    title_en: &'a str,
+    budget_seconds: u32,
+    matter_zh: &'a str,
+    matter_en: &'a str,
+    subject: OutSubject<'a>,
+    decision: DecisionKind,
+    notice_names: &'a [String],
+    applicant: &'a ScenarioApplicant,
+    materials: &'a ScenarioMaterials,
+}
+
+#[derive(Serialize)]
+struct OutFile<'a> {
+    scenario: Vec<OutScenario<'a>>,
+}
+
+/// Writes scenarios in the format [`load_scenarios`] reads.
+pub fn to_toml(scenarios: &[Scenario]) -> String {
+    let file = OutFile {
+        scenario: scenarios
+            .iter()
+            .map(|scenario| {
+                let (kind, id) = match &scenario.subject {
+                    ScenarioSubject::Item(id) => ("item", id.as_str()),
+                    ScenarioSubject::Bundle(id) => ("bundle", id.as_str()),
+                };
+                OutScenario {
+                    id: &scenario.id,
+                    category: scenario.category,
+                    title_zh: &scenario.title_zh,
+                    title_en: &scenario.title_en,
+                    budget_seconds: scenario.budget_seconds,
+                    matter_zh: &scenario.matter_zh,
+                    matter_en: &scenario.matter_en,
+                    subject: OutSubject { kind, id },
+                    decision: scenario.decision,
+                    notice_names: &scenario.notice_names,
+                    applicant: &scenario.applicant,
+                    materials: &scenario.materials,
+                }
+            })
+            .collect(),
+    };
+    format!(
+        "# Practice scenarios written with the trainer's editor (same format as\n# forms/training/scenarios.toml).\n\n{}",
+        toml::to_string(&file).unwrap_or_default()
+    )
+}
+
 impl Scenario {
     /// The applicant's type.
     pub fn applicant_type(&self) -> ApplicantType {

@@ -139,3 +139,50 @@ fn a_bad_scenario_file_is_refused_with_what_and_where() {
     assert!(all.contains("练习"), "{all}");
     assert!(all.contains("scenarios.toml"), "names the file: {all}");
 }
+
+#[test]
+fn a_trainers_scenario_is_checked_and_saved_in_the_same_format() {
+    use forms::training::{check_new, to_toml, ScenarioDraft};
+    let catalog = forms::load_catalog(&root().join("catalog")).unwrap();
+    let shipped = load_scenarios(&root().join("training"), &catalog, today()).unwrap();
+    let first = &shipped[0];
+    let draft = ScenarioDraft {
+        id: "trainer-company-again".into(),
+        category: first.category,
+        title_zh: "培训员自编：开办公司".into(),
+        title_en: "Trainer's own: a company".into(),
+        budget_seconds: 200,
+        matter_zh: first.matter_zh.clone(),
+        matter_en: first.matter_en.clone(),
+        subject_kind: "item".into(),
+        subject_id: "market.company-establishment".into(),
+        decision: DecisionKind::OneTimeNotice,
+        notice_names: vec!["address_proof".into()],
+        applicant: first.applicant.clone(),
+        materials: forms::training::ScenarioMaterials {
+            missing: vec!["address_proof".into()],
+            deficient: vec![],
+        },
+    };
+    let checked = check_new(&draft, &catalog, today()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("mine.toml"), to_toml(&[checked.clone()])).unwrap();
+    let again = load_scenarios(dir.path(), &catalog, today()).unwrap();
+    assert_eq!(
+        again,
+        vec![checked],
+        "what the editor saves loads back the same"
+    );
+
+    let mut bad = draft;
+    bad.id = "Bad Id".into();
+    bad.notice_names = vec!["no_such_material".into()];
+    let problems = check_new(&bad, &catalog, today())
+        .unwrap_err()
+        .problems
+        .join("\n");
+    assert!(
+        problems.contains("lower-case") && problems.contains("no_such_material"),
+        "{problems}"
+    );
+}

@@ -107,6 +107,7 @@ pub const COMMANDS: &[(&str, Access)] = &[
     ("finish_scenario", Access::Roles(&[Clerk])),
     ("practice_results", Access::Roles(&[Trainer])),
     ("export_practice_results", Access::Roles(&[Trainer])),
+    ("save_scenario", Access::Roles(&[Trainer])),
     ("get_preferences", Access::Anyone),
     ("set_language", Access::Anyone),
     ("sync_status", Access::Roles(EVERYONE)),

@@ -103,6 +103,7 @@ macro_rules! specta_builder_for {
                 practice::finish_scenario,
                 practice::practice_results,
                 practice::export_practice_results,
+                practice::save_scenario,
                 devices::reload_catalog_now::<$runtime>,
                 commands::preferences::get_preferences,
                 commands::preferences::set_language::<$runtime>,

@@ -268,12 +268,41 @@ pub struct ScenarioView {
     pub deficient: Vec<(String, String)>,
 }
 
-fn scenarios(state: &AppState) -> Result<&Vec<forms::training::Scenario>, UiError> {
-    state.scenarios.as_ref().map_err(|problem| UiError {
-        code: "scenarios_missing".into(),
-        message_zh: "练习场景未能加载，请联系培训管理员。".into(),
-        message_en: format!("The practice scenarios did not load: {problem}"),
-    })
+fn scenarios(state: &AppState) -> Result<Vec<forms::training::Scenario>, UiError> {
+    state
+        .scenarios
+        .read()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .clone()
+        .map_err(|problem| UiError {
+            code: "scenarios_missing".into(),
+            message_zh: "练习场景未能加载，请联系培训管理员。".into(),
+            message_en: format!("The practice scenarios did not load: {problem}"),
+        })
+}
+
+/// The trainers' own scenarios, written by the editor.
+fn own_scenarios_file(data_dir: &Path) -> PathBuf {
+    data_dir.join("training").join("trainer-scenarios.toml")
+}
+
+/// The shipped scenarios and the trainers' own (`<data>/training`).
+pub fn load_all_scenarios(
+    data_dir: &Path,
+    catalog: Option<&forms::Catalog>,
+) -> Result<Vec<forms::training::Scenario>, String> {
+    let catalog = catalog.ok_or_else(|| "the catalogue did not load".to_owned())?;
+    let today = chrono::Local::now().date_naive();
+    let mut all = forms::training::load_scenarios(&crate::state::training_dir(), catalog, today)
+        .map_err(|errors| errors.to_string())?;
+    let own = data_dir.join("training");
+    if own.exists() {
+        match forms::training::load_scenarios(&own, catalog, today) {
+            Ok(found) => all.extend(found),
+            Err(errors) => tracing::warn!("a trainer's scenario did not load:\n{errors}"),
+        }
+    }
+    Ok(all)
 }
 
 fn scenario_view(scenario: &forms::training::Scenario) -> ScenarioView {
@@ -346,7 +375,8 @@ pub async fn start_scenario(
 ) -> Result<AttemptView, UiError> {
     let trainee = require(&state, "start_scenario")?;
     let session = practice_only(&state)?;
-    let scenario = scenarios(&state)?
+    let all = scenarios(&state)?;
+    let scenario = all
         .iter()
         .find(|scenario| scenario.id == scenario_id)
         .ok_or_else(|| UiError {
@@ -385,10 +415,8 @@ pub async fn open_attempt(state: State<'_, AppState>) -> Result<Option<AttemptVi
     else {
         return Ok(None);
     };
-    let Some(scenario) = scenarios(&state)?
-        .iter()
-        .find(|scenario| scenario.id == open.scenario_id)
-    else {
+    let all = scenarios(&state)?;
+    let Some(scenario) = all.iter().find(|scenario| scenario.id == open.scenario_id) else {
         return Ok(None);
     };
     Ok(Some(AttemptView {
@@ -444,7 +472,8 @@ pub async fn finish_scenario(
             message_zh: "没有进行中的练习，请先选择场景。".into(),
             message_en: "No scenario is running; choose one first.".into(),
         })?;
-    let scenario = scenarios(&state)?
+    let all = scenarios(&state)?;
+    let scenario = all
         .iter()
         .find(|scenario| scenario.id == open.scenario_id)
         .ok_or_else(|| UiError {
@@ -597,10 +626,10 @@ fn results(
     state: &AppState,
     rows: Vec<(offline_cache::practice::AttemptRecord, String)>,
 ) -> Vec<AttemptResult> {
-    let known = state.scenarios.as_ref().ok();
+    let known = scenarios(state).unwrap_or_default();
     rows.into_iter()
         .filter_map(|(record, trainee_name)| {
-            let scenario = known?
+            let scenario = known
                 .iter()
                 .find(|scenario| scenario.id == record.scenario_id)?;
             let detail = record.detail.clone().unwrap_or_default();
@@ -674,4 +703,118 @@ pub async fn export_practice_results(state: State<'_, AppState>) -> Result<Strin
     }
     writer.flush().map_err(io)?;
     Ok(path.display().to_string())
+}
+
+/// A scenario as the trainer's editor sends it.
+#[derive(Debug, Clone, Deserialize, specta::Type)]
+pub struct ScenarioInput {
+    /// Lower-case letters, digits and hyphens.
+    pub id: String,
+    /// `economic`, `social` or `construction`.
+    pub category: String,
+    pub title_zh: String,
+    pub title_en: String,
+    pub budget_seconds: u32,
+    pub matter_zh: String,
+    pub matter_en: String,
+    /// `item` or `bundle`.
+    pub subject_kind: String,
+    pub subject_id: String,
+    pub decision: crate::commands::intake::DecisionChoice,
+    pub notice_names: Vec<String>,
+    pub applicant_name: String,
+    pub applicant_id_number: String,
+    pub applicant_phone: String,
+    pub applicant_address: String,
+    /// Materials the applicant does not bring.
+    pub missing: Vec<String>,
+}
+
+/// Saves a trainer's scenario (new, or one of the trainers' own changed)
+/// in the scenario format, after the same checks as the shipped ones.
+#[tauri::command]
+#[specta::specta]
+pub fn save_scenario(
+    state: State<'_, AppState>,
+    scenario: ScenarioInput,
+) -> Result<ScenarioView, UiError> {
+    require(&state, "save_scenario")?;
+    let catalog = state.catalog().ok_or_else(|| UiError {
+        code: "catalog_missing".into(),
+        message_zh: "事项目录未加载，无法保存场景。".into(),
+        message_en: "The catalogue did not load; the scenario cannot be checked.".into(),
+    })?;
+    let bad = |problems: Vec<String>| UiError {
+        code: "scenario_invalid".into(),
+        message_zh: format!("场景有误，未保存：{}", problems.join("；")),
+        message_en: format!("The scenario was not saved: {}", problems.join("; ")),
+    };
+    let category = serde_json::from_value(serde_json::Value::String(scenario.category.clone()))
+        .map_err(|_| {
+            bad(vec![format!(
+                "category `{}` is not economic, social or construction",
+                scenario.category
+            )])
+        })?;
+    let draft = forms::training::ScenarioDraft {
+        id: scenario.id.trim().to_owned(),
+        category,
+        title_zh: scenario.title_zh,
+        title_en: scenario.title_en,
+        budget_seconds: scenario.budget_seconds,
+        matter_zh: scenario.matter_zh,
+        matter_en: scenario.matter_en,
+        subject_kind: scenario.subject_kind,
+        subject_id: scenario.subject_id.trim().to_owned(),
+        decision: scenario.decision.into(),
+        notice_names: scenario.notice_names,
+        applicant: forms::training::ScenarioApplicant {
+            kind: "natural_person".into(),
+            name: scenario.applicant_name,
+            id_number: scenario.applicant_id_number.trim().to_owned(),
+            phone: scenario.applicant_phone,
+            address: scenario.applicant_address,
+        },
+        materials: forms::training::ScenarioMaterials {
+            missing: scenario.missing,
+            deficient: Vec::new(),
+        },
+    };
+    let checked = forms::training::check_new(&draft, &catalog, chrono::Local::now().date_naive())
+        .map_err(|errors| bad(errors.problems))?;
+    let today = chrono::Local::now().date_naive();
+    let shipped = forms::training::load_scenarios(&crate::state::training_dir(), &catalog, today)
+        .unwrap_or_default();
+    if shipped.iter().any(|scenario| scenario.id == checked.id) {
+        return Err(bad(vec![format!(
+            "`{}` is a shipped scenario; choose another id",
+            checked.id
+        )]));
+    }
+    let file = own_scenarios_file(&state.paths.data_dir);
+    let mut own = match file.parent() {
+        Some(dir) if dir.exists() => {
+            forms::training::load_scenarios(dir, &catalog, today).unwrap_or_default()
+        }
+        _ => Vec::new(),
+    };
+    own.retain(|scenario| scenario.id != checked.id);
+    own.push(checked.clone());
+    let io = |error: std::io::Error| UiError {
+        code: "scenario_save".into(),
+        message_zh: format!("场景无法保存（{error}），请检查磁盘空间。"),
+        message_en: format!("The scenario cannot be saved ({error}); check the disk space."),
+    };
+    if let Some(dir) = file.parent() {
+        std::fs::create_dir_all(dir).map_err(io)?;
+    }
+    let temporary = file.with_extension("toml.tmp");
+    std::fs::write(&temporary, forms::training::to_toml(&own)).map_err(io)?;
+    std::fs::rename(&temporary, &file).map_err(io)?;
+    *state
+        .scenarios
+        .write()
+        .unwrap_or_else(|poisoned| poisoned.into_inner()) =
+        load_all_scenarios(&state.paths.data_dir, Some(&catalog));
+    Ok(scenario_view(&checked))
 }

@@ -171,8 +171,9 @@ pub struct AppState {
     pub service_options: crate::backoffice::ServiceOptions,
     /// The running practice session, in practice mode.
     pub practice: Mutex<Option<crate::practice::PracticeSession>>,
-    /// The practice scenarios (from `forms/training`), when they loaded.
-    pub scenarios: Result<Vec<forms::training::Scenario>, String>,
+    /// The practice scenarios (shipped, and the trainers' own), when they
+    /// loaded.
+    pub scenarios: std::sync::RwLock<Result<Vec<forms::training::Scenario>, String>>,
     /// The device folders (capture inbox, ID-card reader) and the clerk's
     /// current capture target.
     pub devices: crate::devices::Devices,
@@ -266,15 +267,7 @@ impl AppState {
                     .map(Arc::new)
             }
         };
-        let scenarios = match &catalog {
-            Some(catalog) => forms::training::load_scenarios(
-                &training_dir(),
-                catalog,
-                chrono::Local::now().date_naive(),
-            )
-            .map_err(|errors| errors.to_string()),
-            None => Err("the catalogue did not load".into()),
-        };
+        let scenarios = crate::practice::load_all_scenarios(&paths.data_dir, catalog.as_ref());
         if let Err(problem) = &scenarios {
             tracing::warn!("the practice scenarios did not load: {problem}");
         }
@@ -306,7 +299,7 @@ impl AppState {
                 Mode::Production
             }),
             practice: Mutex::new(practice),
-            scenarios,
+            scenarios: std::sync::RwLock::new(scenarios),
             workstation: Workstation::sample(),
             preferences_file,
             preferences: Mutex::new(preferences),

@@ -1526,6 +1526,9 @@ fn walk_arguments(command: &str) -> Value {
         "start_practice" => json!({ "traineeLogin": "nobody" }),
         "start_scenario" => json!({ "scenarioId": "nope" }),
         "finish_scenario" => json!({ "keystrokes": 0 }),
+        "save_scenario" => {
+            json!({ "scenario": { "id": "x", "category": "economic", "title_zh": "x", "title_en": "x", "budget_seconds": 1, "matter_zh": "x", "matter_en": "x", "subject_kind": "item", "subject_id": "nope", "decision": "accept", "notice_names": [], "applicant_name": "x", "applicant_id_number": "x", "applicant_phone": "", "applicant_address": "", "missing": [] } })
+        }
         "sort_capture" => {
             json!({ "captureId": "nope", "draftId": null, "itemId": null, "materialId": null, "discard": false })
         }
@@ -2147,4 +2150,62 @@ fn a_practice_session_never_touches_the_real_store_or_back_office() {
     sign_in_as(&mock, "trainer");
     let results = invoke(&mock, "practice_results", json!({})).unwrap();
     assert_eq!(results.as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn a_trainer_writes_a_scenario_that_is_checked_saved_and_offered() {
+    let root = tempfile::tempdir().unwrap();
+    let mock = start(root.path(), "main");
+    sign_in_as(&mock, "trainer");
+    let mut scenario = json!({
+        "id": "trainer-residence-permit",
+        "category": "social",
+        "title_zh": "居住证（培训员自编）",
+        "title_en": "Residence permit (trainer's own)",
+        "budget_seconds": 150,
+        "matter_zh": "我想办居住证，材料都带了。",
+        "matter_en": "I want a residence permit; I brought everything.",
+        "subject_kind": "item",
+        "subject_id": "public-security.residence-permit",
+        "decision": "accept",
+        "notice_names": [],
+        "applicant_name": "林练习",
+        "applicant_id_number": "420105199002285633",
+        "applicant_phone": "13900002001",
+        "applicant_address": "示例区练习路20号",
+        "missing": []
+    });
+    let saved = invoke(&mock, "save_scenario", json!({ "scenario": scenario })).unwrap();
+    assert_eq!(saved["id"], "trainer-residence-permit");
+    let file = root.path().join("training/trainer-scenarios.toml");
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(
+        text.contains("[[scenario]]") && text.contains("林练习"),
+        "{text}"
+    );
+    let offered = invoke(&mock, "practice_scenarios", json!({})).unwrap();
+    assert!(offered
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|found| found["id"] == "trainer-residence-permit"));
+    // Checked like the shipped ones: a bad ID number and an unknown
+    // material are refused with what is wrong; a shipped id is taken.
+    scenario["applicant_id_number"] = json!("420105199002285634");
+    scenario["missing"] = json!(["no_such_material"]);
+    let refused = invoke(&mock, "save_scenario", json!({ "scenario": scenario })).unwrap_err();
+    assert_eq!(refused["code"], "scenario_invalid");
+    let message = refused["message_en"].as_str().unwrap();
+    assert!(
+        message.contains("ID number") && message.contains("no_such_material"),
+        "{message}"
+    );
+    scenario["applicant_id_number"] = json!("420105199002285633");
+    scenario["missing"] = json!([]);
+    scenario["id"] = json!("economic-company-complete");
+    let clash = invoke(&mock, "save_scenario", json!({ "scenario": scenario })).unwrap_err();
+    assert!(
+        clash["message_en"].as_str().unwrap().contains("shipped"),
+        "{clash}"
+    );
 }

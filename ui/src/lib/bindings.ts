@@ -203,6 +203,11 @@ export const commands = {
 	/**  The trainer's export of every scored attempt as CSV (in `exports/`). */
 	exportPracticeResults: () => typedError<string, UiError>(__TAURI_INVOKE("export_practice_results")),
 	/**
+	 *  Saves a trainer's scenario (new, or one of the trainers' own changed)
+	 *  in the scenario format, after the same checks as the shipped ones.
+	 */
+	saveScenario: (scenario: ScenarioInput) => typedError<ScenarioView, UiError>(__TAURI_INVOKE("save_scenario", { scenario })),
+	/**
 	 *  Loads the catalogue folder again now (the watcher does this on every
 	 *  change; this is the administrator's "reload" and the tests' way in).
 	 */
@@ -1595,6 +1600,30 @@ export type ReadyRow = {
 	/**  `approved` or `refused`. */
 	outcome: string,
 	ready_since: string,
+};
+
+/**  A scenario as the trainer's editor sends it. */
+export type ScenarioInput = {
+	/**  Lower-case letters, digits and hyphens. */
+	id: string,
+	/**  `economic`, `social` or `construction`. */
+	category: string,
+	title_zh: string,
+	title_en: string,
+	budget_seconds: number,
+	matter_zh: string,
+	matter_en: string,
+	/**  `item` or `bundle`. */
+	subject_kind: string,
+	subject_id: string,
+	decision: DecisionChoice,
+	notice_names: string[],
+	applicant_name: string,
+	applicant_id_number: string,
+	applicant_phone: string,
+	applicant_address: string,
+	/**  Materials the applicant does not bring. */
+	missing: string[],
 };
 
 /**  A scenario as the trainee reads it. */

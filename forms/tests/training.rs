@@ -166,7 +166,11 @@ fn a_trainers_scenario_is_checked_and_saved_in_the_same_format() {
     };
     let checked = check_new(&draft, &catalog, today()).unwrap();
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("mine.toml"), to_toml(&[checked.clone()])).unwrap();
+    std::fs::write(
+        dir.path().join("mine.toml"),
+        to_toml(std::slice::from_ref(&checked)),
+    )
+    .unwrap();
     let again = load_scenarios(dir.path(), &catalog, today()).unwrap();
     assert_eq!(
         again,

@@ -377,6 +377,20 @@ impl App {
         .await;
     }
 
+    /// Starts an intake of the company-establishment item from the search,
+    /// by keyboard (pinyin, then Ctrl+Enter), up to the applicant step.
+    pub async fn start_company_intake(&self) {
+        self.press_alt_digit('2').await;
+        let search = self.wait_for("[data-testid=catalog-search]").await;
+        search.send_keys("gongsisheli").await.unwrap();
+        self.wait_for("[data-testid=hit-market\\.company-establishment]")
+            .await;
+        self.chord(&[fantoccini::key::Key::Control], '\u{E007}')
+            .await;
+        self.wait_for("[data-testid=intake-flow][data-step=applicant]")
+            .await;
+    }
+
     /// Opens the screen with the shortcut Alt+`digit`.
     pub async fn press_alt_digit(&self, digit: char) {
         self.chord(&[fantoccini::key::Key::Alt], digit).await;

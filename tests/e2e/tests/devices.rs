@@ -8,10 +8,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use fantoccini::key::Key;
 use onewindow_e2e::{App, Home};
-
-const ENTER: char = '\u{E007}';
 
 fn sh(script: &str) {
     let status = Command::new("sh")
@@ -22,24 +19,13 @@ fn sh(script: &str) {
     assert!(status.success(), "{script}");
 }
 
-async fn start_intake(app: &App) {
-    app.press_alt_digit('2').await;
-    let search = app.wait_for("[data-testid=catalog-search]").await;
-    search.send_keys("gongsisheli").await.unwrap();
-    app.wait_for("[data-testid=hit-market\\.company-establishment]")
-        .await;
-    app.chord(&[Key::Control], ENTER).await;
-    app.wait_for("[data-testid=intake-flow][data-step=applicant]")
-        .await;
-}
-
 const CARD: &str = r#"{"name":"张三","sex":"男","ethnicity":"汉","birthDate":"1980-01-01","address":"安徽省宣城市郎溪县示例路1号","idNumber":"34052419800101001X","issuingAuthority":"郎溪县公安局","validFrom":"20150301","validUntil":"长期","photoFile":"zp.png"}"#;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_card_fills_the_applicant_and_a_scan_lands_on_the_selected_material() {
     let home = Home::new();
     let app = App::start(&home, "devices").await;
-    start_intake(&app).await;
+    app.start_company_intake().await;
     let cards = home.data_dir().join("inbox/id-card");
     let scans = home.data_dir().join("inbox/capture");
 

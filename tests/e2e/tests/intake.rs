@@ -35,14 +35,7 @@ fn sample() -> (
 
 /// Search the catalogue by pinyin and start the intake with Ctrl+Enter.
 async fn start_intake(app: &App) {
-    app.press_alt_digit('2').await;
-    let search = app.wait_for("[data-testid=catalog-search]").await;
-    search.send_keys("gongsisheli").await.unwrap();
-    app.wait_for("[data-testid=hit-market\\.company-establishment]")
-        .await;
-    app.chord(&[Key::Control], ENTER).await;
-    app.wait_for("[data-testid=intake-flow][data-step=applicant]")
-        .await;
+    app.start_company_intake().await;
 }
 
 async fn type_into(app: &App, css: &str, text: &str) {

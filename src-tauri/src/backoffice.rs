@@ -11,8 +11,10 @@
 //!   (allowed, warned about on every start).
 //! - `ONEWINDOW_SYNC_INTERVAL_MS`: time between sync passes (default 3000).
 //!
-//! It holds no sync or store rules: those are in `offline_cache`. It must
-//! never sync a practice store (the engine's type only takes production).
+//! It holds no sync or store rules: those are in `offline_cache`. The
+//! practice store (its own folder and key, `crate::practice`) is opened
+//! through the same service but only ever with the in-process sandbox back
+//! office; this module must never give it the configured back offices.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -73,20 +73,44 @@ pub const PASSWORD: &str = "window-pass";
 /// the web view and the window-state plugin keep their files. Reusing a home
 /// across two [`App::start`] calls is how tests restart the app.
 pub struct Home {
-    root: tempfile::TempDir,
+    root: PathBuf,
+    /// Removes the home when dropped, unless `ONEWINDOW_E2E_HOMES` keeps it
+    /// for the privacy scan after the suite.
+    _cleanup: Option<tempfile::TempDir>,
     key_file: bool,
     catalog: Option<PathBuf>,
 }
 
 impl Home {
     pub fn new() -> Self {
-        Home {
-            root: tempfile::Builder::new()
-                .prefix("onewindow-e2e-")
-                .tempdir()
-                .expect("a temporary folder can be made"),
-            key_file: false,
-            catalog: None,
+        let builder = {
+            let mut builder = tempfile::Builder::new();
+            builder.prefix("onewindow-e2e-");
+            builder
+        };
+        match std::env::var_os("ONEWINDOW_E2E_HOMES") {
+            Some(kept) => {
+                std::fs::create_dir_all(&kept).expect("the homes folder can be made");
+                let root = builder
+                    .tempdir_in(&kept)
+                    .expect("a home can be made")
+                    .keep();
+                Home {
+                    root,
+                    _cleanup: None,
+                    key_file: false,
+                    catalog: None,
+                }
+            }
+            None => {
+                let guard = builder.tempdir().expect("a temporary folder can be made");
+                Home {
+                    root: guard.path().to_path_buf(),
+                    _cleanup: Some(guard),
+                    key_file: false,
+                    catalog: None,
+                }
+            }
         }
     }
 
@@ -108,17 +132,17 @@ impl Home {
 
     /// The store key file of a [`Home::with_key_file`] home.
     pub fn key_file(&self) -> PathBuf {
-        self.root.path().join("store.key")
+        self.root.as_path().join("store.key")
     }
 
     /// The app's data directory (`ONEWINDOW_DATA_DIR`).
     pub fn data_dir(&self) -> PathBuf {
-        self.root.path().join("data")
+        self.root.as_path().join("data")
     }
 
     /// The environment the app runs with.
     pub fn environment(&self) -> Vec<(String, PathBuf)> {
-        let root = self.root.path();
+        let root = self.root.as_path();
         vec![
             ("ONEWINDOW_DATA_DIR".into(), self.data_dir()),
             ("XDG_CONFIG_HOME".into(), root.join("xdg-config")),

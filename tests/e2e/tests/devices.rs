@@ -29,12 +29,15 @@ async fn a_card_fills_the_applicant_and_a_scan_lands_on_the_selected_material() 
     let cards = home.data_dir().join("inbox/id-card");
     let scans = home.data_dir().join("inbox/capture");
 
+    // The reader tool's own files are made outside the app's folders.
+    let staging_dir = tempfile::tempdir().unwrap();
+    let staging = staging_dir.path().to_path_buf();
     // A card with a bad check character: refused, said clearly.
     let bad = CARD.replace("34052419800101001X", "340524198001010011");
-    std::fs::write(cards.parent().unwrap().join("bad.json"), &bad).unwrap();
+    std::fs::write(staging.join("bad.json"), &bad).unwrap();
     sh(&format!(
         "cat '{0}/bad.json' > '{1}/bad.json'",
-        cards.parent().unwrap().display(),
+        staging.display(),
         cards.display()
     ));
     let problem = app.wait_for("[data-testid=id-card-problem]").await;
@@ -45,8 +48,6 @@ async fn a_card_fills_the_applicant_and_a_scan_lands_on_the_selected_material() 
     image::RgbImage::from_pixel(51, 63, image::Rgb([90, 120, 200]))
         .write_to(&mut photo, image::ImageFormat::Png)
         .unwrap();
-    let staging = home.data_dir().join("staging");
-    std::fs::create_dir_all(&staging).unwrap();
     std::fs::write(staging.join("zp.png"), photo.get_ref()).unwrap();
     std::fs::write(staging.join("card.json"), CARD).unwrap();
     sh(&format!(

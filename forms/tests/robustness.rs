@@ -93,3 +93,43 @@ proptest! {
         }
     }
 }
+
+/// ID-card reader files are written by other programs: whatever bytes
+/// arrive, reading gives a card or a coded error, never a panic, and a
+/// refused card's message never carries the number it was given.
+mod id_card_files {
+    use proptest::prelude::*;
+
+    const CARD: &str = r#"{"name":"张三","sex":"男","ethnicity":"汉","birthDate":"1980-01-01","address":"示例路1号","idNumber":"34052419800101001X","issuingAuthority":"郎溪县公安局","validFrom":"20150301","validUntil":"长期"}"#;
+
+    fn today() -> chrono::NaiveDate {
+        chrono::NaiveDate::from_ymd_opt(2026, 11, 27).unwrap()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 400, ..ProptestConfig::default() })]
+
+        #[test]
+        fn any_bytes_read_or_refuse(bytes in proptest::collection::vec(any::<u8>(), 0..400)) {
+            let _ = forms::id_card::read_card(&bytes, today());
+        }
+
+        #[test]
+        fn edited_cards_read_or_refuse_without_the_number(
+            position in 0usize..CARD.len(),
+            cut in 0usize..20,
+            insert in "[0-9A-Za-z\":,{}\\[\\]=\\n 长期男女]{0,8}",
+        ) {
+            let mut text = CARD.to_owned();
+            let start = (0..=position).rev().find(|index| text.is_char_boundary(*index)).unwrap_or(0);
+            let end = (start + cut).min(text.len());
+            let end = (end..=text.len()).find(|index| text.is_char_boundary(*index)).unwrap_or(text.len());
+            text.replace_range(start..end, &insert);
+            if let Err(error) = forms::id_card::read_card(text.as_bytes(), today()) {
+                prop_assert!(!error.to_string().contains("3405241980"));
+                prop_assert!(!error.message_zh().contains("3405241980"));
+                prop_assert!(!error.code().is_empty());
+            }
+        }
+    }
+}

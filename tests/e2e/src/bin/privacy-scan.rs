@@ -22,9 +22,14 @@ fn needles() -> Vec<String> {
         found.extend(profile.name);
         found.extend(profile.phone);
     }
-    found.extend(forms::samples::SAMPLE_CREDIT_CODES.iter().map(|code| (*code).to_owned()));
+    found.extend(
+        forms::samples::SAMPLE_CREDIT_CODES
+            .iter()
+            .map(|code| (*code).to_owned()),
+    );
     let catalog = forms::load_catalog(&root.join("catalog")).expect("the sample catalogue loads");
-    if let Ok(scenarios) = forms::training::load_scenarios(&root.join("training"), &catalog, today) {
+    if let Ok(scenarios) = forms::training::load_scenarios(&root.join("training"), &catalog, today)
+    {
         for scenario in scenarios {
             found.push(scenario.applicant.id_number);
             found.push(scenario.applicant.name);
@@ -33,9 +38,15 @@ fn needles() -> Vec<String> {
     }
     // The simulator's registry people and the e2e card.
     found.extend(
-        ["34052419800101001X", "11010519491231002X", "440304200002291236", "110105194003150022", "13800000001"]
-            .iter()
-            .map(|text| (*text).to_owned()),
+        [
+            "34052419800101001X",
+            "11010519491231002X",
+            "440304200002291236",
+            "110105194003150022",
+            "13800000001",
+        ]
+        .iter()
+        .map(|text| (*text).to_owned()),
     );
     found.retain(|needle| needle.chars().count() >= 3);
     found.sort();
@@ -69,36 +80,56 @@ fn files(dir: &Path, into: &mut Vec<PathBuf>) {
 }
 
 fn main() {
-    let homes = std::env::args().nth(1).map(PathBuf::from).unwrap_or_else(|| {
-        eprintln!("usage: privacy-scan <homes folder>");
-        std::process::exit(2);
-    });
+    let homes = std::env::args()
+        .nth(1)
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            eprintln!("usage: privacy-scan <homes folder>");
+            std::process::exit(2);
+        });
     let needles = needles();
     let mut scanned = Vec::new();
     files(&homes, &mut scanned);
     let mut hits = Vec::new();
     for path in &scanned {
-        let Ok(bytes) = std::fs::read(path) else { continue };
+        let Ok(bytes) = std::fs::read(path) else {
+            continue;
+        };
         for needle in &needles {
             let needle_bytes = needle.as_bytes();
-            if bytes.windows(needle_bytes.len()).any(|window| window == needle_bytes) {
-                hits.push(format!("{}: contains a test person's data ({} characters)", path.display(), needle.chars().count()));
+            if bytes
+                .windows(needle_bytes.len())
+                .any(|window| window == needle_bytes)
+            {
+                hits.push(format!(
+                    "{}: contains a test person's data ({} characters)",
+                    path.display(),
+                    needle.chars().count()
+                ));
             }
         }
     }
     // The encrypted stores: their raw bytes must not show the data either.
     let mut stores = Vec::new();
     fn encrypted(dir: &Path, into: &mut Vec<PathBuf>) {
-        let Ok(entries) = std::fs::read_dir(dir) else { return };
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
         for entry in entries.flatten() {
             let path = entry.path();
-            let name = path.file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_default();
+            let name = path
+                .file_name()
+                .map(|name| name.to_string_lossy().into_owned())
+                .unwrap_or_default();
             if path.is_dir() {
                 if !name.starts_with("xdg-") && name != "exports" {
                     encrypted(&path, into);
                 }
             } else if path.components().any(|part| {
-                matches!(part.as_os_str().to_string_lossy().as_ref(), "cases" | "attachments")
+                matches!(
+                    part.as_os_str().to_string_lossy().as_ref(),
+                    "cases" | "attachments"
+                )
             }) {
                 into.push(path);
             }
@@ -106,11 +137,19 @@ fn main() {
     }
     encrypted(&homes, &mut stores);
     for path in &stores {
-        let Ok(bytes) = std::fs::read(path) else { continue };
+        let Ok(bytes) = std::fs::read(path) else {
+            continue;
+        };
         for needle in &needles {
             let needle_bytes = needle.as_bytes();
-            if bytes.windows(needle_bytes.len()).any(|window| window == needle_bytes) {
-                hits.push(format!("{}: an encrypted file shows a test person's data in the clear", path.display()));
+            if bytes
+                .windows(needle_bytes.len())
+                .any(|window| window == needle_bytes)
+            {
+                hits.push(format!(
+                    "{}: an encrypted file shows a test person's data in the clear",
+                    path.display()
+                ));
             }
         }
     }

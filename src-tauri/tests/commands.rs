@@ -2209,3 +2209,92 @@ fn a_trainer_writes_a_scenario_that_is_checked_saved_and_offered() {
         "{clash}"
     );
 }
+
+/// Random JSON in every argument of every command, as each command's own
+/// roles: an answer or a coded error, never a crash (a panic in a command
+/// would fail the IPC call here). `ONEWINDOW_FUZZ_CASES` sets the cases per
+/// command (default 6; the long run uses hundreds).
+#[test]
+fn random_arguments_never_crash_a_command() {
+    use onewindow_lib::access::{Access, COMMANDS};
+    use proptest::strategy::{Strategy, ValueTree};
+    use proptest::test_runner::{Config, TestRunner};
+    let cases: u32 = std::env::var("ONEWINDOW_FUZZ_CASES")
+        .ok()
+        .and_then(|text| text.parse().ok())
+        .unwrap_or(6);
+    let leaf = proptest::prop_oneof![
+        proptest::strategy::Just(Value::Null),
+        proptest::bool::ANY.prop_map(Value::Bool),
+        proptest::num::i64::ANY.prop_map(|number| json!(number)),
+        proptest::num::f64::ANY.prop_map(|number| json!(number)),
+        "\\PC{0,40}".prop_map(Value::String),
+        proptest::strategy::Just(json!("")),
+        proptest::strategy::Just(json!("market.company-establishment")),
+    ];
+    let value = leaf.prop_recursive(3, 24, 6, |inner| {
+        proptest::prop_oneof![
+            proptest::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+            proptest::collection::btree_map("[a-z_]{1,12}", inner, 0..6)
+                .prop_map(|map| Value::Object(map.into_iter().collect())),
+        ]
+    });
+    let root = tempfile::tempdir().unwrap();
+    let mock = start(root.path(), "main");
+    // Calls that change who is signed in, the store in use or the accounts
+    // themselves have their own tests.
+    let skipped = [
+        "sign_in",
+        "sign_out",
+        "lock_session",
+        "unlock_session",
+        "create_first_admin",
+        "start_practice",
+        "end_practice",
+        "set_account_disabled",
+        "reset_account_password",
+    ];
+    let mut runner = TestRunner::new(Config {
+        cases,
+        ..Config::default()
+    });
+    let mut calls = 0;
+    let mut by_role: Vec<(&str, &str)> = COMMANDS
+        .iter()
+        .filter(|(command, _)| !skipped.contains(command))
+        .map(|(command, access)| {
+            let role = match access {
+                Access::Anyone => "clerk",
+                Access::Roles(roles) => roles[0].as_str(),
+            };
+            (role, *command)
+        })
+        .collect();
+    by_role.sort();
+    let mut signed_in = "";
+    for (role, command) in by_role {
+        if role != signed_in {
+            sign_in_as(&mock, role);
+            signed_in = role;
+        }
+        let names: Vec<String> = walk_arguments(command)
+            .as_object()
+            .map(|arguments| arguments.keys().cloned().collect())
+            .unwrap_or_default();
+        for _ in 0..cases {
+            let mut arguments = serde_json::Map::new();
+            for name in &names {
+                let tree = value.new_tree(&mut runner).unwrap();
+                arguments.insert(name.clone(), tree.current());
+            }
+            // The IPC layer refuses malformed arguments; a command answers
+            // or refuses with a code. Either way, no panic.
+            let _ = invoke(&mock, command, Value::Object(arguments));
+            calls += 1;
+        }
+    }
+    assert!(calls > 100, "{calls} calls");
+    // The app still works after all that.
+    sign_in_as(&mock, "clerk");
+    assert!(invoke(&mock, "search_catalog", json!({ "query": "公司" })).is_ok());
+}

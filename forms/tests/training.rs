@@ -41,6 +41,15 @@ fn the_scenarios_cover_every_category_and_decision_and_agree_with_the_rules() {
         .map(|scenario| format!("{:?}", scenario.decision))
         .collect();
     assert_eq!(decisions.len(), 4, "every decision kind: {decisions:?}");
+    assert!(scenarios
+        .iter()
+        .any(|scenario| !scenario.materials.missing.is_empty()));
+    assert!(
+        scenarios
+            .iter()
+            .any(|scenario| !scenario.materials.deficient.is_empty()),
+        "some applicant brings a deficient material"
+    );
 
     for scenario in &scenarios {
         let ScenarioSubject::Item(item_id) = &scenario.subject else {

@@ -201,7 +201,23 @@ fn read_card_file(path: &Path, catalog: Option<&forms::Catalog>) -> Option<IdCar
     if !matches!(extension.as_str(), "json" | "ini" | "txt") {
         return None; // a photo: read with its card
     }
-    let bytes = std::fs::read(path).ok()?;
+    let bytes = match std::fs::read(path) {
+        Ok(bytes) => bytes,
+        // Deleted before it could be read: nothing to tell.
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return None,
+        Err(error) => {
+            tracing::warn!(kind = %error.kind(), "an ID card file cannot be read");
+            return Some(IdCardRead {
+                card: None,
+                problem_code: Some("id_card_unreadable".into()),
+                problem_zh: Some("读卡文件无法读取，请检查读卡器输出文件夹的权限后重新读卡。".into()),
+                problem_en: Some(format!(
+                    "The ID card file cannot be read ({}); check the reader folder's permissions and read the card again.",
+                    error.kind()
+                )),
+            });
+        }
+    };
     let outcome = forms::id_card::read_card(&bytes, chrono::Local::now().date_naive());
     let _ = std::fs::remove_file(path);
     Some(match outcome {

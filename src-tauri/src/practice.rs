@@ -793,9 +793,15 @@ pub fn save_scenario(
     }
     let file = own_scenarios_file(&state.paths.data_dir);
     let mut own = match file.parent() {
-        Some(dir) if dir.exists() => {
-            forms::training::load_scenarios(dir, &catalog, today).unwrap_or_default()
-        }
+        // A trainers' file that no longer loads is never overwritten (its
+        // scenarios would be lost): the trainer is told what is wrong.
+        Some(dir) if dir.exists() => forms::training::load_scenarios(dir, &catalog, today)
+            .map_err(|errors| {
+                bad(vec![format!(
+                    "the trainers' scenario file {} does not load, so nothing was saved: {errors}",
+                    file.display()
+                )])
+            })?,
         _ => Vec::new(),
     };
     own.retain(|scenario| scenario.id != checked.id);

@@ -629,7 +629,7 @@ fn a_booked_applicant_checks_in_is_called_first_and_is_not_asked_again() {
     let first = &rows[0];
     assert_eq!(first["item_id"], "market.company-establishment");
     assert_eq!(first["item_name_zh"], "有限责任公司设立登记");
-    assert_eq!(first["identifier_masked"], "**************001X");
+    assert_eq!(first["identifier_masked"], "340524********001X");
     assert!(
         !fetched.to_string().contains("34052419800101001X"),
         "the list masks IDs"
@@ -2207,6 +2207,21 @@ fn a_trainer_writes_a_scenario_that_is_checked_saved_and_offered() {
     assert!(
         clash["message_en"].as_str().unwrap().contains("shipped"),
         "{clash}"
+    );
+    // A trainers' file broken by hand is never overwritten.
+    std::fs::write(&file, "[[scenario]]\nid = \"half").unwrap();
+    scenario["id"] = json!("trainer-another");
+    let kept = invoke(&mock, "save_scenario", json!({ "scenario": scenario })).unwrap_err();
+    assert!(
+        kept["message_en"]
+            .as_str()
+            .unwrap()
+            .contains("does not load"),
+        "{kept}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&file).unwrap(),
+        "[[scenario]]\nid = \"half"
     );
 }
 

@@ -33,8 +33,8 @@ pub struct AppointmentRow {
     pub item_name_zh: String,
     pub item_name_en: String,
     pub applicant_name: String,
-    /// Masked (the last four characters shown): the list is on screen at
-    /// the reception.
+    /// Masked as on documents (first 6 and last 4 shown): the list is on
+    /// screen at the reception.
     pub identifier_masked: String,
     /// `booked`, `checked_in` or `cancelled`.
     pub state: String,
@@ -97,16 +97,10 @@ fn appointment_row(
     let item = catalog
         .as_deref()
         .and_then(|catalog| catalog.item(&booking.item_id));
-    let tail: String = {
-        let characters: Vec<char> = booking.applicant_identifier.chars().collect();
-        characters[characters.len().saturating_sub(4)..]
-            .iter()
-            .collect()
-    };
     AppointmentRow {
         item_name_zh: item.map_or_else(|| booking.item_id.clone(), |item| item.name_zh.clone()),
         item_name_en: item.map_or_else(|| booking.item_id.clone(), |item| item.name_en.clone()),
-        identifier_masked: format!("**************{tail}"),
+        identifier_masked: forms::identifiers::mask_identifier(&booking.applicant_identifier),
         id: booking.id,
         slot: booking.slot,
         booking_number: booking.booking_number,

@@ -362,8 +362,8 @@ export type AppointmentRow_Deserialize = {
 	item_name_en: string,
 	applicant_name: string,
 	/**
-	 *  Masked (the last four characters shown): the list is on screen at
-	 *  the reception.
+	 *  Masked as on documents (first 6 and last 4 shown): the list is on
+	 *  screen at the reception.
 	 */
 	identifier_masked: string,
 	/**  `booked`, `checked_in` or `cancelled`. */
@@ -381,8 +381,8 @@ export type AppointmentRow_Serialize = {
 	item_name_en: string,
 	applicant_name: string,
 	/**
-	 *  Masked (the last four characters shown): the list is on screen at
-	 *  the reception.
+	 *  Masked as on documents (first 6 and last 4 shown): the list is on
+	 *  screen at the reception.
 	 */
 	identifier_masked: string,
 	/**  `booked`, `checked_in` or `cancelled`. */

@@ -546,7 +546,12 @@ impl SyncEngine {
 
     /// Pending and quarantined counts and the last success, per system.
     pub async fn status(&self) -> Result<Vec<SystemStatus>, CacheError> {
-        let systems: Vec<String> = self.targets.keys().cloned().collect();
+        self.status_of(self.targets.keys().cloned().collect()).await
+    }
+
+    /// [`SyncEngine::status`] of the given systems, synced by this engine
+    /// or not (cases for a system without a token or address still wait).
+    pub async fn status_of(&self, systems: Vec<String>) -> Result<Vec<SystemStatus>, CacheError> {
         self.store
             .read(move |connection| {
                 systems

@@ -4,12 +4,9 @@
 //! one is configured (so everything works at first start), runs the sync
 //! engine in the background and tells the UI how each system is doing.
 //!
-//! Configuration (environment, set by the hall's installer):
-//! - `ONEWINDOW_BACKOFFICE_URL`: the back offices' base URL (https, or http
-//!   to this machine only). Unset: the built-in demo back office.
-//! - `ONEWINDOW_KEY_FILE`: a plain key file instead of the OS key store
-//!   (allowed, warned about on every start).
-//! - `ONEWINDOW_SYNC_INTERVAL_MS`: time between sync passes (default 3000).
+//! Its settings (the back offices' address, or the demo, or none; the key
+//! store; the sync interval) come from the configuration file, read and
+//! checked by `crate::config`.
 //!
 //! It holds no sync or store rules: those are in `offline_cache`. The
 //! practice store (its own folder and key, `crate::practice`) is opened
@@ -37,6 +34,8 @@ pub enum BackOfficeSetting {
     Demo,
     /// Real systems under one base URL.
     Url(String),
+    /// No back office: cases are taken in and kept, nothing is sent.
+    None,
 }
 
 /// How the workstation reaches its key store and back offices.
@@ -47,33 +46,26 @@ pub struct ServiceOptions {
     pub token_store: Option<Arc<keyring_core::CredentialStore>>,
     pub backoffice: BackOfficeSetting,
     pub interval: Duration,
+    /// The back offices' data standards.
+    pub standards_dir: PathBuf,
     /// Run sync passes in the background (the app); tests call `sync_now`.
     pub background: bool,
 }
 
 impl ServiceOptions {
-    /// The options the environment gives (see the module documentation).
-    pub fn from_environment() -> Self {
-        let variable = |name: &str| {
-            std::env::var(name)
-                .ok()
-                .filter(|value| !value.trim().is_empty())
-        };
+    /// The options the configuration gives.
+    pub fn from_settings(settings: &crate::config::Settings) -> Self {
         ServiceOptions {
-            key: match variable("ONEWINDOW_KEY_FILE") {
-                Some(path) => KeySource::File(PathBuf::from(path)),
-                None => KeySource::System {
+            key: match &settings.key_store {
+                crate::config::KeyStore::File(path) => KeySource::File(path.clone()),
+                crate::config::KeyStore::System => KeySource::System {
                     account: "cases".into(),
                 },
             },
             token_store: None,
-            backoffice: variable("ONEWINDOW_BACKOFFICE_URL")
-                .map_or(BackOfficeSetting::Demo, BackOfficeSetting::Url),
-            interval: Duration::from_millis(
-                variable("ONEWINDOW_SYNC_INTERVAL_MS")
-                    .and_then(|value| value.parse().ok())
-                    .unwrap_or(3000),
-            ),
+            backoffice: settings.backoffice.clone(),
+            interval: settings.sync_interval,
+            standards_dir: settings.folders.standards.clone(),
             background: true,
         }
     }
@@ -87,6 +79,8 @@ pub enum Connection {
     Demo,
     /// Syncing with the configured back offices.
     Configured,
+    /// No back office is configured: cases are kept, nothing is sent.
+    NotConfigured,
     /// Not syncing; the reason says why and what to do.
     Unavailable,
 }
@@ -220,9 +214,9 @@ impl SyncService {
             message_zh: "事项目录未加载，无法与后台同步。请联系系统管理员检查目录文件。".into(),
             message_en: "The service-item catalogue did not load, so nothing can sync. Ask your administrator to check the catalogue files.".into(),
         })?;
-        let standards_dir = crate::state::standards_dir();
+        let standards_dir = &options.standards_dir;
         let standards =
-            forms::standards::load_standards(&standards_dir, catalog).map_err(|error| UiError {
+            forms::standards::load_standards(standards_dir, catalog).map_err(|error| UiError {
                 code: "standards_invalid".into(),
                 message_zh: format!("后台数据标准文件有误，无法同步：{error}"),
                 message_en: format!(
@@ -256,10 +250,14 @@ impl SyncService {
                         })?;
                 (simulator.url(), Some(simulator), Connection::Demo)
             }
+            BackOfficeSetting::None => (String::new(), None, Connection::NotConfigured),
         };
-        let (targets, without_token) =
+        let (targets, without_token) = if connection == Connection::NotConfigured {
+            (BTreeMap::new(), systems.clone())
+        } else {
             targets_from_key_store(&standards, |_| base_url.clone(), &tokens)
-                .map_err(|error| cache_error(&error))?;
+                .map_err(|error| cache_error(&error))?
+        };
         let engine = SyncEngine::new(store.clone(), targets, SyncSettings::default())
             .map_err(|error| cache_error(&error))?;
         let names = catalog
@@ -305,9 +303,11 @@ impl SyncService {
 
     /// How sync stands now.
     pub async fn overview(&self) -> Result<SyncOverview, UiError> {
+        let mut systems = self.engine.systems();
+        systems.extend(self.without_token.iter().cloned());
         let status = self
             .engine
-            .status()
+            .status_of(systems)
             .await
             .map_err(|error| cache_error(&error))?;
         let quarantined = self
@@ -333,28 +333,9 @@ impl SyncService {
                 pending: count(entry.pending),
                 quarantined: count(entry.quarantined),
                 last_success_at: entry.last_success_at.clone(),
-                has_token: true,
+                has_token: !self.without_token.contains(&entry.system),
             })
             .collect();
-        systems.extend(self.without_token.iter().map(|system| {
-            SystemSync {
-                system: system.clone(),
-                name_zh: self
-                    .names
-                    .get(system)
-                    .map(|n| n.0.clone())
-                    .unwrap_or_default(),
-                name_en: self
-                    .names
-                    .get(system)
-                    .map(|n| n.1.clone())
-                    .unwrap_or_default(),
-                pending: 0,
-                quarantined: 0,
-                last_success_at: None,
-                has_token: false,
-            }
-        }));
         systems.sort_by(|a, b| a.system.cmp(&b.system));
         Ok(SyncOverview {
             connection: self.connection.clone(),

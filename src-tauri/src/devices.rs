@@ -40,19 +40,19 @@ pub struct Devices {
     watchers: Mutex<Vec<FolderWatcher>>,
 }
 
-fn folder(variable: &str, default: PathBuf) -> PathBuf {
-    std::env::var_os(variable)
-        .filter(|value| !value.is_empty())
-        .map(PathBuf::from)
-        .unwrap_or(default)
-}
-
 impl Devices {
-    pub fn configure(data_dir: &Path) -> Self {
+    /// The folders the configuration names, else `inbox/` in the data folder.
+    pub fn configure(folders: &crate::config::Folders, data_dir: &Path) -> Self {
         Devices {
-            capture_folder: folder("ONEWINDOW_CAPTURE_DIR", data_dir.join("inbox/capture")),
-            id_card_folder: folder("ONEWINDOW_ID_CARD_DIR", data_dir.join("inbox/id-card")),
-            remove_after_import: std::env::var("ONEWINDOW_CAPTURE_KEEP_ORIGINALS").is_err(),
+            capture_folder: folders
+                .capture
+                .clone()
+                .unwrap_or_else(|| data_dir.join("inbox/capture")),
+            id_card_folder: folders
+                .id_card
+                .clone()
+                .unwrap_or_else(|| data_dir.join("inbox/id-card")),
+            remove_after_import: !folders.keep_capture_originals,
             target: Mutex::new(CaptureTarget::default()),
             watchers: Mutex::new(Vec::new()),
         }
@@ -338,7 +338,7 @@ pub fn spawn<R: Runtime>(app: &AppHandle<R>) {
     // The catalogue folder: a change is loaded and checked in the
     // background and put in use only when valid.
     let (changed, mut changes) = tokio::sync::mpsc::unbounded_channel::<()>();
-    match FolderWatcher::on_any_change(&crate::state::catalog_dir(), move || {
+    match FolderWatcher::on_any_change(&state.settings.folders.catalog, move || {
         let _ = changed.send(());
     }) {
         Ok(watcher) => watchers.push(watcher),
@@ -379,10 +379,9 @@ pub struct CatalogChanged {
 
 /// Loads the catalogue folder again; puts it in use if valid.
 pub async fn reload_catalog<R: Runtime>(app: &AppHandle<R>) -> CatalogChanged {
-    let loaded =
-        tauri::async_runtime::spawn_blocking(|| forms::load_catalog(&crate::state::catalog_dir()))
-            .await;
     let state = app.state::<AppState>();
+    let folder = state.settings.folders.catalog.clone();
+    let loaded = tauri::async_runtime::spawn_blocking(move || forms::load_catalog(&folder)).await;
     let event = match loaded {
         Ok(Ok(catalog)) => {
             let version = catalog.version.clone();

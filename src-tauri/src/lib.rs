@@ -9,6 +9,7 @@
 pub mod access;
 pub mod backoffice;
 pub mod commands;
+pub mod config;
 pub mod devices;
 pub mod error;
 pub mod logging;
@@ -161,28 +162,36 @@ pub fn with_app<R: Runtime>(
     builder
         .invoke_handler(specta.invoke_handler())
         .setup(move |app| {
-            start(
-                app,
-                &specta,
-                data_dir_override.clone(),
-                &backoffice::ServiceOptions::from_environment(),
-            )?;
+            start(app, &specta, data_dir_override.clone(), None)?;
             Ok(())
         })
 }
 
 /// Start-up: mounts the events, resolves and creates the directories,
-/// starts logging and puts the app state in place. Tauri runs it from the
-/// setup hook; the mock runtime has no event loop, so tests call it.
+/// reads the configuration, starts logging and puts the app state in
+/// place. Tauri runs it from the setup hook; the mock runtime has no event
+/// loop, so tests call it, with services of their own (`None`: the
+/// configuration's).
 pub fn start<R: Runtime, M: Manager<R>>(
     app: &M,
     specta: &tauri_specta::Builder<R>,
     data_dir_override: Option<PathBuf>,
-    services: &backoffice::ServiceOptions,
+    services: Option<&backoffice::ServiceOptions>,
 ) -> Result<(), error::AppError> {
     specta.mount_events(app);
     let paths = AppPaths::resolve(app.path(), data_dir_override)?;
-    let state = AppState::start(paths, services)?;
+    let shipped = config::ShippedFolders::find(app.path().resource_dir().ok());
+    let settings = config::Settings::load(&paths.config_dir, &shipped);
+    let services = match services {
+        Some(services) => services.clone(),
+        None => backoffice::ServiceOptions::from_settings(
+            settings
+                .as_ref()
+                .unwrap_or(&config::Settings::defaults(&shipped)),
+        ),
+    };
+    let services = &services;
+    let state = AppState::start(paths, settings, services, &shipped)?;
     if let (Ok(sync), true) = (state.service(), services.background) {
         sync.spawn_loop(app.app_handle().clone(), services.interval);
     }

@@ -288,12 +288,13 @@ fn own_scenarios_file(data_dir: &Path) -> PathBuf {
 
 /// The shipped scenarios and the trainers' own (`<data>/training`).
 pub fn load_all_scenarios(
+    shipped_dir: &Path,
     data_dir: &Path,
     catalog: Option<&forms::Catalog>,
 ) -> Result<Vec<forms::training::Scenario>, String> {
     let catalog = catalog.ok_or_else(|| "the catalogue did not load".to_owned())?;
     let today = chrono::Local::now().date_naive();
-    let mut all = forms::training::load_scenarios(&crate::state::training_dir(), catalog, today)
+    let mut all = forms::training::load_scenarios(shipped_dir, catalog, today)
         .map_err(|errors| errors.to_string())?;
     let own = data_dir.join("training");
     if own.exists() {
@@ -783,8 +784,9 @@ pub fn save_scenario(
     let checked = forms::training::check_new(&draft, &catalog, chrono::Local::now().date_naive())
         .map_err(|errors| bad(errors.problems))?;
     let today = chrono::Local::now().date_naive();
-    let shipped = forms::training::load_scenarios(&crate::state::training_dir(), &catalog, today)
-        .unwrap_or_default();
+    let shipped =
+        forms::training::load_scenarios(&state.settings.folders.training, &catalog, today)
+            .unwrap_or_default();
     if shipped.iter().any(|scenario| scenario.id == checked.id) {
         return Err(bad(vec![format!(
             "`{}` is a shipped scenario; choose another id",
@@ -820,7 +822,10 @@ pub fn save_scenario(
     *state
         .scenarios
         .write()
-        .unwrap_or_else(|poisoned| poisoned.into_inner()) =
-        load_all_scenarios(&state.paths.data_dir, Some(&catalog));
+        .unwrap_or_else(|poisoned| poisoned.into_inner()) = load_all_scenarios(
+        &state.settings.folders.training,
+        &state.paths.data_dir,
+        Some(&catalog),
+    );
     Ok(scenario_view(&checked))
 }

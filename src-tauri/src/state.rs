@@ -4,7 +4,6 @@
 //! This is plumbing only; domain state (cases, the catalogue) belongs to the
 //! core crates and is reached through them.
 
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
@@ -44,38 +43,6 @@ impl Workstation {
             window_number: "01".into(),
         }
     }
-}
-
-/// The environment variable naming the catalogue folder.
-pub const CATALOG_DIR_VARIABLE: &str = "ONEWINDOW_CATALOG_DIR";
-
-/// The catalogue folder: `ONEWINDOW_CATALOG_DIR`, or the sample catalogue
-/// next to the sources.
-pub fn catalog_dir() -> PathBuf {
-    std::env::var_os(CATALOG_DIR_VARIABLE)
-        .filter(|value| !value.is_empty())
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../forms/catalog")))
-}
-
-/// The back offices' data-standard folder: `ONEWINDOW_STANDARDS_DIR`, or
-/// the sample standards next to the sources.
-pub fn standards_dir() -> PathBuf {
-    std::env::var_os("ONEWINDOW_STANDARDS_DIR")
-        .filter(|value| !value.is_empty())
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../forms/standards"))
-        })
-}
-
-/// The working-day calendar folder: `ONEWINDOW_CALENDAR_DIR`, or the
-/// sample calendars next to the sources.
-pub fn calendar_dir() -> PathBuf {
-    std::env::var_os("ONEWINDOW_CALENDAR_DIR")
-        .filter(|value| !value.is_empty())
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../forms/calendar")))
 }
 
 /// The catalogue in use and its search index, replaced as a whole when
@@ -141,18 +108,11 @@ impl CatalogSlot {
     }
 }
 
-/// The practice scenarios folder: `ONEWINDOW_TRAINING_DIR`, or the
-/// shipped scenarios next to the sources.
-pub fn training_dir() -> PathBuf {
-    std::env::var_os("ONEWINDOW_TRAINING_DIR")
-        .filter(|value| !value.is_empty())
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../forms/training")))
-}
-
 /// Managed Tauri state.
 pub struct AppState {
     pub paths: AppPaths,
+    /// The configuration in force (file, environment overrides, defaults).
+    pub settings: Arc<crate::config::Settings>,
     /// The service-item catalogue (and its search index), when it loaded.
     pub catalogs: CatalogSlot,
     /// The working-day calendar (promised dates, gap deadlines), when it loaded.
@@ -224,16 +184,44 @@ impl AppState {
     }
 
     /// Creates the directories, starts logging and reads the preferences.
+    /// A configuration with problems (`settings` is then the defaults)
+    /// keeps the case store closed: the window shows every problem.
     pub fn start(
         paths: AppPaths,
+        settings: Result<crate::config::Settings, crate::config::ConfigError>,
         services: &crate::backoffice::ServiceOptions,
+        shipped: &crate::config::ShippedFolders,
     ) -> Result<Self, crate::error::AppError> {
         paths.create_all()?;
         let log_guard = crate::logging::start(&paths.log_dir);
+        let (settings, config_problem) = match settings {
+            Ok(settings) => (settings, None),
+            Err(error) => {
+                tracing::error!("the configuration file has problems: {error}");
+                (
+                    crate::config::Settings::defaults(shipped),
+                    Some(error.to_ui()),
+                )
+            }
+        };
+        if let Some(source) = &settings.source {
+            tracing::info!(file = %source.display(), "configuration read");
+        }
         let preferences_file = PreferencesFile::in_dir(&paths.config_dir);
-        let preferences = preferences_file.load();
+        let chosen = preferences_file.path().is_file();
+        let mut preferences = preferences_file.load();
+        if !chosen {
+            // Nothing chosen in Settings yet: the configuration's defaults.
+            preferences.printer = settings.printer.clone();
+            if let Some(paper) = settings.paper {
+                preferences.paper = paper;
+            }
+            if let Some(minutes) = settings.idle_lock_minutes {
+                preferences.idle_lock_minutes = minutes;
+            }
+        }
         let mut catalog_problems = Vec::new();
-        let catalog = match forms::load_catalog(&catalog_dir()) {
+        let catalog = match forms::load_catalog(&settings.folders.catalog) {
             Ok(catalog) => Some(catalog),
             Err(error) => {
                 tracing::warn!(code = error.code(), "the catalogue did not load:\n{error}");
@@ -241,7 +229,8 @@ impl AppState {
                 None
             }
         };
-        let calendar = match forms::calendar::WorkingCalendar::load_dir(&calendar_dir()) {
+        let calendar = match forms::calendar::WorkingCalendar::load_dir(&settings.folders.calendar)
+        {
             Ok(calendar) => Some(Arc::new(calendar)),
             Err(error) => {
                 tracing::warn!(
@@ -260,14 +249,21 @@ impl AppState {
         // A practice session still marked on disk (the app stopped during
         // practice) starts in practice mode: the real store stays closed.
         let practice = crate::practice::marked_session(&paths.data_dir);
-        let sync = match &practice {
-            Some(_) => crate::practice::start_services(&paths.data_dir, catalog.as_ref(), services),
-            None => {
+        let sync = match (&practice, config_problem) {
+            (_, Some(problem)) => Err(problem),
+            (Some(_), None) => {
+                crate::practice::start_services(&paths.data_dir, catalog.as_ref(), services)
+            }
+            (None, None) => {
                 crate::backoffice::SyncService::start(&paths.data_dir, catalog.as_ref(), services)
                     .map(Arc::new)
             }
         };
-        let scenarios = crate::practice::load_all_scenarios(&paths.data_dir, catalog.as_ref());
+        let scenarios = crate::practice::load_all_scenarios(
+            &settings.folders.training,
+            &paths.data_dir,
+            catalog.as_ref(),
+        );
         if let Err(problem) = &scenarios {
             tracing::warn!("the practice scenarios did not load: {problem}");
         }
@@ -280,7 +276,7 @@ impl AppState {
         }
         let catalogs = CatalogSlot::new(catalog);
         catalogs.set_problems(catalog_problems);
-        let devices = crate::devices::Devices::configure(&paths.data_dir);
+        let devices = crate::devices::Devices::configure(&settings.folders, &paths.data_dir);
         for folder in [&devices.capture_folder, &devices.id_card_folder] {
             if let Err(error) = std::fs::create_dir_all(folder) {
                 tracing::warn!(%error, folder = %folder.display(), "a device folder cannot be made");
@@ -300,7 +296,8 @@ impl AppState {
             }),
             practice: Mutex::new(practice),
             scenarios: std::sync::RwLock::new(scenarios),
-            workstation: Workstation::sample(),
+            workstation: settings.workstation.clone(),
+            settings: Arc::new(settings),
             preferences_file,
             preferences: Mutex::new(preferences),
             session: crate::access::SessionSlot::default(),

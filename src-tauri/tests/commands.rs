@@ -25,6 +25,9 @@ fn services() -> onewindow_lib::backoffice::ServiceOptions {
         token_store: Some(store),
         backoffice: onewindow_lib::backoffice::BackOfficeSetting::Demo,
         interval: std::time::Duration::from_millis(200),
+        standards_dir: onewindow_lib::config::ShippedFolders::find(None)
+            .root
+            .join("standards"),
         // No background passes: a pass still running when the test process
         // exits would race OpenSSL's clean-up. Tests call `sync_now`.
         background: false,
@@ -81,7 +84,7 @@ fn start_with(
     let app = onewindow_lib::with_app(mock_builder(), specta.clone(), Some(data_dir.to_path_buf()))
         .build(onewindow_lib::context())
         .expect("the app builds with the mock runtime");
-    onewindow_lib::start(&app, &specta, Some(data_dir.to_path_buf()), services)
+    onewindow_lib::start(&app, &specta, Some(data_dir.to_path_buf()), Some(services))
         .expect("start-up succeeds");
     let window = tauri::WebviewWindowBuilder::new(&app, window_label, Default::default())
         .build()
@@ -306,6 +309,81 @@ fn the_built_in_demo_back_office_syncs_cases_and_quarantines_a_refusal() {
     assert_eq!(again["quarantined_cases"][0]["attempts"], 1, "{again}");
     let wrong = invoke(&mock, "retry_quarantined", json!({ "rowId": 999_999 })).unwrap_err();
     assert_eq!(wrong["code"], "bad_input", "{wrong}");
+}
+
+#[test]
+fn the_configuration_file_names_the_hall_window_printer_and_lock() {
+    let root = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(root.path().join("config")).unwrap();
+    std::fs::write(
+        root.path().join("config/onewindow.toml"),
+        "[workstation]\nhall_code = \"310104\"\nhall_name_zh = \"徐汇区行政服务中心\"\nhall_name_en = \"Xuhui District Administrative Service Centre\"\nwindow_number = \"07\"\n\n[printer]\nname = \"HallWindow07\"\npaper = \"roll80\"\n\n[lock]\nidle_minutes = 12\n",
+    )
+    .unwrap();
+    let mock = start(root.path(), "main");
+    let info = invoke(&mock, "app_info", json!({})).unwrap();
+    assert_eq!(info["workstation"]["hall_code"], "310104");
+    assert_eq!(info["workstation"]["window_number"], "07");
+    let preferences = invoke(&mock, "get_preferences", json!({})).unwrap();
+    assert_eq!(preferences["printer"], "HallWindow07", "{preferences}");
+    assert_eq!(preferences["paper"], "roll80");
+    let session = invoke(&mock, "session_status", json!({})).unwrap();
+    assert_eq!(session["idle_lock_minutes"], 12);
+}
+
+#[test]
+fn a_configuration_file_with_problems_keeps_the_store_closed_and_says_each() {
+    let root = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(root.path().join("config")).unwrap();
+    let file = root.path().join("config/onewindow.toml");
+    std::fs::write(
+        &file,
+        "[backoffice]\nurl = \"http://exchange.example.gov.cn\"\n\n[lock]\nidle_minutes = 0\n",
+    )
+    .unwrap();
+    let mock = start_with(root.path(), "main", &services());
+    let problem = invoke(&mock, "session_status", json!({})).unwrap_err();
+    assert_eq!(problem["code"], "config_invalid", "{problem}");
+    let english = problem["message_en"].as_str().unwrap();
+    assert!(english.contains(&file.display().to_string()), "{english}");
+    assert!(english.contains("line 2, backoffice.url"), "{english}");
+    assert!(english.contains("line 5, lock.idle_minutes"), "{english}");
+    assert!(problem["message_zh"]
+        .as_str()
+        .unwrap()
+        .contains("第 5 行 lock.idle_minutes"));
+    // Nothing was opened: no case store was made.
+    assert!(!root.path().join("cases").exists());
+    assert!(invoke(&mock, "app_info", json!({})).is_ok());
+}
+
+#[test]
+fn with_no_back_office_configured_cases_are_kept_and_nothing_is_sent() {
+    let root = tempfile::tempdir().unwrap();
+    let services = onewindow_lib::backoffice::ServiceOptions {
+        backoffice: onewindow_lib::backoffice::BackOfficeSetting::None,
+        ..services()
+    };
+    let mock = start_with(root.path(), "main", &services);
+    sign_in_as(&mock, "clerk");
+    let store = store(&mock);
+    let (item, values) = backoffice_sim::sample_intakes().remove(0);
+    tauri::async_runtime::block_on(store.record_intake(intake(
+        1,
+        "market-registration",
+        item,
+        values,
+    )))
+    .unwrap();
+    let status = invoke(&mock, "sync_now", json!({})).expect("sync_now answers");
+    assert_eq!(status["connection"], "not_configured", "{status}");
+    assert_eq!(status["pending"], 1, "{status}");
+    assert!(status["systems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|system| system["has_token"] == false));
+    assert!(!root.path().join("demo-backoffice.sqlite").exists());
 }
 
 #[test]
@@ -2017,8 +2095,7 @@ fn a_practice_session_never_touches_the_real_store_or_back_office() {
         },
         token_store: Some(keys),
         backoffice: onewindow_lib::backoffice::BackOfficeSetting::Url(simulator.url()),
-        interval: std::time::Duration::from_millis(200),
-        background: false,
+        ..services()
     };
     let data = root.path().join("data");
     let mock = start_with(&data, "main", &real);

@@ -77,16 +77,20 @@ pub fn set_printing<R: Runtime>(
     Ok(updated)
 }
 
-fn test_page(paper: Layout) -> Result<(DocumentInput, print::Rendered), UiError> {
-    let catalog_dir = crate::state::catalog_dir();
-    let calendar_dir = catalog_dir.join("../calendar");
-    let mut input =
-        print::sample::input(&catalog_dir, &calendar_dir, DocumentKind::AcceptanceReceipt)
-            .map_err(|detail| UiError {
-                code: "test_page".into(),
-                message_zh: format!("测试页无法生成：{detail}"),
-                message_en: format!("The test page could not be made: {detail}"),
-            })?;
+fn test_page(
+    folders: &crate::config::Folders,
+    paper: Layout,
+) -> Result<(DocumentInput, print::Rendered), UiError> {
+    let mut input = print::sample::input(
+        &folders.catalog,
+        &folders.calendar,
+        DocumentKind::AcceptanceReceipt,
+    )
+    .map_err(|detail| UiError {
+        code: "test_page".into(),
+        message_zh: format!("测试页无法生成：{detail}"),
+        message_en: format!("The test page could not be made: {detail}"),
+    })?;
     // A test page is never a valid document.
     input.practice = true;
     let rendered = print::render(&input, paper)?;
@@ -102,7 +106,7 @@ pub fn preview_test_page(
     paper: Layout,
 ) -> Result<DocumentView, UiError> {
     require(&state, "preview_test_page")?;
-    let (input, rendered) = test_page(paper)?;
+    let (input, rendered) = test_page(&state.settings.folders, paper)?;
     Ok(DocumentView {
         kind: input.kind,
         number: input.document_number,
@@ -119,7 +123,7 @@ pub fn preview_test_page(
 pub fn print_test_page(state: State<'_, AppState>) -> Result<PrintJob, UiError> {
     require(&state, "print_test_page")?;
     let chosen = preferences(&state);
-    let (_, rendered) = test_page(chosen.paper)?;
+    let (_, rendered) = test_page(&state.settings.folders, chosen.paper)?;
     let job_id = printer::print(
         chosen.printer.as_deref(),
         "OneWindow test page",

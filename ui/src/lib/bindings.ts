@@ -760,6 +760,8 @@ export type Connection =
 "demo" | 
 /**  Syncing with the configured back offices. */
 "configured" | 
+/**  No back office is configured: cases are kept, nothing is sent. */
+"not_configured" | 
 /**  Not syncing; the reason says why and what to do. */
 "unavailable";
 

@@ -1,0 +1,755 @@
+//! The workstation's configuration file, `onewindow.toml`: the hall and
+//! window, the back offices, the printer, the device folders, the idle
+//! lock and the key store, written by the hall's IT staff at installation
+//! (documented with an example in `docs/configuration.md`).
+//!
+//! Where it is looked for, first found wins: the file `ONEWINDOW_CONFIG`
+//! names; `onewindow.toml` in the app's configuration directory;
+//! `/etc/onewindow/onewindow.toml`. No file: the defaults.
+//!
+//! Every problem of the file is found at once, each with its key, its line
+//! and what to do, in Chinese and English: a file with problems is never
+//! half used. The environment variables of the development and test set-up
+//! (`ONEWINDOW_BACKOFFICE_URL`, `ONEWINDOW_CATALOG_DIR`, ...) still override
+//! single settings. This module reads and checks; it never writes the file
+//! and never opens the store.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::backoffice::BackOfficeSetting;
+use crate::error::UiError;
+use crate::state::Workstation;
+
+/// The file name in the configuration directories.
+pub const FILE_NAME: &str = "onewindow.toml";
+/// The environment variable that names a configuration file.
+pub const FILE_VARIABLE: &str = "ONEWINDOW_CONFIG";
+/// The hall-wide configuration file, when the app's own has none.
+pub const SYSTEM_FILE: &str = "/etc/onewindow/onewindow.toml";
+
+/// The file as written. Unknown keys are problems (a misspelt key must not
+/// silently fall back to a default).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConfigFile {
+    workstation: Option<WorkstationSection>,
+    #[serde(default)]
+    backoffice: BackOfficeSection,
+    #[serde(default)]
+    printer: PrinterSection,
+    #[serde(default)]
+    folders: FolderSection,
+    #[serde(default)]
+    lock: LockSection,
+    #[serde(default)]
+    key_store: KeyStoreSection,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WorkstationSection {
+    hall_code: String,
+    hall_name_zh: String,
+    hall_name_en: String,
+    window_number: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BackOfficeSection {
+    /// `"demo"`, `"none"` or `"url"`.
+    connection: Option<String>,
+    url: Option<String>,
+    sync_interval_seconds: Option<u32>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PrinterSection {
+    name: Option<String>,
+    paper: Option<crate::print::Layout>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FolderSection {
+    catalog: Option<PathBuf>,
+    standards: Option<PathBuf>,
+    calendar: Option<PathBuf>,
+    training: Option<PathBuf>,
+    capture: Option<PathBuf>,
+    id_card: Option<PathBuf>,
+    keep_capture_originals: Option<bool>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LockSection {
+    idle_minutes: Option<u32>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct KeyStoreSection {
+    /// `"system"` (the OS key store) or `"file"`.
+    kind: Option<String>,
+    file: Option<PathBuf>,
+}
+
+/// Where the store key is kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyStore {
+    /// The OS key store (Secret Service or the kernel keyring).
+    System,
+    /// A plain key file (allowed, warned about on every start).
+    File(PathBuf),
+}
+
+/// The folders the app reads its data files from and watches.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Folders {
+    pub catalog: PathBuf,
+    pub standards: PathBuf,
+    pub calendar: PathBuf,
+    pub training: PathBuf,
+    /// `None`: `<data>/inbox/capture`.
+    pub capture: Option<PathBuf>,
+    /// `None`: `<data>/inbox/id-card`.
+    pub id_card: Option<PathBuf>,
+    pub keep_capture_originals: bool,
+}
+
+/// The settings in force: the file's, the environment's overrides, and the
+/// defaults for the rest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    /// The file they came from (`None`: no file, defaults).
+    pub source: Option<PathBuf>,
+    pub workstation: Workstation,
+    pub backoffice: BackOfficeSetting,
+    pub sync_interval: Duration,
+    pub printer: Option<String>,
+    pub paper: Option<crate::print::Layout>,
+    pub idle_lock_minutes: Option<u32>,
+    pub key_store: KeyStore,
+    pub folders: Folders,
+}
+
+/// One problem of the file: which key, on which line, and what to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub key: String,
+    pub line: Option<usize>,
+    pub message_zh: String,
+    pub message_en: String,
+}
+
+/// Why the configuration cannot be used: the file and all its problems.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    pub path: PathBuf,
+    pub problems: Vec<Problem>,
+}
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(formatter, "{}:", self.path.display())?;
+        for problem in &self.problems {
+            write!(formatter, "\n  {}", problem.describe_en())?;
+        }
+        Ok(())
+    }
+}
+
+impl Problem {
+    fn new(key: &str, line: Option<usize>, zh: String, en: String) -> Self {
+        Problem {
+            key: key.to_owned(),
+            line,
+            message_zh: zh,
+            message_en: en,
+        }
+    }
+
+    fn describe_zh(&self) -> String {
+        match self.line {
+            Some(line) => format!("第 {line} 行 {}：{}", self.key, self.message_zh),
+            None => format!("{}：{}", self.key, self.message_zh),
+        }
+    }
+
+    fn describe_en(&self) -> String {
+        match self.line {
+            Some(line) => format!("line {line}, {}: {}", self.key, self.message_en),
+            None => format!("{}: {}", self.key, self.message_en),
+        }
+    }
+}
+
+impl ConfigError {
+    /// The error the window shows: the file, and every problem.
+    pub fn to_ui(&self) -> UiError {
+        let zh: Vec<String> = self.problems.iter().map(Problem::describe_zh).collect();
+        let en: Vec<String> = self.problems.iter().map(Problem::describe_en).collect();
+        UiError {
+            code: "config_invalid".into(),
+            message_zh: format!(
+                "配置文件 {} 有误，工作站未打开案件库，请系统管理员改正后重启：{}",
+                self.path.display(),
+                zh.join("；")
+            ),
+            message_en: format!(
+                "The configuration file {} has problems, so the case store was not opened. Ask your administrator to correct it and restart: {}",
+                self.path.display(),
+                en.join("; ")
+            ),
+        }
+    }
+}
+
+/// The shipped data folders: next to the sources in a development build,
+/// in the bundle's resources once installed.
+#[derive(Debug, Clone)]
+pub struct ShippedFolders {
+    pub root: PathBuf,
+}
+
+impl ShippedFolders {
+    /// The sources' `forms/` folder when it exists (a development build on
+    /// its own machine), else `<resources>/forms` of the installed bundle.
+    pub fn find(resource_dir: Option<PathBuf>) -> Self {
+        let sources = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../forms"));
+        if sources.join("catalog").is_dir() {
+            return ShippedFolders { root: sources };
+        }
+        match resource_dir {
+            Some(resources) => ShippedFolders {
+                root: resources.join("forms"),
+            },
+            None => ShippedFolders { root: sources },
+        }
+    }
+}
+
+fn variable(name: &str) -> Option<String> {
+    std::env::var(name)
+        .ok()
+        .filter(|value| !value.trim().is_empty())
+}
+
+/// Which file is read: `ONEWINDOW_CONFIG`, else the app's own, else the
+/// hall-wide one; `None` when none exists.
+pub fn find_file(config_dir: &Path) -> Option<PathBuf> {
+    if let Some(named) = variable(FILE_VARIABLE) {
+        return Some(PathBuf::from(named));
+    }
+    [config_dir.join(FILE_NAME), PathBuf::from(SYSTEM_FILE)]
+        .into_iter()
+        .find(|path| path.is_file())
+}
+
+/// The back office when neither the file nor the environment names one: the
+/// built-in demo in a development build (everything works at first start),
+/// none in a release build (an installed workstation never pretends).
+pub fn default_backoffice() -> BackOfficeSetting {
+    if cfg!(debug_assertions) {
+        BackOfficeSetting::Demo
+    } else {
+        BackOfficeSetting::None
+    }
+}
+
+impl Settings {
+    /// The defaults, without the environment's overrides.
+    fn base(shipped: &ShippedFolders) -> Self {
+        Settings {
+            source: None,
+            workstation: Workstation::sample(),
+            backoffice: default_backoffice(),
+            sync_interval: Duration::from_secs(3),
+            printer: None,
+            paper: None,
+            idle_lock_minutes: None,
+            key_store: KeyStore::System,
+            folders: Folders {
+                catalog: shipped.root.join("catalog"),
+                standards: shipped.root.join("standards"),
+                calendar: shipped.root.join("calendar"),
+                training: shipped.root.join("training"),
+                capture: None,
+                id_card: None,
+                keep_capture_originals: false,
+            },
+        }
+    }
+
+    /// Defaults with the environment's overrides, no file.
+    pub fn defaults(shipped: &ShippedFolders) -> Self {
+        let mut settings = Self::base(shipped);
+        settings.apply_environment();
+        settings
+    }
+
+    /// Reads and checks the file found for `config_dir` (see [`find_file`]).
+    pub fn load(config_dir: &Path, shipped: &ShippedFolders) -> Result<Self, ConfigError> {
+        match find_file(config_dir) {
+            None => Ok(Self::defaults(shipped)),
+            Some(path) => {
+                let text = std::fs::read_to_string(&path).map_err(|error| ConfigError {
+                    path: path.clone(),
+                    problems: vec![Problem::new(
+                        "(file)",
+                        None,
+                        format!("无法读取（{error}）"),
+                        format!("cannot be read ({error})"),
+                    )],
+                })?;
+                let mut settings = Self::parse(&text, shipped).map_err(|problems| ConfigError {
+                    path: path.clone(),
+                    problems,
+                })?;
+                settings.source = Some(path);
+                settings.apply_environment();
+                Ok(settings)
+            }
+        }
+    }
+
+    /// Parses and checks a file's text; every problem found, or the settings.
+    pub fn parse(text: &str, shipped: &ShippedFolders) -> Result<Self, Vec<Problem>> {
+        let file: ConfigFile = toml::from_str(text).map_err(|error| {
+            let line = error
+                .span()
+                .map(|span| text[..span.start.min(text.len())].matches('\n').count() + 1);
+            let message = error.message().trim().to_owned();
+            vec![Problem::new(
+                "(syntax)",
+                line,
+                format!("不是有效的配置（{message}）"),
+                format!("not a valid configuration ({message})"),
+            )]
+        })?;
+        let line_of = |section: &str, key: &str| line_of_key(text, section, key);
+        let mut problems = Vec::new();
+        let mut problem = |section: &str, key: &str, zh: String, en: String| {
+            problems.push(Problem::new(
+                &format!("{section}.{key}"),
+                line_of(section, key),
+                zh,
+                en,
+            ));
+        };
+
+        let mut settings = Settings::base(shipped);
+
+        if let Some(workstation) = file.workstation {
+            let fields = [
+                ("hall_code", &workstation.hall_code),
+                ("hall_name_zh", &workstation.hall_name_zh),
+                ("hall_name_en", &workstation.hall_name_en),
+                ("window_number", &workstation.window_number),
+            ];
+            for (key, value) in fields {
+                if value.trim().is_empty() {
+                    problem(
+                        "workstation",
+                        key,
+                        "不能为空".into(),
+                        "must not be empty".into(),
+                    );
+                }
+            }
+            let number = workstation.window_number.trim();
+            if !number.is_empty()
+                && (number.chars().count() > 8
+                    || !number.chars().all(|c| c.is_ascii_alphanumeric()))
+            {
+                problem(
+                    "workstation",
+                    "window_number",
+                    format!("“{number}”不是窗口号：最多 8 个字母或数字"),
+                    format!("“{number}” is not a window number: at most 8 letters or digits"),
+                );
+            }
+            settings.workstation = Workstation {
+                hall_code: workstation.hall_code.trim().to_owned(),
+                hall_name_zh: workstation.hall_name_zh.trim().to_owned(),
+                hall_name_en: workstation.hall_name_en.trim().to_owned(),
+                window_number: number.to_owned(),
+            };
+        }
+
+        let backoffice = file.backoffice;
+        match (backoffice.connection.as_deref(), backoffice.url) {
+            (None, None) => {}
+            (Some("demo"), None) => settings.backoffice = BackOfficeSetting::Demo,
+            (Some("none"), None) => settings.backoffice = BackOfficeSetting::None,
+            (Some("url") | None, Some(url)) => match check_url(&url) {
+                Ok(()) => settings.backoffice = BackOfficeSetting::Url(url),
+                Err((zh, en)) => problem("backoffice", "url", zh, en),
+            },
+            (Some("url"), None) => problem(
+                "backoffice",
+                "url",
+                "connection = \"url\" 时必须填写后台地址".into(),
+                "connection = \"url\" needs the back offices' url".into(),
+            ),
+            (Some("demo" | "none"), Some(_)) => problem(
+                "backoffice",
+                "url",
+                "只有 connection = \"url\" 时才能填写地址".into(),
+                "a url is only allowed with connection = \"url\"".into(),
+            ),
+            (Some(other), _) => problem(
+                "backoffice",
+                "connection",
+                format!("“{other}”无效，应为 \"url\"、\"demo\" 或 \"none\""),
+                format!("“{other}” is not valid; use \"url\", \"demo\" or \"none\""),
+            ),
+        }
+        if let Some(seconds) = backoffice.sync_interval_seconds {
+            if (1..=3600).contains(&seconds) {
+                settings.sync_interval = Duration::from_secs(u64::from(seconds));
+            } else {
+                problem(
+                    "backoffice",
+                    "sync_interval_seconds",
+                    format!("{seconds} 超出范围：应为 1 到 3600 秒"),
+                    format!("{seconds} is out of range: use 1 to 3600 seconds"),
+                );
+            }
+        }
+
+        if let Some(name) = file.printer.name {
+            if name.trim().is_empty() {
+                problem(
+                    "printer",
+                    "name",
+                    "不能为空（不指定打印机就删去这一行）".into(),
+                    "must not be empty (remove the line to name no printer)".into(),
+                );
+            } else {
+                settings.printer = Some(name.trim().to_owned());
+            }
+        }
+        settings.paper = file.printer.paper;
+
+        if let Some(minutes) = file.lock.idle_minutes {
+            if (1..=60).contains(&minutes) {
+                settings.idle_lock_minutes = Some(minutes);
+            } else {
+                problem(
+                    "lock",
+                    "idle_minutes",
+                    format!("{minutes} 超出范围：应为 1 到 60 分钟"),
+                    format!("{minutes} is out of range: use 1 to 60 minutes"),
+                );
+            }
+        }
+
+        match (file.key_store.kind.as_deref(), file.key_store.file) {
+            (None | Some("system"), None) => {}
+            (Some("file"), Some(path)) => {
+                if path.is_absolute() {
+                    settings.key_store = KeyStore::File(path);
+                } else {
+                    problem(
+                        "key_store",
+                        "file",
+                        format!("“{}”不是绝对路径", path.display()),
+                        format!("“{}” is not an absolute path", path.display()),
+                    );
+                }
+            }
+            (Some("file"), None) => problem(
+                "key_store",
+                "file",
+                "kind = \"file\" 时必须填写密钥文件路径".into(),
+                "kind = \"file\" needs the key file's path".into(),
+            ),
+            (None | Some("system"), Some(_)) => problem(
+                "key_store",
+                "file",
+                "只有 kind = \"file\" 时才能填写密钥文件".into(),
+                "a key file is only allowed with kind = \"file\"".into(),
+            ),
+            (Some(other), _) => problem(
+                "key_store",
+                "kind",
+                format!("“{other}”无效，应为 \"system\" 或 \"file\""),
+                format!("“{other}” is not valid; use \"system\" or \"file\""),
+            ),
+        }
+
+        let folders = file.folders;
+        let mut read_folder = |key: &str, value: Option<PathBuf>, target: &mut PathBuf| {
+            let Some(path) = value else { return };
+            if !path.is_absolute() {
+                problem(
+                    "folders",
+                    key,
+                    format!("“{}”不是绝对路径", path.display()),
+                    format!("“{}” is not an absolute path", path.display()),
+                );
+            } else if !path.is_dir() {
+                problem(
+                    "folders",
+                    key,
+                    format!("文件夹“{}”不存在", path.display()),
+                    format!("the folder “{}” does not exist", path.display()),
+                );
+            } else {
+                *target = path;
+            }
+        };
+        read_folder("catalog", folders.catalog, &mut settings.folders.catalog);
+        read_folder(
+            "standards",
+            folders.standards,
+            &mut settings.folders.standards,
+        );
+        read_folder("calendar", folders.calendar, &mut settings.folders.calendar);
+        read_folder("training", folders.training, &mut settings.folders.training);
+        // The inbox folders are made when missing; they must be absolute.
+        for (key, value, target) in [
+            ("capture", folders.capture, &mut settings.folders.capture),
+            ("id_card", folders.id_card, &mut settings.folders.id_card),
+        ] {
+            match value {
+                Some(path) if !path.is_absolute() => problem(
+                    "folders",
+                    key,
+                    format!("“{}”不是绝对路径", path.display()),
+                    format!("“{}” is not an absolute path", path.display()),
+                ),
+                other => *target = other,
+            }
+        }
+        settings.folders.keep_capture_originals = folders.keep_capture_originals.unwrap_or(false);
+
+        if problems.is_empty() {
+            Ok(settings)
+        } else {
+            Err(problems)
+        }
+    }
+
+    /// The development and test set-up's environment variables override
+    /// single settings.
+    fn apply_environment(&mut self) {
+        if let Some(url) = variable("ONEWINDOW_BACKOFFICE_URL") {
+            self.backoffice = BackOfficeSetting::Url(url);
+        }
+        if let Some(milliseconds) =
+            variable("ONEWINDOW_SYNC_INTERVAL_MS").and_then(|value| value.parse().ok())
+        {
+            self.sync_interval = Duration::from_millis(milliseconds);
+        }
+        if let Some(path) = variable("ONEWINDOW_KEY_FILE") {
+            self.key_store = KeyStore::File(PathBuf::from(path));
+        }
+        let folders = &mut self.folders;
+        for (name, target) in [
+            ("ONEWINDOW_CATALOG_DIR", &mut folders.catalog),
+            ("ONEWINDOW_STANDARDS_DIR", &mut folders.standards),
+            ("ONEWINDOW_CALENDAR_DIR", &mut folders.calendar),
+            ("ONEWINDOW_TRAINING_DIR", &mut folders.training),
+        ] {
+            if let Some(path) = variable(name) {
+                *target = PathBuf::from(path);
+            }
+        }
+        if let Some(path) = variable("ONEWINDOW_CAPTURE_DIR") {
+            folders.capture = Some(PathBuf::from(path));
+        }
+        if let Some(path) = variable("ONEWINDOW_ID_CARD_DIR") {
+            folders.id_card = Some(PathBuf::from(path));
+        }
+        if std::env::var_os("ONEWINDOW_CAPTURE_KEEP_ORIGINALS").is_some() {
+            folders.keep_capture_originals = true;
+        }
+    }
+}
+
+/// A back-office URL must be https, or http to this machine only (the
+/// demo and test set-ups).
+fn check_url(url: &str) -> Result<(), (String, String)> {
+    let lower = url.trim().to_ascii_lowercase();
+    let loopback = ["http://127.0.0.1", "http://localhost", "http://[::1]"];
+    let host_follows = |prefix: &str| {
+        lower
+            .strip_prefix(prefix)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with([':', '/']))
+    };
+    let https = lower.starts_with("https://") && lower.len() > "https://".len();
+    if https || loopback.iter().any(|prefix| host_follows(prefix)) {
+        Ok(())
+    } else {
+        Err((
+            format!("“{url}”不可用：后台地址必须是 https（http 只允许本机 127.0.0.1）"),
+            format!(
+                "“{url}” cannot be used: a back-office address must be https (http only to this machine, 127.0.0.1)"
+            ),
+        ))
+    }
+}
+
+/// The line of `key` inside `[section]`, for the problem's location.
+fn line_of_key(text: &str, section: &str, key: &str) -> Option<usize> {
+    let mut current = String::new();
+    for (index, line) in text.lines().enumerate() {
+        let trimmed = line.trim();
+        if let Some(name) = trimmed
+            .strip_prefix('[')
+            .and_then(|rest| rest.strip_suffix(']'))
+        {
+            current = name.trim().to_owned();
+        } else if current == section
+            && trimmed
+                .split_once('=')
+                .is_some_and(|(name, _)| name.trim() == key)
+        {
+            return Some(index + 1);
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shipped() -> ShippedFolders {
+        ShippedFolders::find(None)
+    }
+
+    #[test]
+    fn the_documented_example_parses_to_what_it_says() {
+        let folder = tempfile::tempdir().unwrap();
+        let example = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../docs/onewindow.example.toml"
+        ))
+        .unwrap()
+        .replace("/srv/onewindow", &folder.path().display().to_string());
+        for sub in ["catalog", "standards", "calendar", "training"] {
+            std::fs::create_dir_all(folder.path().join(sub)).unwrap();
+        }
+        let settings = Settings::parse(&example, &shipped()).unwrap();
+        assert_eq!(settings.workstation.window_number, "05");
+        assert_eq!(
+            settings.backoffice,
+            BackOfficeSetting::Url("https://exchange.example.gov.cn/".into())
+        );
+        assert_eq!(settings.sync_interval, Duration::from_secs(5));
+        assert_eq!(settings.printer.as_deref(), Some("HallWindow05"));
+        assert_eq!(settings.paper, Some(crate::print::Layout::A4));
+        assert_eq!(settings.idle_lock_minutes, Some(10));
+        assert_eq!(settings.key_store, KeyStore::System);
+        assert_eq!(settings.folders.catalog, folder.path().join("catalog"));
+        assert_eq!(
+            settings.folders.capture,
+            Some(PathBuf::from("/var/spool/onewindow/capture"))
+        );
+    }
+
+    #[test]
+    fn an_empty_file_gives_the_defaults() {
+        let settings = Settings::parse("", &shipped()).unwrap();
+        assert_eq!(settings.workstation, Workstation::sample());
+        assert_eq!(settings.backoffice, default_backoffice());
+        assert!(settings.folders.catalog.ends_with("catalog"));
+    }
+
+    #[test]
+    fn every_problem_is_reported_with_its_key_and_line() {
+        let text = "[workstation]\nhall_code = \"310104\"\nhall_name_zh = \"徐汇\"\nhall_name_en = \"\"\nwindow_number = \"No. 5!\"\n\n[backoffice]\nurl = \"http://exchange.example.gov.cn\"\nsync_interval_seconds = 0\n\n[lock]\nidle_minutes = 90\n\n[key_store]\nkind = \"file\"\nfile = \"keys/store.key\"\n\n[folders]\ncatalog = \"/no/such/folder\"\n";
+        let problems = Settings::parse(text, &shipped()).unwrap_err();
+        let found: Vec<(&str, Option<usize>)> = problems
+            .iter()
+            .map(|problem| (problem.key.as_str(), problem.line))
+            .collect();
+        assert_eq!(
+            found,
+            vec![
+                ("workstation.hall_name_en", Some(4)),
+                ("workstation.window_number", Some(5)),
+                ("backoffice.url", Some(8)),
+                ("backoffice.sync_interval_seconds", Some(9)),
+                ("lock.idle_minutes", Some(12)),
+                ("key_store.file", Some(16)),
+                ("folders.catalog", Some(19)),
+            ]
+        );
+        assert!(problems[2].message_en.contains("https"));
+        assert!(problems[6].message_zh.contains("/no/such/folder"));
+    }
+
+    #[test]
+    fn a_misspelt_key_or_broken_syntax_is_a_problem_with_its_line() {
+        let problems =
+            Settings::parse("[lock]\nidle_minute = 5\n", &shipped()).expect_err("unknown key");
+        assert_eq!(problems[0].line, Some(2));
+        assert!(
+            problems[0].message_en.contains("idle_minute"),
+            "{:?}",
+            problems[0]
+        );
+        let problems =
+            Settings::parse("[printer]\nname = \"A\n", &shipped()).expect_err("broken string");
+        assert_eq!(problems[0].key, "(syntax)");
+        assert_eq!(problems[0].line, Some(2));
+        let problems = Settings::parse("[printer]\npaper = \"letter\"\n", &shipped())
+            .expect_err("unknown paper");
+        assert!(problems[0].message_en.contains("letter"));
+    }
+
+    #[test]
+    fn the_back_office_choices_are_checked() {
+        let parse = |text: &str| Settings::parse(text, &shipped());
+        assert_eq!(
+            parse("[backoffice]\nconnection = \"none\"\n")
+                .unwrap()
+                .backoffice,
+            BackOfficeSetting::None
+        );
+        assert_eq!(
+            parse("[backoffice]\nconnection = \"demo\"\n")
+                .unwrap()
+                .backoffice,
+            BackOfficeSetting::Demo
+        );
+        assert_eq!(
+            parse("[backoffice]\nurl = \"http://127.0.0.1:8080\"\n")
+                .unwrap()
+                .backoffice,
+            BackOfficeSetting::Url("http://127.0.0.1:8080".into())
+        );
+        for bad in [
+            "[backoffice]\nconnection = \"url\"\n",
+            "[backoffice]\nconnection = \"demo\"\nurl = \"https://a\"\n",
+            "[backoffice]\nconnection = \"cloud\"\n",
+            "[backoffice]\nurl = \"http://127.0.0.1.evil.example\"\n",
+            "[key_store]\nkind = \"vault\"\n",
+            "[key_store]\nfile = \"/k\"\n",
+        ] {
+            assert!(parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_error_for_the_window_names_the_file_and_each_problem() {
+        let error = ConfigError {
+            path: PathBuf::from("/etc/onewindow/onewindow.toml"),
+            problems: Settings::parse("[lock]\nidle_minutes = 0\n", &shipped()).unwrap_err(),
+        };
+        let ui = error.to_ui();
+        assert_eq!(ui.code, "config_invalid");
+        assert!(ui.message_zh.contains("/etc/onewindow/onewindow.toml"));
+        assert!(ui.message_zh.contains("第 2 行 lock.idle_minutes"));
+        assert!(ui.message_en.contains("line 2, lock.idle_minutes"));
+    }
+}

@@ -220,6 +220,15 @@ fn print_table(rows: &[Row]) {
                 "SHORT"
             }
         };
+        forms::benchmark::record(&forms::benchmark::BenchRow {
+            group: "forms",
+            figure: &row.figure,
+            value: &show(row.value),
+            baseline: &show(row.baseline),
+            ratio: Some(ratio),
+            goal: &goal,
+            verdict: forms::benchmark::Verdict::of(pass),
+        });
         println!(
             "{:<72} {:>11} {:>11} {:>8.2}x {:>22} {:>6}",
             row.figure,

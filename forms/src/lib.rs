@@ -8,6 +8,7 @@
 //! HTTP or Tauri.
 
 pub mod applicant;
+pub mod benchmark;
 pub mod bundle;
 pub mod calendar;
 pub mod catalog;
@@ -15,6 +16,7 @@ pub mod decision;
 pub mod error;
 pub mod expression;
 pub mod form;
+pub mod fuzzing;
 pub mod generator;
 pub mod id_card;
 pub mod identifiers;

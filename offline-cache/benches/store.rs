@@ -296,6 +296,15 @@ fn main() {
                 "SHORT"
             }
         };
+        forms::benchmark::record(&forms::benchmark::BenchRow {
+            group: "store",
+            figure: &row.figure,
+            value: &show(row.value),
+            baseline: &show(row.baseline),
+            ratio: Some(ratio),
+            goal: &goal,
+            verdict: forms::benchmark::Verdict::of(pass),
+        });
         println!(
             "{:<78} {:>11} {:>11} {:>9.2}x {:>14} {:>6}",
             row.figure,

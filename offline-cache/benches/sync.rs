@@ -198,6 +198,28 @@ async fn main() {
         "report",
         "-"
     );
+    let drained = format!(
+        "drain {total} cases, concurrency {concurrency}, +{} ms (baseline: the limit)",
+        latency.as_millis()
+    );
+    forms::benchmark::record(&forms::benchmark::BenchRow {
+        group: "sync",
+        figure: &drained,
+        value: &format!("{throughput:.0}/s"),
+        baseline: &format!("{limit:.0}/s"),
+        ratio: Some(share),
+        goal: ">= 0.80x",
+        verdict: forms::benchmark::Verdict::of(Some(share >= 0.8)),
+    });
+    forms::benchmark::record(&forms::benchmark::BenchRow {
+        group: "sync",
+        figure: "CPU time per case (this process: store, mapping, HTTP)",
+        value: &format!("{:.1} µs", cpu / total as f64 * 1e6),
+        baseline: "-",
+        ratio: None,
+        goal: "report",
+        verdict: forms::benchmark::Verdict::Report,
+    });
     println!(
         "\n{} figure(s), {} short of their goal",
         1,

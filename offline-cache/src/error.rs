@@ -27,6 +27,8 @@ pub enum CacheError {
     DiskFull { detail: String },
     #[error("the disk refused a write (it may be full or failing): {detail}; nothing was saved")]
     WriteRefused { detail: String },
+    #[error("the data folder is read-only: {detail}; nothing was saved. Check the folder's permissions or how its disk is mounted")]
+    ReadOnly { detail: String },
     #[error("`{event:?}` is not allowed from `{from:?}` for a {role:?}")]
     IllegalTransition {
         from: CaseState,
@@ -66,6 +68,7 @@ impl CacheError {
             CacheError::NewerSchema { .. } => "store_newer_schema",
             CacheError::DiskFull { .. } => "disk_full",
             CacheError::WriteRefused { .. } => "write_refused",
+            CacheError::ReadOnly { .. } => "read_only",
             CacheError::IllegalTransition { .. } => "illegal_transition",
             CacheError::UnknownCase(_) => "unknown_case",
             CacheError::UnknownDraft(_) => "unknown_draft",
@@ -88,6 +91,7 @@ impl CacheError {
             CacheError::NewerSchema { .. } => "办件库由更新版本的一窗通写入，请先升级本软件。".into(),
             CacheError::DiskFull { .. } => "磁盘空间已满，本次操作未保存。请清理磁盘后重试。".into(),
             CacheError::WriteRefused { .. } => "磁盘拒绝写入（可能已满或故障），本次操作未保存。请检查磁盘后重试。".into(),
+            CacheError::ReadOnly { .. } => "数据文件夹只读，本次操作未保存。请系统管理员检查该文件夹的权限或磁盘的挂载方式。".into(),
             CacheError::IllegalTransition { from, event, .. } => format!("办件当前状态（{from:?}）不允许执行“{event:?}”。"),
             CacheError::UnknownCase(id) => format!("找不到办件 {id}。"),
             CacheError::UnknownDraft(id) => format!("找不到草稿 {id}。"),
@@ -108,6 +112,13 @@ pub(crate) fn database(error: rusqlite::Error) -> CacheError {
                 detail: detail
                     .clone()
                     .unwrap_or_else(|| "database or disk is full".into()),
+            };
+        }
+        if failure.code == rusqlite::ErrorCode::ReadOnly {
+            return CacheError::ReadOnly {
+                detail: detail
+                    .clone()
+                    .unwrap_or_else(|| "attempt to write a readonly database".into()),
             };
         }
         if failure.code == rusqlite::ErrorCode::SystemIoFailure {

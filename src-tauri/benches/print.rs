@@ -108,6 +108,20 @@ fn main() {
                 let value = percentile(&mut times, fraction);
                 let pass = value < Duration::from_millis(20);
                 short += usize::from(judged && !pass);
+                let figure = format!(
+                    "{} {layout:?} {label}, {:.1} KB (baseline: one line)",
+                    kind.slug(),
+                    size as f64 / 1024.0
+                );
+                forms::benchmark::record(&forms::benchmark::BenchRow {
+                    group: "documents",
+                    figure: &figure,
+                    value: &ms(value),
+                    baseline: &ms(floor),
+                    ratio: Some(value.as_secs_f64() / floor.as_secs_f64()),
+                    goal: if judged { "< 20 ms" } else { "report" },
+                    verdict: forms::benchmark::Verdict::of(judged.then_some(pass)),
+                });
                 println!(
                     "{:<58} {:>12} {:>12} {:>7.1}x {:>10} {:>8}",
                     format!(

@@ -7,6 +7,9 @@
 //! large values until a write is refused; prints the error code.
 //! `store-exerciser DIR KEY_HEX sync URL FORMS_DIR` — drains the outbox to
 //! the simulated back offices at URL until idle; prints `drained N`.
+//! `store-exerciser DIR KEY_HEX typing SEED` — a clerk typing into one draft
+//! (keys 40–200 ms apart, now and then a pause), saved by the window's rule;
+//! prints `typed N MS` per key and `saved N` per acknowledged save.
 //! `store-exerciser DIR - keyring` — makes the store key in the system key
 //! store, reads it back, opens the store with it and prints the backend.
 
@@ -55,6 +58,7 @@ fn main() {
     let now = || chrono::Local::now().fixed_offset();
     let options = StoreOptions::default();
     match mode.as_str() {
+        "typing" => typing(&store, seed, &mut out),
         "loop" => {
             for round in 0u64.. {
                 let case_id = uuid::Uuid::new_v4().to_string();
@@ -209,5 +213,59 @@ fn sync(dir: &str, key: &str, rest: &[String]) {
     match report {
         Ok(report) => println!("drained {}", report.acknowledged),
         Err(error) => println!("sync-failed {}", error.code()),
+    }
+}
+
+/// The window's autosave rule (ui/src/lib/intake/autosave.ts): save 250 ms
+/// after the last key, and at the latest 750 ms after the first unsaved key.
+const PAUSE: std::time::Duration = std::time::Duration::from_millis(250);
+const LONGEST_UNSAVED: std::time::Duration = std::time::Duration::from_millis(750);
+
+fn typing(store: &CaseStore<Production>, seed: u64, out: &mut impl Write) {
+    use rand::{Rng, SeedableRng};
+    use std::time::{Duration, Instant};
+    let mut random = rand::rngs::StdRng::seed_from_u64(seed);
+    let started = Instant::now();
+    let sleep_until =
+        |at: Instant| std::thread::sleep(at.saturating_duration_since(Instant::now()));
+    let mut typed = 0u64;
+    let mut last_key = Instant::now();
+    let mut unsaved_since: Option<Instant> = None;
+    loop {
+        let gap = if random.random_bool(0.05) {
+            600
+        } else {
+            random.random_range(40..200)
+        };
+        let next_key = last_key + Duration::from_millis(gap);
+        if let Some(since) = unsaved_since {
+            let due = (last_key + PAUSE).min(since + LONGEST_UNSAVED);
+            if due <= next_key {
+                sleep_until(due);
+                let draft = DraftSave {
+                    id: format!("typing-{seed}"),
+                    clerk_id: "clerk-01".into(),
+                    window: "01".into(),
+                    bundle_id: None,
+                    item_versions: [("market.company-establishment".to_owned(), 3)].into(),
+                    content: serde_json::json!({ "typed": typed }),
+                    at: chrono::Local::now().fixed_offset(),
+                };
+                if store
+                    .write_blocking(move |connection| save_draft(connection, &draft))
+                    .is_ok()
+                {
+                    writeln!(out, "saved {typed}").unwrap();
+                    out.flush().unwrap();
+                }
+                unsaved_since = None;
+            }
+        }
+        sleep_until(next_key);
+        typed += 1;
+        last_key = Instant::now();
+        unsaved_since.get_or_insert(last_key);
+        writeln!(out, "typed {typed} {}", started.elapsed().as_millis()).unwrap();
+        out.flush().unwrap();
     }
 }

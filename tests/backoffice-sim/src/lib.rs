@@ -51,6 +51,11 @@ pub struct Faults {
     pub reset: f64,
     /// Share of submissions committed and then not answered.
     pub lost_answer: f64,
+    /// Share of requests held `stall_ms` before they are handled as usual
+    /// (longer than the client waits: a timeout on its side, while the
+    /// submission may still be committed here).
+    pub stall: f64,
+    pub stall_ms: u64,
 }
 
 /// One emulated system.
@@ -494,6 +499,10 @@ async fn roll(shared: &Shared, system: System, submission: bool) -> Fault {
         .unwrap_or_default();
     if faults.delay_ms > 0 {
         tokio::time::sleep(Duration::from_millis(faults.delay_ms)).await;
+    }
+    let stall: f64 = shared.random.lock().expect("lock").random();
+    if stall < faults.stall {
+        tokio::time::sleep(Duration::from_millis(faults.stall_ms)).await;
     }
     let dice: f64 = shared.random.lock().expect("lock").random();
     let mut edge = faults.reset;

@@ -1,0 +1,110 @@
+//! One row of the benchmark table. Every bench binary of the workspace
+//! (and the window measurements of the end-to-end crate) prints its own
+//! table and, when `ONEWINDOW_BENCH_ROWS` names a file, also appends each
+//! row there as tab-separated values; `./x bench` prints them as one table.
+//!
+//! For bench binaries only: it must never be called by the app.
+
+use std::io::Write;
+
+/// The environment variable naming the rows file.
+pub const ROWS_VARIABLE: &str = "ONEWINDOW_BENCH_ROWS";
+
+/// How a figure did against its goal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    Pass,
+    Short,
+    /// Reported, no goal.
+    Report,
+}
+
+impl Verdict {
+    pub fn of(pass: Option<bool>) -> Self {
+        match pass {
+            Some(true) => Verdict::Pass,
+            Some(false) => Verdict::Short,
+            None => Verdict::Report,
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Verdict::Pass => "pass",
+            Verdict::Short => "SHORT",
+            Verdict::Report => "-",
+        }
+    }
+}
+
+/// One figure: its value and baseline as shown (with units), the ratio of
+/// value to baseline, the goal as text, and the verdict.
+pub struct BenchRow<'a> {
+    pub group: &'a str,
+    pub figure: &'a str,
+    pub value: &'a str,
+    pub baseline: &'a str,
+    pub ratio: Option<f64>,
+    pub goal: &'a str,
+    pub verdict: Verdict,
+}
+
+/// Appends the row to the rows file, if one is named. A file that cannot
+/// be written is reported on stderr; the bench goes on.
+pub fn record(row: &BenchRow<'_>) {
+    let Some(path) = std::env::var_os(ROWS_VARIABLE).filter(|value| !value.is_empty()) else {
+        return;
+    };
+    let clean = |text: &str| text.replace(['\t', '\n'], " ");
+    let line = format!(
+        "{}\t{}\t{}\t{}\t{}\t{}\t{}\n",
+        clean(row.group),
+        clean(row.figure),
+        clean(row.value),
+        clean(row.baseline),
+        row.ratio
+            .map_or("-".to_owned(), |ratio| format!("{ratio:.2}x")),
+        clean(row.goal),
+        row.verdict.label()
+    );
+    let written = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .and_then(|mut file| file.write_all(line.as_bytes()));
+    if let Err(error) = written {
+        eprintln!(
+            "the benchmark row could not be written to {}: {error}",
+            std::path::Path::new(&path).display()
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rows_are_appended_as_tab_separated_values() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("rows.tsv");
+        std::env::set_var(ROWS_VARIABLE, &file);
+        for verdict in [Verdict::Pass, Verdict::Short] {
+            record(&BenchRow {
+                group: "forms",
+                figure: "search\tp99",
+                value: "0.2 ms",
+                baseline: "3.1 ms",
+                ratio: Some(0.2 / 3.1),
+                goal: "< 1 ms",
+                verdict,
+            });
+        }
+        std::env::remove_var(ROWS_VARIABLE);
+        let text = std::fs::read_to_string(&file).unwrap();
+        assert_eq!(
+            text,
+            "forms\tsearch p99\t0.2 ms\t3.1 ms\t0.06x\t< 1 ms\tpass\nforms\tsearch p99\t0.2 ms\t3.1 ms\t0.06x\t< 1 ms\tSHORT\n"
+        );
+    }
+}

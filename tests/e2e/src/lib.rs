@@ -212,6 +212,25 @@ impl App {
             "the app binary {} does not exist: build it first (`cargo build -p onewindow`; `./x test` does)",
             binary.display()
         );
+        let environment: Vec<(String, PathBuf)> = home
+            .environment()
+            .into_iter()
+            .chain([("ONEWINDOW_LOG".to_owned(), PathBuf::from("info"))])
+            .collect();
+        let (app, _) = App::launch(&binary, &environment, label).await?;
+        app.wait_for("[data-testid=shell][data-ready=true]").await;
+        Ok(app)
+    }
+
+    /// Starts `binary` through its own tauri-driver with `environment`;
+    /// returns the session and how long the session took to open (the
+    /// driver's start not counted: from asking for the session, which
+    /// starts the app, to the window's page loaded).
+    pub async fn launch(
+        binary: &Path,
+        environment: &[(String, PathBuf)],
+        label: &str,
+    ) -> Result<(App, Duration), (String, String)> {
         let port = free_port();
         let native_port = free_port();
         let log_path = artifacts_dir().join(format!("{label}.driver.log"));
@@ -220,8 +239,7 @@ impl App {
         command
             .args(["--port", &port.to_string()])
             .args(["--native-port", &native_port.to_string()])
-            .envs(home.environment())
-            .env("ONEWINDOW_LOG", "info")
+            .envs(environment.iter().map(|(name, value)| (name, value)))
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("driver log handle"))
             .stderr(log);
@@ -245,6 +263,7 @@ impl App {
             "tauri:options".into(),
             serde_json::json!({ "application": binary }),
         );
+        let asked = Instant::now();
         let client = tokio::time::timeout(
             Duration::from_secs(90),
             ClientBuilder::new(HttpConnector::new())
@@ -252,6 +271,7 @@ impl App {
                 .connect(&format!("http://127.0.0.1:{port}")),
         )
         .await;
+        let opened = asked.elapsed();
         let failed = |problem: String| {
             let log = std::fs::read_to_string(&log_path).unwrap_or_default();
             (format!("{problem}; see {}", log_path.display()), log)
@@ -265,8 +285,12 @@ impl App {
             client,
             driver: app.driver.take().expect("driver present"),
         };
-        app.wait_for("[data-testid=shell][data-ready=true]").await;
-        Ok(app)
+        Ok((app, opened))
+    }
+
+    /// The driver's process id (it leads the group of the app it started).
+    pub fn driver_id(&self) -> u32 {
+        self.driver.id()
     }
 
     /// Starts the app and signs in as a clerk (see [`App::sign_in_as`]).

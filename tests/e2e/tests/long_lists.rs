@@ -333,6 +333,16 @@ async fn long_lists_stay_smooth() {
          -------------------------------------+----------------------------------+----------------------------------------------------------+------\n",
     );
     let mut line = |name: &str, small: f64, large: f64| {
+        let unit = if name.contains("(count)") { "" } else { " ms" };
+        forms::benchmark::record(&forms::benchmark::BenchRow {
+            group: "long lists (debug build)",
+            figure: &format!("{name} (baseline: the small window)"),
+            value: &format!("{large:.1}{unit}"),
+            baseline: &format!("{small:.1}{unit}"),
+            ratio: (small > 0.0).then(|| large / small),
+            goal: "report",
+            verdict: forms::benchmark::Verdict::Report,
+        });
         table.push_str(&format!(
             "{name:<37}| {small:>32.1} | {large:>56.1} | {:>5.2}\n",
             if small > 0.0 { large / small } else { f64::NAN }

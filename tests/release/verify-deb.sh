@@ -50,7 +50,7 @@ say "the package declares: $(dpkg-deb -f "$deb" Depends)"
 in_debian apt-get update -qq
 say "installing the .deb with apt on the fresh Debian 12"
 in_debian apt-get install -y -qq /tmp/onewindow.deb >/dev/null
-in_debian dpkg -s onewindow | grep -E '^(Status|Version)'
+in_debian dpkg -s "$(dpkg-deb -f "$deb" Package)" | grep -E '^(Status|Version)'
 test -x "$root/usr/bin/onewindow"
 # The bundled catalogue, standards, calendar and scenarios.
 for folder in catalog standards calendar training; do

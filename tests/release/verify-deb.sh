@@ -67,12 +67,14 @@ echo pw | gnome-keyring-daemon --unlock --components=secrets >/dev/null
 xvfb-run -a -s "-screen 0 1366x768x24" onewindow > "$HOME/app.out" 2>&1 &
 app=$!
 sleep "${SETTLE_SECONDS:-25}"
-if kill -0 "$app" 2>/dev/null; then echo "running"; else echo "exited"; fi
-pkill -TERM -f /usr/bin/onewindow || true
+if kill -0 "$app" 2>/dev/null; then echo running > "$HOME/state"; else echo exited > "$HOME/state"; fi
+pkill -TERM -x onewindow || true
 wait "$app" 2>/dev/null || true
 INNER
 chmod +x "$root/home/clerk/start.sh"
-state=$(in_debian su clerk -s /bin/bash -c 'cd && HOME=/home/clerk dbus-run-session -- ./start.sh')
+in_debian su clerk -s /bin/bash -c 'cd && HOME=/home/clerk dbus-run-session -- ./start.sh' \
+  > "$root/home/clerk/session.out" 2>&1
+state=$(cat "$root/home/clerk/state" 2>/dev/null || echo "no state")
 logs="$root/home/clerk/.local/share/cn.onewindow.workstation/logs"
 log=$(cat "$logs"/onewindow.*.log 2>/dev/null || true)
 fail() {

@@ -34,26 +34,14 @@ fn acknowledged_commits_survive_kill_9() {
     let mut acknowledged = 0u64;
 
     for round in 0..rounds {
-        let mut child = exerciser()
+        let mut command = exerciser();
+        command
             .arg(dir.path())
             .arg(&key_hex)
             .arg("loop")
-            .arg((round + 1).to_string())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("the exerciser starts");
-        let stdout = child.stdout.take().unwrap();
-        let reader = std::thread::spawn(move || {
-            BufReader::new(stdout)
-                .lines()
-                .map_while(Result::ok)
-                .collect::<Vec<String>>()
-        });
-        std::thread::sleep(Duration::from_millis(random.random_range(30..350)));
-        child.kill().expect("SIGKILL");
-        child.wait().unwrap();
-        for line in reader.join().unwrap() {
+            .arg((round + 1).to_string());
+        let lines = kill_after(command, Duration::from_millis(random.random_range(30..350)));
+        for line in lines {
             let parts: Vec<&str> = line.split_whitespace().collect();
             match parts.as_slice() {
                 ["case", id, state] | ["state", id, state] => {
@@ -152,28 +140,19 @@ fn a_kill_while_typing_loses_under_a_second_of_typing() {
     let mut worst_ms = 0u64;
     let mut keys_typed = 0u64;
     for round in 0..rounds {
-        let mut child = exerciser()
+        let mut command = exerciser();
+        command
             .arg(dir.path())
             .arg(&key_hex)
             .arg("typing")
-            .arg((round + 1).to_string())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("the exerciser starts");
-        let stdout = child.stdout.take().unwrap();
-        let reader = std::thread::spawn(move || {
-            BufReader::new(stdout)
-                .lines()
-                .map_while(Result::ok)
-                .collect::<Vec<String>>()
-        });
-        std::thread::sleep(Duration::from_millis(random.random_range(400..2500)));
-        child.kill().expect("SIGKILL");
-        child.wait().unwrap();
+            .arg((round + 1).to_string());
+        let lines = kill_after(
+            command,
+            Duration::from_millis(random.random_range(400..2500)),
+        );
         // When each key was typed (ms from the start), as the clerk saw it.
         let mut typed_at: HashMap<u64, u64> = HashMap::new();
-        for line in reader.join().unwrap() {
+        for line in lines {
             if let ["typed", count, at] = line.split_whitespace().collect::<Vec<_>>().as_slice() {
                 if let (Ok(count), Ok(at)) = (count.parse(), at.parse()) {
                     typed_at.insert(count, at);
@@ -295,8 +274,7 @@ fn record_row(figure: &str, value: &str, goal: &str) {
 }
 
 /// Runs the exerciser's intake loop for `run` (inside `wrapper`'s command
-/// when given) and returns how many cases it acknowledged; the lines that
-/// are not cases go to `other`.
+/// when given) and returns the lines it printed.
 fn run_loop(
     dir: &std::path::Path,
     key: &StoreKey,
@@ -311,7 +289,7 @@ fn run_loop(
         "loop".to_owned(),
         "7".to_owned(),
     ];
-    let mut command = match wrapper {
+    let command = match wrapper {
         Some(wrapper) => {
             let mut all = wrapper.to_vec();
             all.append(&mut arguments);
@@ -325,6 +303,12 @@ fn run_loop(
             command
         }
     };
+    kill_after(command, run)
+}
+
+/// Runs `command` for `run`, kills it with SIGKILL and returns the lines it
+/// printed (the last may be cut by the kill).
+fn kill_after(mut command: Command, run: Duration) -> Vec<String> {
     let mut child = command
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -338,6 +322,7 @@ fn run_loop(
             .collect::<Vec<String>>()
     });
     std::thread::sleep(run);
+    // It may have ended on its own (a store that would not open).
     let _ = child.kill();
     child.wait().unwrap();
     reader.join().unwrap()

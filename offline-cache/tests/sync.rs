@@ -234,7 +234,7 @@ async fn every_case_reaches_its_system_exactly_once_through_faults() {
     let duplicates = stored.len() - unique.len();
     let missing = case_numbers.difference(&unique).count();
     let figure = format!(
-        "{total} cases through 500s 10%, 429s 5%, resets 5%, lost answers 10%, timeouts 1%, one system down for the first half"
+        "{total} cases, 500/429/reset/lost-answer/timeout faults, a system down half the run"
     );
     for (what, count) in [
         ("duplicates at the back office", duplicates),

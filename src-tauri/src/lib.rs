@@ -178,6 +178,7 @@ pub fn start<R: Runtime, M: Manager<R>>(
     data_dir_override: Option<PathBuf>,
     services: Option<&backoffice::ServiceOptions>,
 ) -> Result<(), error::AppError> {
+    let began = std::time::Instant::now();
     specta.mount_events(app);
     let paths = AppPaths::resolve(app.path(), data_dir_override)?;
     let shipped = config::ShippedFolders::find(app.path().resource_dir().ok());
@@ -200,6 +201,10 @@ pub fn start<R: Runtime, M: Manager<R>>(
     if background {
         devices::spawn(app.app_handle());
     }
+    tracing::info!(
+        milliseconds = began.elapsed().as_millis() as u64,
+        "start-up done (the window opens now)"
+    );
     Ok(())
 }
 

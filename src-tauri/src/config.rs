@@ -27,6 +27,9 @@ use crate::state::Workstation;
 pub const FILE_NAME: &str = "onewindow.toml";
 /// The environment variable that names a configuration file.
 pub const FILE_VARIABLE: &str = "ONEWINDOW_CONFIG";
+
+/// Where an override from the environment comes from, in a problem.
+const ENVIRONMENT_SOURCE: &str = "environment variable";
 /// The hall-wide configuration file, when the app's own has none.
 pub const SYSTEM_FILE: &str = "/etc/onewindow/onewindow.toml";
 
@@ -194,6 +197,19 @@ impl ConfigError {
     pub fn to_ui(&self) -> UiError {
         let zh: Vec<String> = self.problems.iter().map(Problem::describe_zh).collect();
         let en: Vec<String> = self.problems.iter().map(Problem::describe_en).collect();
+        if self.path == Path::new(ENVIRONMENT_SOURCE) {
+            return UiError {
+                code: "config_invalid".into(),
+                message_zh: format!(
+                    "环境变量设置有误，工作站未打开案件库，请系统管理员改正后重启：{}",
+                    zh.join("；")
+                ),
+                message_en: format!(
+                    "Environment variables have problems, so the case store was not opened. Ask your administrator to correct them and restart: {}",
+                    en.join("; ")
+                ),
+            };
+        }
         UiError {
             code: "config_invalid".into(),
             message_zh: format!(
@@ -286,17 +302,20 @@ impl Settings {
         }
     }
 
-    /// Defaults with the environment's overrides, no file.
+    /// Defaults with the environment's overrides, no file (an override with
+    /// a problem is left out here: [`Settings::load`] reports it).
     pub fn defaults(shipped: &ShippedFolders) -> Self {
         let mut settings = Self::base(shipped);
-        settings.apply_environment();
+        let _reported_by_load = settings.apply_environment();
         settings
     }
 
-    /// Reads and checks the file found for `config_dir` (see [`find_file`]).
+    /// Reads and checks the file found for `config_dir` (see [`find_file`]),
+    /// then the environment's overrides: every problem of either, or the
+    /// settings.
     pub fn load(config_dir: &Path, shipped: &ShippedFolders) -> Result<Self, ConfigError> {
-        match find_file(config_dir) {
-            None => Ok(Self::defaults(shipped)),
+        let mut settings = match find_file(config_dir) {
+            None => Self::base(shipped),
             Some(path) => {
                 let text = std::fs::read_to_string(&path).map_err(|error| ConfigError {
                     path: path.clone(),
@@ -312,9 +331,20 @@ impl Settings {
                     problems,
                 })?;
                 settings.source = Some(path);
-                settings.apply_environment();
-                Ok(settings)
+                settings
             }
+        };
+        let problems = settings.apply_environment();
+        if problems.is_empty() {
+            Ok(settings)
+        } else {
+            Err(ConfigError {
+                path: settings
+                    .source
+                    .clone()
+                    .unwrap_or_else(|| PathBuf::from(ENVIRONMENT_SOURCE)),
+                problems,
+            })
         }
     }
 
@@ -538,15 +568,43 @@ impl Settings {
     }
 
     /// The development and test set-up's environment variables override
-    /// single settings.
-    fn apply_environment(&mut self) {
+    /// single settings; a value that cannot be used is a problem (named by
+    /// its variable), never silently passed over.
+    fn apply_environment(&mut self) -> Vec<Problem> {
+        self.apply_overrides(variable)
+    }
+
+    /// [`Settings::apply_environment`] with the variables looked up by
+    /// `variable` (tests pass their own).
+    fn apply_overrides(&mut self, variable: impl Fn(&str) -> Option<String>) -> Vec<Problem> {
+        let mut problems = Vec::new();
+        let mut problem = |name: &str, zh: String, en: String| {
+            problems.push(Problem::new(
+                &format!("{name} ({ENVIRONMENT_SOURCE})"),
+                None,
+                zh,
+                en,
+            ));
+        };
         if let Some(url) = variable("ONEWINDOW_BACKOFFICE_URL") {
-            self.backoffice = BackOfficeSetting::Url(url);
+            match check_url(&url) {
+                Ok(()) => self.backoffice = BackOfficeSetting::Url(url),
+                Err((zh, en)) => problem("ONEWINDOW_BACKOFFICE_URL", zh, en),
+            }
         }
-        if let Some(milliseconds) =
-            variable("ONEWINDOW_SYNC_INTERVAL_MS").and_then(|value| value.parse().ok())
-        {
-            self.sync_interval = Duration::from_millis(milliseconds);
+        if let Some(value) = variable("ONEWINDOW_SYNC_INTERVAL_MS") {
+            match value.trim().parse::<u64>() {
+                Ok(milliseconds) if (1..=3_600_000).contains(&milliseconds) => {
+                    self.sync_interval = Duration::from_millis(milliseconds);
+                }
+                _ => problem(
+                    "ONEWINDOW_SYNC_INTERVAL_MS",
+                    format!("“{value}”无效：应为 1 到 3600000 之间的毫秒数"),
+                    format!(
+                        "“{value}” is not valid: use a number of milliseconds from 1 to 3600000"
+                    ),
+                ),
+            }
         }
         if let Some(path) = variable("ONEWINDOW_KEY_FILE") {
             self.key_store = KeyStore::File(PathBuf::from(path));
@@ -568,9 +626,10 @@ impl Settings {
         if let Some(path) = variable("ONEWINDOW_ID_CARD_DIR") {
             folders.id_card = Some(PathBuf::from(path));
         }
-        if std::env::var_os("ONEWINDOW_CAPTURE_KEEP_ORIGINALS").is_some() {
+        if variable("ONEWINDOW_CAPTURE_KEEP_ORIGINALS").is_some() {
             folders.keep_capture_originals = true;
         }
+        problems
     }
 }
 
@@ -624,6 +683,56 @@ mod tests {
 
     fn shipped() -> ShippedFolders {
         ShippedFolders::find(None)
+    }
+
+    #[test]
+    fn environment_overrides_that_cannot_be_used_are_problems_named_by_variable() {
+        let variables = std::collections::BTreeMap::from([
+            ("ONEWINDOW_SYNC_INTERVAL_MS", "three seconds"),
+            ("ONEWINDOW_BACKOFFICE_URL", "http://exchange.example.gov.cn"),
+            ("ONEWINDOW_CATALOG_DIR", "/srv/catalog"),
+        ]);
+        let mut settings = Settings::base(&shipped());
+        let problems =
+            settings.apply_overrides(|name| variables.get(name).map(|value| value.to_string()));
+        let keys: Vec<&str> = problems
+            .iter()
+            .map(|problem| problem.key.as_str())
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                "ONEWINDOW_BACKOFFICE_URL (environment variable)",
+                "ONEWINDOW_SYNC_INTERVAL_MS (environment variable)"
+            ]
+        );
+        assert!(problems[1].message_en.contains("“three seconds”"));
+        // The usable ones are still applied; the others leave the default.
+        assert_eq!(settings.folders.catalog, PathBuf::from("/srv/catalog"));
+        assert_eq!(settings.sync_interval, Duration::from_secs(3));
+        assert!(!matches!(settings.backoffice, BackOfficeSetting::Url(_)));
+        let shown = ConfigError {
+            path: PathBuf::from(ENVIRONMENT_SOURCE),
+            problems,
+        }
+        .to_ui();
+        assert!(shown
+            .message_en
+            .starts_with("Environment variables have problems"));
+        assert!(shown.message_zh.contains("ONEWINDOW_SYNC_INTERVAL_MS"));
+
+        let good = std::collections::BTreeMap::from([
+            ("ONEWINDOW_SYNC_INTERVAL_MS", "250"),
+            ("ONEWINDOW_BACKOFFICE_URL", "http://127.0.0.1:9000"),
+        ]);
+        let mut settings = Settings::base(&shipped());
+        let problems =
+            settings.apply_overrides(|name| good.get(name).map(|value| value.to_string()));
+        assert!(problems.is_empty(), "{problems:?}");
+        assert_eq!(settings.sync_interval, Duration::from_millis(250));
+        assert!(
+            matches!(settings.backoffice, BackOfficeSetting::Url(ref url) if url == "http://127.0.0.1:9000")
+        );
     }
 
     #[test]

@@ -385,7 +385,7 @@ pub async fn reload_catalog<R: Runtime>(app: &AppHandle<R>) -> CatalogChanged {
     let event = match loaded {
         Ok(Ok(catalog)) => {
             let version = catalog.version.clone();
-            state.catalogs.replace(catalog);
+            state.catalogs().replace(catalog);
             tracing::info!(%version, "the catalogue was reloaded");
             CatalogChanged {
                 version: Some(version),
@@ -404,7 +404,7 @@ pub async fn reload_catalog<R: Runtime>(app: &AppHandle<R>) -> CatalogChanged {
                 .map(str::to_owned)
                 .filter(|line| !line.trim().is_empty())
                 .collect();
-            state.catalogs.set_problems(problems.clone());
+            state.catalogs().set_problems(problems.clone());
             CatalogChanged {
                 version: state.catalog().map(|catalog| catalog.version.clone()),
                 replaced: false,
@@ -413,7 +413,7 @@ pub async fn reload_catalog<R: Runtime>(app: &AppHandle<R>) -> CatalogChanged {
         }
         Err(error) => {
             let problems = vec![format!("the catalogue could not be loaded: {error}")];
-            state.catalogs.set_problems(problems.clone());
+            state.catalogs().set_problems(problems.clone());
             CatalogChanged {
                 version: state.catalog().map(|catalog| catalog.version.clone()),
                 replaced: false,
@@ -440,7 +440,7 @@ pub fn catalog_status(state: State<'_, AppState>) -> Result<CatalogStatus, UiErr
     require(&state, "catalog_status")?;
     Ok(CatalogStatus {
         version: state.catalog().map(|catalog| catalog.version.clone()),
-        problems: state.catalogs.problems(),
+        problems: state.catalogs().problems(),
     })
 }
 

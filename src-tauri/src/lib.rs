@@ -169,9 +169,11 @@ pub fn with_app<R: Runtime>(
 
 /// Start-up: mounts the events, resolves and creates the directories,
 /// reads the configuration, starts logging and puts the app state in
-/// place. Tauri runs it from the setup hook; the mock runtime has no event
-/// loop, so tests call it, with services of their own (`None`: the
-/// configuration's).
+/// place, then opens the catalogue, the case store and sync on a thread of
+/// its own while the window loads (commands wait for it; see
+/// [`AppState::open`]). Tauri runs it from the setup hook; the mock runtime
+/// has no event loop, so tests call it, with services of their own
+/// (`None`: the configuration's).
 pub fn start<R: Runtime, M: Manager<R>>(
     app: &M,
     specta: &tauri_specta::Builder<R>,
@@ -191,20 +193,50 @@ pub fn start<R: Runtime, M: Manager<R>>(
                 .unwrap_or(&config::Settings::defaults(&shipped)),
         ),
     };
-    let services = &services;
-    let state = AppState::start(paths, settings, services, &shipped)?;
-    if let (Ok(sync), true) = (state.service(), services.background) {
-        sync.spawn_loop(app.app_handle().clone(), services.interval);
-    }
-    let background = services.background && state.service().is_ok();
+    let state = AppState::start(paths, settings, &services, &shipped);
     app.manage(state);
-    if background {
-        devices::spawn(app.app_handle());
-    }
     tracing::info!(
         milliseconds = began.elapsed().as_millis() as u64,
         "start-up done (the window opens now)"
     );
+    let app = app.app_handle().clone();
+    let open = move || {
+        let state = app.state::<AppState>();
+        state.open();
+        let sync = state.service();
+        if let (Ok(sync), true) = (&sync, services.background) {
+            sync.spawn_loop(app.clone(), services.interval);
+            devices::spawn(&app);
+        }
+        tracing::info!(
+            milliseconds = began.elapsed().as_millis() as u64,
+            "catalogue, case store and sync open"
+        );
+    };
+    // Run on its own thread; here, before the window, if no thread can be had.
+    let task = std::sync::Arc::new(std::sync::Mutex::new(Some(open)));
+    let for_thread = task.clone();
+    let spawned = std::thread::Builder::new()
+        .name("opening".into())
+        .spawn(move || {
+            let open = for_thread
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .take();
+            if let Some(open) = open {
+                open();
+            }
+        });
+    if let Err(error) = spawned {
+        tracing::warn!(%error, "no thread for the opening: opening before the window");
+        let open = task
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .take();
+        if let Some(open) = open {
+            open();
+        }
+    }
     Ok(())
 }
 

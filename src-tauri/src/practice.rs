@@ -270,7 +270,7 @@ pub struct ScenarioView {
 
 fn scenarios(state: &AppState) -> Result<Vec<forms::training::Scenario>, UiError> {
     state
-        .scenarios
+        .scenarios()
         .read()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
         .clone()
@@ -820,7 +820,7 @@ pub fn save_scenario(
     std::fs::write(&temporary, forms::training::to_toml(&own)).map_err(io)?;
     std::fs::rename(&temporary, &file).map_err(io)?;
     *state
-        .scenarios
+        .scenarios()
         .write()
         .unwrap_or_else(|poisoned| poisoned.into_inner()) = load_all_scenarios(
         &state.settings.folders.training,

@@ -358,6 +358,24 @@ fn a_configuration_file_with_problems_keeps_the_store_closed_and_says_each() {
 }
 
 #[test]
+fn a_folder_that_cannot_be_made_keeps_the_store_closed_and_the_window_says_which() {
+    let root = tempfile::tempdir().unwrap();
+    // The log folder's place is taken by a file.
+    std::fs::write(root.path().join("logs"), b"not a folder").unwrap();
+    let mock = start_with(root.path(), "main", &services());
+    let problem = invoke(&mock, "session_status", json!({})).unwrap_err();
+    assert_eq!(problem["code"], "write_failed", "{problem}");
+    let english = problem["message_en"].as_str().unwrap();
+    assert!(
+        english.contains(&root.path().join("logs").display().to_string()),
+        "{english}"
+    );
+    // The window still opens and shows it; no case store was made.
+    assert!(invoke(&mock, "app_info", json!({})).is_ok());
+    assert!(!root.path().join("cases").exists());
+}
+
+#[test]
 fn with_no_back_office_configured_cases_are_kept_and_nothing_is_sent() {
     let root = tempfile::tempdir().unwrap();
     let services = onewindow_lib::backoffice::ServiceOptions {

@@ -134,7 +134,7 @@ pub fn search_catalog(
     query: String,
 ) -> Result<Vec<CatalogHit>, UiError> {
     require(&state, "search_catalog")?;
-    let (catalog, index) = state.catalogs.search().ok_or_else(no_catalog)?;
+    let (catalog, index) = state.catalogs().search().ok_or_else(no_catalog)?;
     Ok(results(&catalog, &index, &query))
 }
 

@@ -368,8 +368,8 @@ fn catalog(state: &AppState) -> Result<std::sync::Arc<Catalog>, UiError> {
     })
 }
 
-fn calendar(state: &AppState) -> Result<&forms::calendar::WorkingCalendar, UiError> {
-    state.calendar.as_deref().ok_or_else(|| UiError {
+fn calendar(state: &AppState) -> Result<std::sync::Arc<forms::calendar::WorkingCalendar>, UiError> {
+    state.calendar().ok_or_else(|| UiError {
         code: "calendar_missing".into(),
         message_zh: "工作日历未加载，无法计算承诺办结日期。请联系系统管理员。".into(),
         message_en: "The working-day calendar did not load, so no promised date can be worked out. Call your administrator.".into(),
@@ -645,7 +645,7 @@ fn check_draft<'a>(
             .map(|(key, mark)| (key.clone(), mark.into()))
             .collect(),
     };
-    let check = plan.check(catalog, calendar, &answers, today);
+    let check = plan.check(catalog, &calendar, &answers, today);
     let defaults = plan
         .questions
         .iter()

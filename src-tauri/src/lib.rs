@@ -214,30 +214,30 @@ pub fn start<R: Runtime, M: Manager<R>>(
         );
     };
     // Run on its own thread; here, before the window, if no thread can be had.
-    let task = std::sync::Arc::new(std::sync::Mutex::new(Some(open)));
+    let task: std::sync::Arc<OnceTask> =
+        std::sync::Arc::new(std::sync::Mutex::new(Some(Box::new(open))));
     let for_thread = task.clone();
     let spawned = std::thread::Builder::new()
         .name("opening".into())
-        .spawn(move || {
-            let open = for_thread
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner())
-                .take();
-            if let Some(open) = open {
-                open();
-            }
-        });
+        .spawn(move || run_once(&for_thread));
     if let Err(error) = spawned {
         tracing::warn!(%error, "no thread for the opening: opening before the window");
-        let open = task
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .take();
-        if let Some(open) = open {
-            open();
-        }
+        run_once(&task);
     }
     Ok(())
+}
+
+/// Work to be done once, by whichever takes it first.
+type OnceTask = std::sync::Mutex<Option<Box<dyn FnOnce() + Send>>>;
+
+fn run_once(task: &OnceTask) {
+    let work = task
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .take();
+    if let Some(work) = work {
+        work();
+    }
 }
 
 /// The app's Tauri context: configuration, capabilities and the embedded UI.

@@ -173,6 +173,9 @@ impl Default for Home {
 pub struct App {
     pub client: Client,
     driver: Child,
+    /// When the session was asked for (which starts the app), by the wall
+    /// clock: the page's `performance.timeOrigin` is on the same clock.
+    pub asked_at: std::time::SystemTime,
 }
 
 fn free_port() -> u16 {
@@ -264,6 +267,7 @@ impl App {
             serde_json::json!({ "application": binary }),
         );
         let asked = Instant::now();
+        let asked_at = std::time::SystemTime::now();
         let client = tokio::time::timeout(
             Duration::from_secs(90),
             ClientBuilder::new(HttpConnector::new())
@@ -284,6 +288,7 @@ impl App {
         let app = App {
             client,
             driver: app.driver.take().expect("driver present"),
+            asked_at,
         };
         Ok((app, opened))
     }

@@ -29,7 +29,26 @@ struct Sample {
     first_start: Duration,
     start: Duration,
     memory_kib: u64,
+    /// Where the cold start went, in milliseconds: see [`PHASES`].
+    phases: [f64; 4],
+    /// The page's own start-up marks (`onewindow:…`), ms after its origin.
+    marks: BTreeMap<String, f64>,
 }
+
+/// The parts of a start, told apart by the page's navigation timing.
+const PHASES: [&str; 4] = [
+    "app and web view start (session asked -> page requested)",
+    "page served (-> response end)",
+    "scripts loaded and run (-> DOMContentLoaded end)",
+    "first screen (-> the first input takes a key)",
+];
+
+/// The page's clock origin (wall clock, ms), its response end and its
+/// DOMContentLoaded end (ms after the origin).
+const NAVIGATION_TIMING: &str = "const navigation = performance.getEntriesByType('navigation')[0];
+     return [performance.timeOrigin, navigation ? navigation.responseEnd : 0,
+             navigation ? navigation.domContentLoadedEventEnd : 0,
+             performance.getEntriesByType('mark').map((mark) => [mark.name, mark.startTime])];";
 
 /// Every process's parent, from /proc.
 fn parents() -> BTreeMap<u32, u32> {
@@ -69,16 +88,24 @@ fn below(root: u32, parents: &BTreeMap<u32, u32>) -> Vec<u32> {
     found
 }
 
+/// A process's proportional set size; 0 for a process that has ended since
+/// it was listed (gone, or a zombie with no memory left). Any other failure to read it stops the benchmark: a
+/// figure with a process left out would be wrong.
 fn proportional_set_kib(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup"))
-        .ok()
-        .and_then(|text| {
-            text.lines()
-                .find(|line| line.starts_with("Pss:"))
-                .and_then(|line| line.split_whitespace().nth(1))
-                .and_then(|value| value.parse().ok())
-        })
-        .unwrap_or(0)
+    let path = format!("/proc/{pid}/smaps_rollup");
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return 0,
+        Err(error) => panic!("{path} cannot be read ({error}): the memory figure would be wrong"),
+    };
+    if text.is_empty() {
+        return 0;
+    }
+    text.lines()
+        .find(|line| line.starts_with("Pss:"))
+        .and_then(|line| line.split_whitespace().nth(1))
+        .and_then(|value| value.parse().ok())
+        .unwrap_or_else(|| panic!("{path} has no Pss line"))
 }
 
 /// The app started by the driver (the process running `binary`) and all
@@ -101,38 +128,76 @@ fn app_memory_kib(driver: u32, binary: &Path) -> u64 {
         .sum()
 }
 
-/// One start in `home`: how long until the first input took a key, and
-/// the memory after a rest.
-async fn start_once(binary: &Path, ready: &str, label: &str, home: &Home) -> (Duration, u64) {
+/// One start in `home`: how long until the first input took a key, the
+/// memory after a rest, and the phases of the start.
+async fn start_once(
+    binary: &Path,
+    ready: &str,
+    label: &str,
+    home: &Home,
+) -> (Duration, u64, [f64; 4], BTreeMap<String, f64>) {
     let environment: Vec<(String, PathBuf)> = home.environment();
     let (app, opened) = App::launch(binary, &environment, label)
         .await
         .unwrap_or_else(|(problem, _)| panic!("{label}: {problem}"));
     let started = std::time::Instant::now();
-    let field = app.wait_for(ready).await;
+    // Looked for every 5 ms (WebDriver's default wait looks every 250 ms,
+    // which would count up to a quarter second the page did not take).
+    let field = app
+        .client
+        .wait()
+        .at_most(Duration::from_secs(60))
+        .every(Duration::from_millis(5))
+        .for_element(fantoccini::Locator::Css(ready))
+        .await
+        .unwrap_or_else(|error| panic!("{label}: {ready} did not appear: {error}"));
     // Interactive: the field takes a key.
     field
         .send_keys("a")
         .await
         .unwrap_or_else(|error| panic!("{label}: the first field takes no key: {error}"));
     let start = opened + started.elapsed();
+    let timing = app.script(NAVIGATION_TIMING).await;
+    let number = |index: usize| timing[index].as_f64().unwrap_or(0.0);
+    let asked_ms = app
+        .asked_at
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|since| since.as_secs_f64() * 1e3)
+        .unwrap_or(0.0);
+    let before_page = number(0) - asked_ms;
+    let (served, scripts) = (number(1), number(2) - number(1));
+    let total = start.as_secs_f64() * 1e3;
+    let phases = [
+        before_page,
+        served,
+        scripts,
+        total - before_page - served - scripts,
+    ];
+    let marks = timing[3]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|mark| Some((mark[0].as_str()?.to_owned(), mark[1].as_f64()?)))
+        .collect();
     tokio::time::sleep(Duration::from_secs(3)).await;
     let memory_kib = app_memory_kib(app.driver_id(), binary);
     app.close().await;
-    (start, memory_kib)
+    (start, memory_kib, phases, marks)
 }
 
 async fn measure(binary: &Path, ready: &str, label: &str) -> Sample {
     let home = Home::new();
-    let (first_start, _) = start_once(binary, ready, &format!("{label}-first"), &home).await;
+    let (first_start, _, _, _) = start_once(binary, ready, &format!("{label}-first"), &home).await;
     // The app of the first start has gone with its driver's process group;
     // let the session bus drop its single-instance name.
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let (start, memory_kib) = start_once(binary, ready, label, &home).await;
+    let (start, memory_kib, phases, marks) = start_once(binary, ready, label, &home).await;
     Sample {
         first_start,
         start,
         memory_kib,
+        phases,
+        marks,
     }
 }
 
@@ -187,6 +252,27 @@ async fn main() {
             .map(|s| s.first_start.as_secs_f64() * 1e3)
             .collect(),
     );
+    println!("\nwhere the cold start goes, median ms of {rounds} (OneWindow, minimal window):");
+    for (index, phase) in PHASES.iter().enumerate() {
+        let ours_phase = median(ours.iter().map(|s| s.phases[index]).collect());
+        let floor_phase = median(floor.iter().map(|s| s.phases[index]).collect());
+        println!("  {phase:<60} {ours_phase:>7.0} {floor_phase:>7.0}");
+    }
+    let names: std::collections::BTreeSet<&String> =
+        ours.iter().flat_map(|sample| sample.marks.keys()).collect();
+    let mut marks: Vec<(f64, &String)> = names
+        .into_iter()
+        .map(|name| {
+            let times = ours
+                .iter()
+                .filter_map(|sample| sample.marks.get(name).copied());
+            (median(times.collect()), name)
+        })
+        .collect();
+    marks.sort_by(|a, b| a.0.total_cmp(&b.0));
+    for (time, name) in marks {
+        println!("  OneWindow's mark {name:<43} {time:>7.0} ms after the page's origin");
+    }
     let memory_ours = median(ours.iter().map(|s| s.memory_kib as f64 / 1024.0).collect());
     let memory_floor = median(floor.iter().map(|s| s.memory_kib as f64 / 1024.0).collect());
 

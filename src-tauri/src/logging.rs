@@ -19,6 +19,9 @@ pub const LEVEL_VARIABLE: &str = "ONEWINDOW_LOG";
 /// The prefix of every log file: `onewindow.2026-11-27.log`.
 pub const FILE_PREFIX: &str = "onewindow";
 
+/// How many lines may wait for the file writer.
+const QUEUED_LINES: usize = 2_048;
+
 /// How many daily files to keep.
 const DAYS_KEPT: usize = 30;
 
@@ -53,7 +56,14 @@ pub fn start(log_dir: &Path) -> Option<LogGuard> {
             return None;
         }
     };
-    let (file_writer, guard) = tracing_appender::non_blocking(appender);
+    // A short queue: its slots are allocated and touched up front (the
+    // default, 128,000 lines, holds 4 MiB of the app's memory for good),
+    // and the app logs a few lines a minute. When it is full the writer
+    // waits rather than drop a line.
+    let (file_writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+        .buffered_lines_limit(QUEUED_LINES)
+        .lossy(false)
+        .finish(appender);
     let installed = tracing_subscriber::registry()
         .with(filter())
         .with(fmt::layer().with_writer(std::io::stderr))

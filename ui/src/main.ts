@@ -1,3 +1,5 @@
+// First: asks the first screen's questions at once.
+import "./lib/startup";
 import { mount } from "svelte";
 import "./app.css";
 import { setUpLanguages } from "./lib/i18n";

@@ -116,6 +116,13 @@ async fn measure_window(
         )
         .expect("the store opens with its key");
         let now = chrono::Local::now().fixed_offset();
+        // Today's cases between midnight and now, a second apart at most
+        // (shortly after midnight they are closer), so all are today's.
+        let since_midnight = now
+            .time()
+            .signed_duration_since(chrono::NaiveTime::MIN)
+            .num_milliseconds();
+        let spacing = (since_midnight / (cases as i64 + 1)).clamp(0, 1_000);
         store
             .write_blocking(move |connection| {
                 // `earlier` cases yesterday, then `cases` today.
@@ -123,7 +130,9 @@ async fn measure_window(
                     let at = if number < earlier {
                         now - chrono::Duration::days(1)
                     } else {
-                        now - chrono::Duration::seconds((earlier + cases - number) as i64)
+                        now - chrono::Duration::milliseconds(
+                            (earlier + cases - number) as i64 * spacing,
+                        )
                     };
                     let mut intake = offline_cache::sample::intake(
                         &format!("00000000-0000-4000-8000-{number:012}"),

@@ -20,7 +20,7 @@ use chrono::NaiveDate;
 use serde_json::{Map, Value};
 
 use crate::expression::{Expression, SampleKind, Scope};
-use crate::standards::{load_standards, CaseFacts, Standards, UnifiedIntake};
+use crate::standards::{load_standards, Standards, UnifiedIntake};
 use crate::{Catalog, FormsError};
 
 /// The targets, by the names their folders and libFuzzer binaries have.
@@ -184,14 +184,7 @@ pub fn mapping(data: &[u8]) -> bool {
         }
     };
     let intake = UnifiedIntake {
-        case: CaseFacts {
-            case_id: "6f1c2e8a-0000-4000-8000-000000000001".into(),
-            case_number: "SAMPLE202611270001".into(),
-            accepted_on: Some(today()),
-            window: "01".into(),
-            hall_code: "SAMPLE".into(),
-            promised_completion: None,
-        },
+        case: crate::samples::sample_case_facts(1, today()),
         applicant: sample.applicant,
         item_id: item.id.clone(),
         item_version: item.version,

@@ -56,6 +56,20 @@ pub fn resident_id(region: &str, birth: NaiveDate, sequence: u32) -> String {
     format!("{first}{}", resident_check_character(&digits))
 }
 
+/// The facts of sample case `number`, accepted on `accepted_on` at the
+/// sample hall's window 01 (id and case number made from the number, no
+/// promised date).
+pub fn sample_case_facts(number: u64, accepted_on: NaiveDate) -> crate::standards::CaseFacts {
+    crate::standards::CaseFacts {
+        case_id: format!("6f1c2e8a-0000-4000-8000-{number:012}"),
+        case_number: format!("SAMPLE{}{number:04}", accepted_on.format("%Y%m%d")),
+        accepted_on: Some(accepted_on),
+        window: "01".into(),
+        hall_code: "SAMPLE".into(),
+        promised_completion: None,
+    }
+}
+
 /// Credit codes of sample companies (valid check characters, made up).
 pub const SAMPLE_CREDIT_CODES: [&str; 3] = [
     "91350100M000100Y43",

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use chrono::NaiveDate;
 use forms::form::ApplicantProfile;
-use forms::standards::{load_standards, CaseFacts, PayloadFormat, UnifiedIntake};
+use forms::standards::{load_standards, PayloadFormat, UnifiedIntake};
 use forms::FormsError;
 use serde_json::{json, Value};
 
@@ -20,14 +20,7 @@ fn today() -> NaiveDate {
 
 fn intake(item: &str, values: Value) -> UnifiedIntake {
     UnifiedIntake {
-        case: CaseFacts {
-            case_id: "6f1c2e8a-0000-4000-8000-000000000001".into(),
-            case_number: "SAMPLE202611270001".into(),
-            accepted_on: Some(today()),
-            window: "01".into(),
-            hall_code: "SAMPLE".into(),
-            promised_completion: None,
-        },
+        case: forms::samples::sample_case_facts(1, today()),
         applicant: ApplicantProfile::from_resident_id("欧阳修文", "34052419800101001X", today())
             .unwrap(),
         item_id: item.into(),

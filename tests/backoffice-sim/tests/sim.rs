@@ -25,12 +25,8 @@ fn today() -> NaiveDate {
 fn intake(item: &str, case_number: &str, values: Value) -> UnifiedIntake {
     UnifiedIntake {
         case: CaseFacts {
-            case_id: "6f1c2e8a-0000-4000-8000-000000000001".into(),
             case_number: case_number.into(),
-            accepted_on: Some(today()),
-            window: "01".into(),
-            hall_code: "SAMPLE".into(),
-            promised_completion: None,
+            ..forms::samples::sample_case_facts(1, today())
         },
         applicant: ApplicantProfile::from_resident_id("张三", "34052419800101001X", today())
             .unwrap(),
@@ -145,12 +141,8 @@ async fn every_item_and_bundle_of_the_catalogue_maps_to_an_accepted_payload() {
                 item: &forms::catalog::Item,
                 values: serde_json::Map<String, Value>| UnifiedIntake {
         case: CaseFacts {
-            case_id: format!("6f1c2e8a-0000-4000-8000-{number:012}"),
-            case_number: format!("SAMPLE{}{number:04}", today().format("%Y%m%d")),
-            accepted_on: Some(today()),
-            window: "01".into(),
-            hall_code: "SAMPLE".into(),
             promised_completion: Some(today() + chrono::Duration::days(20)),
+            ..forms::samples::sample_case_facts(number as u64, today())
         },
         applicant: applicant.clone(),
         item_id: item.id.clone(),

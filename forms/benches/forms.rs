@@ -195,12 +195,7 @@ fn main() {
 }
 
 fn print_table(rows: &[Row]) {
-    println!(
-        "\n{:<72} {:>11} {:>11} {:>9} {:>22} {:>6}",
-        "figure", "value", "baseline", "ratio", "goal", "result"
-    );
-    println!("{}", "-".repeat(136));
-    let mut short = 0;
+    let mut table = forms::benchmark::Table::start();
     for row in rows {
         let ratio = row.value.as_secs_f64() / row.baseline.as_secs_f64().max(1e-12);
         let speedup = 1.0 / ratio;
@@ -212,15 +207,7 @@ fn print_table(rows: &[Row]) {
                 Some(row.value < *limit && speedup >= *times),
             ),
         };
-        let result = match pass {
-            None => "-",
-            Some(true) => "pass",
-            Some(false) => {
-                short += 1;
-                "SHORT"
-            }
-        };
-        forms::benchmark::record(&forms::benchmark::BenchRow {
+        table.row(&forms::benchmark::BenchRow {
             group: "forms",
             figure: &row.figure,
             value: &show(row.value),
@@ -229,15 +216,6 @@ fn print_table(rows: &[Row]) {
             goal: &goal,
             verdict: forms::benchmark::Verdict::of(pass),
         });
-        println!(
-            "{:<72} {:>11} {:>11} {:>8.2}x {:>22} {:>6}",
-            row.figure,
-            show(row.value),
-            show(row.baseline),
-            ratio,
-            goal,
-            result
-        );
     }
-    println!("\n{} figure(s), {short} short of their goal", rows.len());
+    table.finish();
 }

@@ -49,6 +49,54 @@ pub struct BenchRow<'a> {
     pub verdict: Verdict,
 }
 
+/// The table a bench binary prints: a header, one line per row (each also
+/// recorded with [`record`]), and how many rows fell short of their goal.
+#[derive(Debug, Default)]
+pub struct Table {
+    figures: usize,
+    short: usize,
+}
+
+impl Table {
+    /// Prints the header.
+    pub fn start() -> Self {
+        println!(
+            "\n{:<80} {:>12} {:>12} {:>9} {:>24} {:>6}",
+            "figure", "value", "baseline", "ratio", "goal", "result"
+        );
+        println!("{}", "-".repeat(148));
+        Table::default()
+    }
+
+    /// Prints and records one row.
+    pub fn row(&mut self, row: &BenchRow<'_>) {
+        record(row);
+        self.figures += 1;
+        self.short += usize::from(row.verdict == Verdict::Short);
+        let ratio = row
+            .ratio
+            .map_or("-".to_owned(), |ratio| format!("{ratio:.2}x"));
+        println!(
+            "{:<80} {:>12} {:>12} {:>9} {:>24} {:>6}",
+            row.figure,
+            row.value,
+            row.baseline,
+            ratio,
+            row.goal,
+            row.verdict.label()
+        );
+    }
+
+    /// Prints how many rows fell short; returns that number.
+    pub fn finish(self) -> usize {
+        println!(
+            "\n{} figure(s), {} short of their goal",
+            self.figures, self.short
+        );
+        self.short
+    }
+}
+
 /// Appends the row to the rows file, if one is named. A file that cannot
 /// be written is reported on stderr; the bench goes on.
 pub fn record(row: &BenchRow<'_>) {
@@ -85,12 +133,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn rows_are_appended_as_tab_separated_values() {
+    fn table_rows_are_counted_and_appended_as_tab_separated_values() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("rows.tsv");
         std::env::set_var(ROWS_VARIABLE, &file);
+        let mut table = Table::start();
         for verdict in [Verdict::Pass, Verdict::Short] {
-            record(&BenchRow {
+            table.row(&BenchRow {
                 group: "forms",
                 figure: "search\tp99",
                 value: "0.2 ms",
@@ -100,6 +149,7 @@ mod tests {
                 verdict,
             });
         }
+        assert_eq!(table.finish(), 1, "one row was short of its goal");
         std::env::remove_var(ROWS_VARIABLE);
         let text = std::fs::read_to_string(&file).unwrap();
         assert_eq!(

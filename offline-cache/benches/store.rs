@@ -275,12 +275,7 @@ fn main() {
         goal: Goal::Report,
     });
 
-    println!(
-        "\n{:<78} {:>11} {:>11} {:>10} {:>14} {:>6}",
-        "figure", "value", "baseline", "ratio", "goal", "result"
-    );
-    println!("{}", "-".repeat(136));
-    let mut short = 0;
+    let mut table = forms::benchmark::Table::start();
     for row in &rows {
         let ratio = row.value.as_secs_f64() / row.baseline.as_secs_f64().max(1e-12);
         let (goal, pass) = match row.goal {
@@ -288,15 +283,7 @@ fn main() {
             Goal::AtMostTimesBaseline(times) => (format!("<= {times}x"), Some(ratio <= times)),
             Goal::Below(limit) => (format!("< {}", show(limit)), Some(row.value < limit)),
         };
-        let result = match pass {
-            None => "-",
-            Some(true) => "pass",
-            Some(false) => {
-                short += 1;
-                "SHORT"
-            }
-        };
-        forms::benchmark::record(&forms::benchmark::BenchRow {
+        table.row(&forms::benchmark::BenchRow {
             group: "store",
             figure: &row.figure,
             value: &show(row.value),
@@ -305,15 +292,6 @@ fn main() {
             goal: &goal,
             verdict: forms::benchmark::Verdict::of(pass),
         });
-        println!(
-            "{:<78} {:>11} {:>11} {:>9.2}x {:>14} {:>6}",
-            row.figure,
-            show(row.value),
-            show(row.baseline),
-            ratio,
-            goal,
-            result
-        );
     }
-    println!("\n{} figure(s), {short} short of their goal", rows.len());
+    table.finish();
 }

@@ -163,46 +163,12 @@ async fn main() {
     let throughput = total as f64 / elapsed.as_secs_f64();
     let limit = concurrency as f64 / round_trip.as_secs_f64();
     let share = throughput / limit;
-    println!(
-        "\n{:<70} {:>14} {:>14} {:>8} {:>10} {:>6}",
-        "figure", "value", "baseline", "ratio", "goal", "result"
-    );
-    println!("{}", "-".repeat(128));
-    println!(
-        "{:<70} {:>10.0}/s {:>10.0}/s {:>7.2}x {:>10} {:>6}",
-        format!(
-            "drain {total} cases, concurrency {concurrency}, +{} ms (baseline: the limit)",
-            latency.as_millis()
-        ),
-        throughput,
-        limit,
-        share,
-        ">= 0.80x",
-        if share >= 0.8 { "pass" } else { "SHORT" }
-    );
-    println!(
-        "{:<70} {:>11.1} µs {:>14} {:>8} {:>10} {:>6}",
-        "CPU time per case (this process: store, mapping, HTTP)",
-        cpu / total as f64 * 1e6,
-        "-",
-        "-",
-        "report",
-        "-"
-    );
-    println!(
-        "{:<70} {:>11.1} ms {:>14} {:>8} {:>10} {:>6}",
-        "round trip of one request (measured)",
-        round_trip.as_secs_f64() * 1e3,
-        "-",
-        "-",
-        "report",
-        "-"
-    );
     let drained = format!(
         "drain {total} cases, concurrency {concurrency}, +{} ms (baseline: the limit)",
         latency.as_millis()
     );
-    forms::benchmark::record(&forms::benchmark::BenchRow {
+    let mut table = forms::benchmark::Table::start();
+    table.row(&forms::benchmark::BenchRow {
         group: "sync",
         figure: &drained,
         value: &format!("{throughput:.0}/s"),
@@ -211,7 +177,7 @@ async fn main() {
         goal: ">= 0.80x",
         verdict: forms::benchmark::Verdict::of(Some(share >= 0.8)),
     });
-    forms::benchmark::record(&forms::benchmark::BenchRow {
+    table.row(&forms::benchmark::BenchRow {
         group: "sync",
         figure: "CPU time per case (this process: store, mapping, HTTP)",
         value: &format!("{:.1} µs", cpu / total as f64 * 1e6),
@@ -220,9 +186,14 @@ async fn main() {
         goal: "report",
         verdict: forms::benchmark::Verdict::Report,
     });
-    println!(
-        "\n{} figure(s), {} short of their goal",
-        1,
-        u8::from(share < 0.8)
-    );
+    table.row(&forms::benchmark::BenchRow {
+        group: "sync",
+        figure: "round trip of one request (measured)",
+        value: &format!("{:.1} ms", round_trip.as_secs_f64() * 1e3),
+        baseline: "-",
+        ratio: None,
+        goal: "report",
+        verdict: forms::benchmark::Verdict::Report,
+    });
+    table.finish();
 }

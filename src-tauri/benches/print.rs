@@ -34,20 +34,16 @@ fn main() {
     let read = read_started.elapsed();
     let font = fonts::DocumentFont::load(path.clone(), font_file.index).unwrap();
     println!("\nfont: {}#{}", path.display(), font.index);
-    println!(
-        "{:<58} {:>12} {:>12} {:>8} {:>10} {:>8}",
-        "figure", "value", "baseline", "ratio", "goal", "result"
-    );
-    println!("{}", "-".repeat(114));
-    println!(
-        "{:<58} {:>12} {:>12} {:>7.1}x {:>10} {:>8}",
-        "load the font once: parse + base face (baseline: read the file)",
-        ms(font.parse_time),
-        ms(read),
-        font.parse_time.as_secs_f64() / read.as_secs_f64(),
-        "report",
-        "-"
-    );
+    let mut table = forms::benchmark::Table::start();
+    table.row(&forms::benchmark::BenchRow {
+        group: "documents",
+        figure: "load the font once: parse + base face (baseline: read the file)",
+        value: &ms(font.parse_time),
+        baseline: &ms(read),
+        ratio: Some(font.parse_time.as_secs_f64() / read.as_secs_f64()),
+        goal: "report",
+        verdict: forms::benchmark::Verdict::Report,
+    });
 
     // The floor: one line of text in the same font, saved the same way.
     let mut floor = Vec::new();
@@ -85,7 +81,6 @@ fn main() {
     }
     let floor = percentile(&mut floor, 0.5);
 
-    let mut short = 0;
     for layout in [Layout::A4, Layout::Roll80] {
         for kind in DocumentKind::ALL {
             let input = sample::input(
@@ -107,13 +102,12 @@ fn main() {
             for (label, fraction, judged) in [("p50", 0.5, true), ("p99", 0.99, false)] {
                 let value = percentile(&mut times, fraction);
                 let pass = value < Duration::from_millis(20);
-                short += usize::from(judged && !pass);
                 let figure = format!(
                     "{} {layout:?} {label}, {:.1} KB (baseline: one line)",
                     kind.slug(),
                     size as f64 / 1024.0
                 );
-                forms::benchmark::record(&forms::benchmark::BenchRow {
+                table.row(&forms::benchmark::BenchRow {
                     group: "documents",
                     figure: &figure,
                     value: &ms(value),
@@ -122,25 +116,8 @@ fn main() {
                     goal: if judged { "< 20 ms" } else { "report" },
                     verdict: forms::benchmark::Verdict::of(judged.then_some(pass)),
                 });
-                println!(
-                    "{:<58} {:>12} {:>12} {:>7.1}x {:>10} {:>8}",
-                    format!(
-                        "{} {layout:?} {label}, {:.1} KB (baseline: one line)",
-                        kind.slug(),
-                        size as f64 / 1024.0
-                    ),
-                    ms(value),
-                    ms(floor),
-                    value.as_secs_f64() / floor.as_secs_f64(),
-                    if judged { "< 20 ms" } else { "report" },
-                    match (judged, pass) {
-                        (false, _) => "-",
-                        (true, true) => "pass",
-                        (true, false) => "SHORT",
-                    }
-                );
             }
         }
     }
-    println!("\n{short} figure(s) short of their goal");
+    table.finish();
 }

@@ -20,7 +20,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use forms::benchmark::{record, BenchRow, Verdict};
+use forms::benchmark::{BenchRow, Table, Verdict};
 use onewindow_e2e::{App, Home};
 
 const GOAL: f64 = 1.25;
@@ -276,11 +276,7 @@ async fn main() {
     let memory_ours = median(ours.iter().map(|s| s.memory_kib as f64 / 1024.0).collect());
     let memory_floor = median(floor.iter().map(|s| s.memory_kib as f64 / 1024.0).collect());
 
-    println!(
-        "\n{:<70} {:>10} {:>10} {:>8} {:>9} {:>6}",
-        "figure", "value", "baseline", "ratio", "goal", "result"
-    );
-    println!("{}", "-".repeat(118));
+    let mut table = Table::start();
     for (figure, value, baseline, unit, judged) in [
         (
             format!("first start (store made) to an interactive window, median of {rounds} (baseline: minimal window)"),
@@ -313,11 +309,7 @@ async fn main() {
         } else {
             "report".to_owned()
         };
-        println!(
-            "{figure:<70} {value:>10} {baseline:>10} {ratio:>7.2}x {goal:>9} {:>6}",
-            verdict.label()
-        );
-        record(&BenchRow {
+        table.row(&BenchRow {
             group: "window",
             figure: &figure,
             value: &value,
@@ -327,4 +319,5 @@ async fn main() {
             verdict,
         });
     }
+    table.finish();
 }

@@ -153,10 +153,14 @@ fn a_kill_while_typing_loses_under_a_second_of_typing() {
         // When each key was typed (ms from the start), as the clerk saw it.
         let mut typed_at: HashMap<u64, u64> = HashMap::new();
         for line in lines {
-            if let ["typed", count, at] = line.split_whitespace().collect::<Vec<_>>().as_slice() {
-                if let (Ok(count), Ok(at)) = (count.parse(), at.parse()) {
-                    typed_at.insert(count, at);
+            match line.split_whitespace().collect::<Vec<_>>().as_slice() {
+                ["typed", count, at] => {
+                    if let (Ok(count), Ok(at)) = (count.parse(), at.parse()) {
+                        typed_at.insert(count, at);
+                    }
                 }
+                ["save-failed", ..] => panic!("round {round}: a draft save was refused: {line}"),
+                _ => {}
             }
         }
         let Some(last) = typed_at.keys().max().copied() else {

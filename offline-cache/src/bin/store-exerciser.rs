@@ -251,13 +251,11 @@ fn typing(store: &CaseStore<Production>, seed: u64, out: &mut impl Write) {
                     content: serde_json::json!({ "typed": typed }),
                     at: chrono::Local::now().fixed_offset(),
                 };
-                if store
-                    .write_blocking(move |connection| save_draft(connection, &draft))
-                    .is_ok()
-                {
-                    writeln!(out, "saved {typed}").unwrap();
-                    out.flush().unwrap();
+                match store.write_blocking(move |connection| save_draft(connection, &draft)) {
+                    Ok(_) => writeln!(out, "saved {typed}").unwrap(),
+                    Err(error) => writeln!(out, "save-failed {typed} {}", error.code()).unwrap(),
                 }
+                out.flush().unwrap();
                 unsaved_since = None;
             }
         }

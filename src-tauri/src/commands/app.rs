@@ -19,9 +19,11 @@ pub struct AppInfo {
     pub workstation: Workstation,
 }
 
+// Async, so it runs off the window's thread: the catalogue's version waits
+// for the opening at start-up (`AppState::open`).
 #[tauri::command]
 #[specta::specta]
-pub fn app_info(state: State<'_, AppState>) -> Result<AppInfo, UiError> {
+pub async fn app_info(state: State<'_, AppState>) -> Result<AppInfo, UiError> {
     Ok(AppInfo {
         version: env!("CARGO_PKG_VERSION").to_owned(),
         data_dir: state.paths.data_dir.display().to_string(),

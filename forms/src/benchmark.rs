@@ -10,6 +10,21 @@ use std::io::Write;
 /// The environment variable naming the rows file.
 pub const ROWS_VARIABLE: &str = "ONEWINDOW_BENCH_ROWS";
 
+/// A count set by an environment variable for a long run (rounds, cases):
+/// `default` when unset or empty. A value that is not a whole number stops
+/// the run with a message naming the variable: a typo must not quietly run
+/// the short suite.
+pub fn count_from_environment(variable: &str, default: u64) -> u64 {
+    match std::env::var(variable) {
+        Ok(text) if !text.trim().is_empty() => text.trim().parse().unwrap_or_else(|_| {
+            panic!(
+                "{variable}: “{text}” is not a whole number (unset it for the default, {default})"
+            )
+        }),
+        _ => default,
+    }
+}
+
 /// How a figure did against its goal.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Verdict {
@@ -131,6 +146,28 @@ pub fn record(row: &BenchRow<'_>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_count_from_the_environment_is_a_whole_number_or_a_clear_stop() {
+        // A variable of this test's own: no other test reads it.
+        let name = "ONEWINDOW_TEST_COUNT_OF_THE_BENCHMARK_MODULE";
+        std::env::remove_var(name);
+        assert_eq!(count_from_environment(name, 7), 7);
+        std::env::set_var(name, " 12 ");
+        assert_eq!(count_from_environment(name, 7), 12);
+        std::env::set_var(name, "twelve");
+        let refused = std::panic::catch_unwind(|| count_from_environment(name, 7))
+            .expect_err("a word is refused");
+        let message = refused
+            .downcast_ref::<String>()
+            .cloned()
+            .unwrap_or_default();
+        assert!(
+            message.contains(name) && message.contains("twelve"),
+            "{message}"
+        );
+        std::env::remove_var(name);
+    }
 
     #[test]
     fn table_rows_are_counted_and_appended_as_tab_separated_values() {

@@ -9,10 +9,11 @@ use std::path::Path;
 use proptest::prelude::*;
 
 fn cases(default: u32) -> ProptestConfig {
-    let cases = std::env::var("ONEWINDOW_FUZZ_CASES")
-        .ok()
-        .and_then(|value| value.parse().ok())
-        .unwrap_or(default);
+    let cases = u32::try_from(forms::benchmark::count_from_environment(
+        "ONEWINDOW_FUZZ_CASES",
+        u64::from(default),
+    ))
+    .expect("ONEWINDOW_FUZZ_CASES fits in 32 bits");
     ProptestConfig {
         cases,
         failure_persistence: None,

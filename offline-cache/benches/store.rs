@@ -140,10 +140,7 @@ fn main() {
     drop(store);
 
     // A large store: synthetic cases spread over a year and 20 windows.
-    let total: u64 = std::env::var("ONEWINDOW_BENCH_CASES")
-        .ok()
-        .and_then(|value| value.parse().ok())
-        .unwrap_or(1_000_000);
+    let total: u64 = forms::benchmark::count_from_environment("ONEWINDOW_BENCH_CASES", 1_000_000);
     let large = tempfile::tempdir_in(std::env::current_dir().unwrap()).unwrap();
     let store = CaseStore::<Production>::open(large.path(), &key, StoreOptions::default()).unwrap();
     let fill_started = Instant::now();

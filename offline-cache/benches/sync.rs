@@ -31,10 +31,7 @@ fn cpu_seconds() -> f64 {
 #[tokio::main]
 async fn main() {
     offline_cache::sync::ensure_tls_provider();
-    let total: u64 = std::env::var("ONEWINDOW_BENCH_SYNC_CASES")
-        .ok()
-        .and_then(|value| value.parse().ok())
-        .unwrap_or(10_000);
+    let total: u64 = forms::benchmark::count_from_environment("ONEWINDOW_BENCH_SYNC_CASES", 10_000);
     let latency = Duration::from_millis(20);
     let concurrency = 16usize;
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");

@@ -21,10 +21,7 @@ fn exerciser() -> Command {
 
 #[test]
 fn acknowledged_commits_survive_kill_9() {
-    let rounds: u64 = std::env::var("ONEWINDOW_CRASH_ROUNDS")
-        .ok()
-        .and_then(|value| value.parse().ok())
-        .unwrap_or(50);
+    let rounds: u64 = forms::benchmark::count_from_environment("ONEWINDOW_CRASH_ROUNDS", 50);
     let dir = tempfile::tempdir().unwrap();
     let key = StoreKey::random();
     let key_hex = hex::encode(key.bytes());
@@ -129,10 +126,8 @@ fn acknowledged_commits_survive_kill_9() {
 /// loss stays under a second of typing (the goal), whenever the kill comes.
 #[test]
 fn a_kill_while_typing_loses_under_a_second_of_typing() {
-    let rounds: u64 = std::env::var("ONEWINDOW_CRASH_ROUNDS")
-        .ok()
-        .and_then(|value| value.parse::<u64>().ok())
-        .map_or(10, |rounds| rounds.max(10));
+    let rounds: u64 =
+        forms::benchmark::count_from_environment("ONEWINDOW_CRASH_ROUNDS", 10).max(10);
     let dir = tempfile::tempdir().unwrap();
     let key = StoreKey::random();
     let key_hex = hex::encode(key.bytes());

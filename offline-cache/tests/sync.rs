@@ -153,10 +153,7 @@ impl World {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn every_case_reaches_its_system_exactly_once_through_faults() {
-    let total: u64 = std::env::var("ONEWINDOW_SYNC_CASES")
-        .ok()
-        .and_then(|value| value.parse().ok())
-        .unwrap_or(10_000);
+    let total: u64 = forms::benchmark::count_from_environment("ONEWINDOW_SYNC_CASES", 10_000);
     let faults = Faults {
         server_error: 0.1,
         rate_limited: 0.05,
@@ -464,10 +461,7 @@ async fn killing_the_syncing_process_mid_drain_still_gives_exactly_once() {
     let store_dir = tempfile::tempdir().unwrap();
     // Kills after the first: 2 in the test run, ONEWINDOW_CRASH_ROUNDS in
     // the long one (with more cases, so the kills land during the drain).
-    let kills: u64 = std::env::var("ONEWINDOW_CRASH_ROUNDS")
-        .ok()
-        .and_then(|value| value.parse().ok())
-        .unwrap_or(2);
+    let kills: u64 = forms::benchmark::count_from_environment("ONEWINDOW_CRASH_ROUNDS", 2);
     let total = (kills * 20).max(600);
     {
         let options = StoreOptions {

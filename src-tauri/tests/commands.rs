@@ -2329,10 +2329,11 @@ fn random_arguments_never_crash_a_command() {
     use onewindow_lib::access::{Access, COMMANDS};
     use proptest::strategy::{Strategy, ValueTree};
     use proptest::test_runner::{Config, TestRunner};
-    let cases: u32 = std::env::var("ONEWINDOW_FUZZ_CASES")
-        .ok()
-        .and_then(|text| text.parse().ok())
-        .unwrap_or(6);
+    let cases = u32::try_from(forms::benchmark::count_from_environment(
+        "ONEWINDOW_FUZZ_CASES",
+        6,
+    ))
+    .expect("ONEWINDOW_FUZZ_CASES fits in 32 bits");
     let leaf = proptest::prop_oneof![
         proptest::strategy::Just(Value::Null),
         proptest::bool::ANY.prop_map(Value::Bool),

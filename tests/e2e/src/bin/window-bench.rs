@@ -214,10 +214,13 @@ async fn main() {
             panic!("usage: window-bench <onewindow binary> <minimal-window binary> [rounds]")
         }))
     });
-    let rounds: usize = arguments
-        .get(2)
-        .and_then(|text| text.parse().ok())
-        .unwrap_or(5);
+    let rounds: usize = match arguments.get(2) {
+        None => 5,
+        Some(text) => match text.parse() {
+            Ok(rounds) if rounds > 0 => rounds,
+            _ => panic!("rounds: “{text}” is not a whole number of at least 1"),
+        },
+    };
     let mut ours = Vec::new();
     let mut floor = Vec::new();
     for round in 0..rounds {

@@ -120,6 +120,10 @@ pub struct ItemLine {
     pub promised_limit: TimeLimit,
     /// The promised completion date (excluded periods not counted).
     pub due_on: NaiveDate,
+    /// `due_on` was counted through a year with no official calendar file
+    /// (statutory holidays only): printed and shown as an estimate.
+    #[serde(default)]
+    pub due_provisional: bool,
     pub excluded_periods_zh: Vec<String>,
     pub legal_basis_zh: Vec<String>,
     pub fees_fen: u64,
@@ -140,6 +144,12 @@ pub struct DecisionProposal {
     pub gaps: Vec<MaterialLine>,
     /// The latest promised completion date over the items.
     pub promised_completion: Option<NaiveDate>,
+    /// Some date of this proposal (a due date or a supply-by date) was
+    /// counted through a year with no official calendar file: it follows the
+    /// statutory holidays and may move when the State Council publishes
+    /// that year's arrangement. The receipt and the window say so.
+    #[serde(default)]
+    pub provisional_dates: bool,
     /// For not-accepted decisions: where the applicant should go.
     pub competent_bodies_zh: Vec<String>,
     /// The applicant's remedies against the decision, for notices.
@@ -200,6 +210,7 @@ pub fn propose(
         to_supply: Vec::new(),
         gaps: Vec::new(),
         promised_completion: None,
+        provisional_dates: false,
         competent_bodies_zh: Vec::new(),
         remedies_zh: None,
         legal_basis_zh: LEGAL_BASIS.to_owned(),
@@ -264,8 +275,10 @@ pub fn propose(
 
     let mut latest = input.accepted_on;
     for item in &items {
-        let due_on = calendar.due_date(input.accepted_on, item.promised_limit)?;
+        let due = calendar.due_date(input.accepted_on, item.promised_limit)?;
+        let due_on = due.date;
         latest = latest.max(due_on);
+        proposal.provisional_dates |= due.provisional;
         proposal.items.push(ItemLine {
             item_id: item.id.clone(),
             version: item.version,
@@ -275,6 +288,7 @@ pub fn propose(
             back_office: item.back_office.clone(),
             promised_limit: item.promised_limit,
             due_on,
+            due_provisional: due.provisional,
             excluded_periods_zh: item
                 .excluded_periods
                 .iter()
@@ -313,9 +327,9 @@ pub fn propose(
                 (Some(_), Necessity::Required) => proposal.to_supply.push(entry.clone()),
                 (Some(_), Necessity::SupplyLater) => {
                     let days = material.supply_within_days.unwrap_or(DEFAULT_SUPPLY_DAYS);
-                    let by = calendar
-                        .add_working_days(input.accepted_on, days)?
-                        .min(line.due_on);
+                    let supply = calendar.add_working_days(input.accepted_on, days)?;
+                    let by = supply.date.min(line.due_on);
+                    proposal.provisional_dates |= supply.provisional && by == supply.date;
                     entry.supply_by = Some(by);
                     proposal.gaps.push(entry.clone());
                 }

@@ -82,6 +82,8 @@ fn complete_materials_are_accepted_with_a_promised_date() {
     // Friday 27 Nov + 1 working day = Monday 30 Nov.
     assert_eq!(proposal.promised_completion, Some(date("2026-11-30")));
     assert_eq!(proposal.items[0].due_on, date("2026-11-30"));
+    assert!(!proposal.provisional_dates, "2026 has its notice");
+    assert!(!proposal.items[0].due_provisional);
     // Agent materials do not apply when nobody is delegated.
     assert!(proposal
         .materials
@@ -292,16 +294,26 @@ fn elicence_references_only_for_materials_the_store_holds() {
 }
 
 #[test]
-fn a_due_date_beyond_the_calendar_is_an_error() {
+fn a_due_date_in_a_year_without_a_notice_is_proposed_and_marked_provisional() {
     let profile = ApplicantProfile::default();
     let mut input = company_input(&profile, &[]);
     input.items = vec![("market.drug-retail-licence".into(), 1)];
     input.applicant_type = ApplicantType::LegalPerson;
     input.accepted_on = date("2026-12-20");
+    let proposal = propose(&catalog(), &calendar(), &input).unwrap();
+    // 15 working days from Sun 20 Dec: 21–25 (5), 28–31 (9), 元旦 Fri 1 Jan
+    // 2027, 4–8 Jan (14), Mon 11 Jan (15); 2027 has no notice loaded.
+    assert_eq!(proposal.items[0].due_on, date("2027-01-11"));
+    assert!(proposal.items[0].due_provisional);
+    assert!(proposal.provisional_dates);
+    assert_eq!(proposal.promised_completion, Some(date("2027-01-11")));
+
+    // Before 2025 (other statutory holidays) nothing is guessed.
+    input.accepted_on = date("2024-12-20");
     let error = propose(&catalog(), &calendar(), &input).unwrap_err();
     assert_eq!(
         error,
-        DecisionError::Calendar(FormsError::CalendarMissing { year: 2027 })
+        DecisionError::Calendar(FormsError::CalendarMissing { year: 2024 })
     );
 }
 

@@ -118,7 +118,8 @@ pub struct ItemLine {
     pub department: String,
     pub back_office: String,
     pub promised_limit: TimeLimit,
-    /// The promised completion date (excluded periods not counted).
+    /// The promised completion date (excluded periods not counted): the
+    /// promised limit's date, or the statutory limit's when that is earlier.
     pub due_on: NaiveDate,
     /// `due_on` was counted through a year with no official calendar file
     /// (statutory holidays only): printed and shown as an estimate.
@@ -275,7 +276,17 @@ pub fn propose(
 
     let mut latest = input.accepted_on;
     for item in &items {
-        let due = calendar.due_date(input.accepted_on, item.promised_limit)?;
+        // Never a date after the law's: near a holiday a promise in working
+        // days can end after a statutory limit in calendar days (or the other
+        // way round) that it never passes in an ordinary week, which is all
+        // the catalogue check can require (`loader`).
+        let promised = calendar.due_date(input.accepted_on, item.promised_limit)?;
+        let statutory = calendar.due_date(input.accepted_on, item.statutory_limit)?;
+        let due = if statutory.date < promised.date {
+            statutory
+        } else {
+            promised
+        };
         let due_on = due.date;
         latest = latest.max(due_on);
         proposal.provisional_dates |= due.provisional;

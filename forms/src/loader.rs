@@ -15,7 +15,7 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::calendar::{DayUnit, TimeLimit};
+use crate::calendar::TimeLimit;
 use crate::catalog::*;
 use crate::error::{FormsError, SourceError};
 use crate::expression::{Expression, SampleKind, Scope, PROFILE_KEYS};
@@ -756,16 +756,30 @@ impl<'a> Builder<'a> {
                 ));
             }
         }
-        let comparable = statutory.unit == promised.unit
-            || (promised.unit == DayUnit::WorkingDays && statutory.unit == DayUnit::CalendarDays);
-        if comparable && promised.days > statutory.days {
-            self.errors.push(source.error_at(
-                raw.promised_limit.span().start,
-                format!(
-                    "the promised limit ({} days) is longer than the statutory limit ({} days)",
-                    promised.days, statutory.days
-                ),
-            ));
+        if statutory.unit == promised.unit {
+            if promised.days > statutory.days {
+                self.errors.push(source.error_at(
+                    raw.promised_limit.span().start,
+                    format!(
+                        "the promised limit ({} days) is longer than the statutory limit ({} days)",
+                        promised.days, statutory.days
+                    ),
+                ));
+            }
+        } else if statutory.days <= LONGEST && promised.days <= LONGEST {
+            if let Some(late) = limits::promise_after_statutory(*promised, *statutory) {
+                self.errors.push(source.error_at(
+                    raw.promised_limit.span().start,
+                    format!(
+                        "the promised limit ({}) ends after the statutory limit ({}) in an ordinary week: accepted on a {}, the promise ends {} days later, the law {} days later",
+                        limits::describe(*promised),
+                        limits::describe(*statutory),
+                        late.accepted,
+                        late.promised_after,
+                        late.statutory_after
+                    ),
+                ));
+            }
         }
         if raw.kind == ItemKind::Promised && promised.days == 0 {
             self.errors.push(source.error_at(
@@ -1490,4 +1504,157 @@ fn scope_of(fields: &[Field], row: Option<&[Field]>) -> Scope {
             .collect()
     });
     scope
+}
+
+/// Promised against statutory limits of different units, compared as dates.
+///
+/// A limit in working days and one in calendar days cannot be compared as
+/// counts: 15 working days are 21 calendar days (longer than a statutory 20
+/// calendar days, though 15 < 20), 20 working days are 26 to 28 calendar
+/// days, and a calendar-day limit that ends on a rest day moves to the next
+/// working day. So both are turned into due dates, as
+/// `WorkingCalendar::due_date` counts them, for an acceptance on each
+/// weekday of ordinary weeks (Saturdays and Sundays the only rest days), and
+/// the promise is refused when on any of them it ends after the law.
+///
+/// Ordinary weeks, not the holidays of some year: near a long holiday
+/// almost any pair of different units crosses over (2 working days from the
+/// Monday before a Spring Festival end after 7 calendar days), so a check
+/// over holiday weeks would refuse every mixed-unit item, and a catalogue
+/// must not become valid or invalid when a year's notice is installed. The
+/// crossing near holidays is handled where the date is made: the decision
+/// never promises a date after the statutory one (`decision::propose`).
+/// Same-unit limits need no dates (a longer count is always a later date).
+mod limits {
+    use std::sync::OnceLock;
+
+    use chrono::{Datelike, NaiveDate, Weekday};
+
+    use crate::calendar::{DayUnit, TimeLimit};
+
+    /// Monday 5 January 2026, the first day of the reference weeks.
+    const FIRST: (i32, u32, u32) = (2026, 1, 5);
+    /// Days in the table: room for the longest limit the loader allows.
+    const SPAN: usize = 4 * 366 + 14;
+
+    /// Ordinary weeks as day indexes from `FIRST`.
+    struct Table {
+        first: NaiveDate,
+        /// Working days on or before each day.
+        rank: Vec<usize>,
+        /// The index of each working day, in order.
+        working_days: Vec<usize>,
+    }
+
+    fn table() -> &'static Table {
+        static TABLE: OnceLock<Table> = OnceLock::new();
+        TABLE.get_or_init(|| {
+            let first = NaiveDate::from_ymd_opt(FIRST.0, FIRST.1, FIRST.2).expect("a date");
+            let mut rank = Vec::with_capacity(SPAN);
+            let mut working_days = Vec::new();
+            for (index, day) in first.iter_days().take(SPAN).enumerate() {
+                if !matches!(day.weekday(), Weekday::Sat | Weekday::Sun) {
+                    working_days.push(index);
+                }
+                rank.push(working_days.len());
+            }
+            Table {
+                first,
+                rank,
+                working_days,
+            }
+        })
+    }
+
+    impl Table {
+        /// The due day's index of `limit` from the start `start`, as
+        /// `WorkingCalendar::due_date` counts it.
+        fn due(&self, start: usize, limit: TimeLimit) -> Option<usize> {
+            let days = limit.days as usize;
+            if days == 0 {
+                return Some(start);
+            }
+            match limit.unit {
+                // The `days`-th working day after the start.
+                DayUnit::WorkingDays => self.working_days.get(self.rank[start] + days - 1).copied(),
+                // The first working day on or after start + days.
+                DayUnit::CalendarDays => {
+                    let end = start + days;
+                    self.working_days.get(*self.rank.get(end - 1)?).copied()
+                }
+            }
+        }
+
+        fn date(&self, index: usize) -> NaiveDate {
+            self.first + chrono::Days::new(index as u64)
+        }
+    }
+
+    /// An acceptance on which the promise ends later than the law.
+    pub(super) struct Late {
+        pub(super) accepted: Weekday,
+        pub(super) promised_after: i64,
+        pub(super) statutory_after: i64,
+    }
+
+    /// The first weekday of an ordinary week on which `promised` ends after
+    /// `statutory`, if any.
+    pub(super) fn promise_after_statutory(
+        promised: TimeLimit,
+        statutory: TimeLimit,
+    ) -> Option<Late> {
+        let table = table();
+        (0..5).find_map(|start| {
+            let promised_on = table.due(start, promised)?;
+            let statutory_on = table.due(start, statutory)?;
+            (promised_on > statutory_on).then(|| Late {
+                accepted: table.date(start).weekday(),
+                promised_after: (promised_on - start) as i64,
+                statutory_after: (statutory_on - start) as i64,
+            })
+        })
+    }
+
+    /// "10 working days" / "15 calendar days".
+    pub(super) fn describe(limit: TimeLimit) -> String {
+        match limit.unit {
+            DayUnit::WorkingDays => format!("{} working days", limit.days),
+            DayUnit::CalendarDays => format!("{} calendar days", limit.days),
+        }
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+        use crate::calendar::WorkingCalendar;
+
+        fn limit(days: u32, unit: DayUnit) -> TimeLimit {
+            TimeLimit { days, unit }
+        }
+
+        #[test]
+        fn the_table_counts_as_the_calendar_does_in_weeks_without_holidays() {
+            // March to mid-April 2026 has no holiday and no adjusted day.
+            let calendar = WorkingCalendar::load_dir(
+                &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("calendar"),
+            )
+            .unwrap();
+            let table = table();
+            let offset =
+                (NaiveDate::from_ymd_opt(2026, 3, 2).unwrap() - table.first).num_days() as usize;
+            for start in 0..5 {
+                for days in [0, 1, 5, 7, 10, 15, 20] {
+                    for unit in [DayUnit::WorkingDays, DayUnit::CalendarDays] {
+                        let limit = limit(days, unit);
+                        let accepted = table.date(offset + start);
+                        let expected = calendar.due_date(accepted, limit).unwrap().date;
+                        let due = table
+                            .due(offset + start, limit)
+                            .map(|index| table.date(index));
+                        assert_eq!(due, Some(expected), "{accepted} {limit:?}");
+                    }
+                }
+            }
+        }
+    }
 }

@@ -386,3 +386,26 @@ fn a_supervisor_override_waives_materials_or_refuses_with_the_reason_printed() {
         Err(OverrideError::Same(DecisionKind::Accept))
     );
 }
+
+#[test]
+fn a_promise_never_ends_after_the_statutory_limit_around_a_holiday() {
+    // The construction permit: statutory 7 calendar days, promised 5
+    // working days (never later in an ordinary week). Accepted Tue 29 Sep
+    // 2026: 7 calendar days end Tue 6 Oct, in the National Day holiday, so
+    // the law's date is Thu 8 Oct; 5 working days are 30 Sep, 8, 9, Sat 10
+    // (adjusted) and Mon 12 Oct. The promise is held to the law's date.
+    let profile = ApplicantProfile::default();
+    let mut input = company_input(&profile, &[]);
+    input.items = vec![("housing-construction.construction-permit".into(), 1)];
+    input.applicant_type = ApplicantType::LegalPerson;
+    input.marks.clear();
+    input.accepted_on = date("2026-09-29");
+    let proposal = propose(&catalog(), &calendar(), &input).unwrap();
+    assert_eq!(proposal.items[0].due_on, date("2026-10-08"));
+    assert_eq!(proposal.promised_completion, Some(date("2026-10-08")));
+
+    // In an ordinary week the promise stands: Tue 3 Nov + 5 working days.
+    input.accepted_on = date("2026-11-03");
+    let proposal = propose(&catalog(), &calendar(), &input).unwrap();
+    assert_eq!(proposal.items[0].due_on, date("2026-11-10"));
+}

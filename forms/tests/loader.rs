@@ -345,3 +345,70 @@ fn the_large_form_loads_and_its_values_are_valid() {
         &report.errors[..report.errors.len().min(5)]
     );
 }
+
+#[test]
+fn limits_of_different_units_are_compared_as_dates() {
+    // 6 working days (Monday → Tuesday week, 8 days) against 7 calendar days
+    // (Monday → Monday): fewer days, a later date.
+    let dir = copy_of_sample();
+    edit(
+        dir.path(),
+        "items/construction.toml",
+        "statutory_limit = { days = 7, unit = \"calendar_days\" }\npromised_limit = { days = 5, unit = \"working_days\" }",
+        "statutory_limit = { days = 7, unit = \"calendar_days\" }\npromised_limit = { days = 6, unit = \"working_days\" }",
+    );
+    // 29 calendar days against 20 working days (four weeks, 28 days): a
+    // calendar-day promise was never checked against working days.
+    edit(
+        dir.path(),
+        "items/market.toml",
+        "promised_limit = { days = 10, unit = \"working_days\" }",
+        "promised_limit = { days = 29, unit = \"calendar_days\" }",
+    );
+    let errors = errors(dir.path());
+    let text = errors
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(
+        has(
+            &errors,
+            "items/construction.toml",
+            275,
+            "the promised limit (6 working days) ends after the statutory limit (7 calendar days) in an ordinary week: accepted on a Mon, the promise ends 8 days later, the law 7 days later"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("the promised limit (29 calendar days) ends after the statutory limit (20 working days) in an ordinary week: accepted on a Mon, the promise ends 29 days later, the law 28 days later"),
+        "{text}"
+    );
+}
+
+#[test]
+fn the_sample_mixed_unit_limits_hold_in_ordinary_weeks() {
+    // 5 working days never end after 7 calendar days outside holidays;
+    // 14 working days not after 20 calendar days (the sample's tobacco
+    // licence promised 15, which ends on day 21 when accepted on a Tuesday).
+    let catalog = load_catalog(&Path::new(env!("CARGO_MANIFEST_DIR")).join("catalog")).unwrap();
+    let tobacco = catalog.item("tobacco.retail-licence").unwrap();
+    assert_eq!(tobacco.promised_limit.days, 14);
+    let dir = copy_of_sample();
+    edit(
+        dir.path(),
+        "items/trade-permits.toml",
+        "promised_limit = { days = 14, unit = \"working_days\" }",
+        "promised_limit = { days = 15, unit = \"working_days\" }",
+    );
+    let errors = errors(dir.path());
+    assert!(
+        has(
+            &errors,
+            "items/trade-permits.toml",
+            18,
+            "accepted on a Tue, the promise ends 21 days later, the law 20 days later"
+        ),
+        "{errors:?}"
+    );
+}

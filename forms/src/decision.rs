@@ -106,6 +106,9 @@ pub struct MaterialLine {
     pub where_to_get_zh: Option<String>,
     /// For gaps: the date by which it must be supplied.
     pub supply_by: Option<NaiveDate>,
+    /// `supply_by` was counted through a year with no official calendar file.
+    #[serde(default)]
+    pub supply_by_provisional: bool,
 }
 
 /// One item as the documents print it.
@@ -340,8 +343,13 @@ pub fn propose(
                     let days = material.supply_within_days.unwrap_or(DEFAULT_SUPPLY_DAYS);
                     let supply = calendar.add_working_days(input.accepted_on, days)?;
                     let by = supply.date.min(line.due_on);
-                    proposal.provisional_dates |= supply.provisional && by == supply.date;
                     entry.supply_by = Some(by);
+                    entry.supply_by_provisional = if by == supply.date {
+                        supply.provisional
+                    } else {
+                        line.due_provisional
+                    };
+                    proposal.provisional_dates |= entry.supply_by_provisional;
                     proposal.gaps.push(entry.clone());
                 }
             }
@@ -520,6 +528,7 @@ fn material_line(
             .or_else(|| item.legal_basis_zh.first().cloned()),
         where_to_get_zh: material.where_to_get_zh.clone(),
         supply_by: None,
+        supply_by_provisional: false,
     }
 }
 

@@ -409,3 +409,21 @@ fn a_promise_never_ends_after_the_statutory_limit_around_a_holiday() {
     let proposal = propose(&catalog(), &calendar(), &input).unwrap();
     assert_eq!(proposal.items[0].due_on, date("2026-11-10"));
 }
+
+#[test]
+fn a_gap_deadline_in_a_year_without_a_notice_is_marked_provisional() {
+    let profile = ApplicantProfile::default();
+    let mut input = company_input(&profile, &["appointment_documents"]);
+    // Thu 31 Dec 2026 + 1 working day: 元旦 Fri 1 Jan 2027, Mon 4 Jan.
+    input.accepted_on = date("2026-12-31");
+    let proposal = propose(&catalog(), &calendar(), &input).unwrap();
+    assert_eq!(proposal.kind, DecisionKind::AcceptWithGaps);
+    assert_eq!(proposal.gaps[0].supply_by, Some(date("2027-01-04")));
+    assert!(proposal.gaps[0].supply_by_provisional);
+    assert!(proposal.provisional_dates);
+    // In 2026 nothing is provisional.
+    input.accepted_on = date("2026-11-27");
+    let proposal = propose(&catalog(), &calendar(), &input).unwrap();
+    assert!(!proposal.gaps[0].supply_by_provisional);
+    assert!(!proposal.provisional_dates);
+}

@@ -5,7 +5,15 @@
 //!   only as argon2id hashes (PHC strings with their own salt and cost).
 //! - Five failed sign-ins in a row lock the account for five minutes; a
 //!   locked or disabled account cannot sign in even with the right password.
-//!   An unknown login and a wrong password get the same answer.
+//!   An unknown login, a wrong password, a locked and a disabled account get
+//!   the same answer (`sign_in_failed`) and cost the same: every check runs
+//!   one argon2 verification (against a dummy hash when there is no
+//!   account), so neither the message nor the time tells whether a login
+//!   exists. The audit log keeps the real reason.
+//! - A supervisor's password typed into the sign-off dialog at someone
+//!   else's window ([`verify_at_window`]) never counts toward the
+//!   supervisor's lock: its failures count against the person at the
+//!   window, whose dialog pauses after five in a row.
 //! - The first account of a store is an administrator, made once; after that
 //!   only an administrator creates, disables or resets accounts.
 //! - Every sign-in (good or bad), creation, disabling and reset is audited,
@@ -17,6 +25,8 @@
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use std::sync::OnceLock;
+
 use chrono::{DateTime, Duration, FixedOffset};
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use serde::{Deserialize, Serialize};
@@ -337,12 +347,61 @@ pub fn reset_password(
     Ok(())
 }
 
+/// The one answer to every failed sign-in: unknown login, wrong password,
+/// locked or disabled account alike.
 fn sign_in_failed() -> CacheError {
     refused(
         "sign_in_failed",
-        "登录名或密码不正确。",
-        "The login or the password is wrong.",
+        "无法登录：登录名或密码不正确，或账号已锁定、已停用。请核对后重试，仍不能登录请联系管理员。",
+        "Cannot sign in: the login or the password is wrong, or the account is locked or disabled. Check and try again; if it still fails, ask an administrator.",
     )
+}
+
+/// A hash of no one's password, so that a login without an account costs
+/// one argon2 verification like any other (made once per process, at the
+/// first check, whatever its outcome).
+fn dummy_hash() -> Option<&'static str> {
+    static DUMMY: OnceLock<Option<String>> = OnceLock::new();
+    DUMMY
+        .get_or_init(|| hash("onewindow: there is no such account").ok())
+        .as_deref()
+}
+
+/// Whether `password` matches `stored`; always one argon2 verification
+/// (against the dummy hash when there is no usable stored hash).
+fn password_matches(stored: Option<&str>, password: &str) -> bool {
+    let dummy = dummy_hash();
+    let parsed = stored.and_then(|text| PasswordHash::new(text).ok());
+    match parsed {
+        Some(parsed) => Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok(),
+        None => {
+            if let Some(parsed) = dummy.and_then(|text| PasswordHash::new(text).ok()) {
+                let _ = Argon2::default().verify_password(password.as_bytes(), &parsed);
+            }
+            false
+        }
+    }
+}
+
+fn credentials(
+    connection: &Connection,
+    login: &str,
+) -> Result<Option<CredentialRow>, CacheError> {
+    Ok(connection
+        .query_row(
+            "SELECT id, login, display_name, role, disabled, password_hash, failed_attempts, locked_until FROM users WHERE login = ?1",
+            params![login.trim().to_lowercase()],
+            |row| Ok((user_row(row)?, row.get(5)?, row.get(6)?, row.get(7)?)),
+        )
+        .optional()?)
+}
+
+fn locked_at(locked_until: Option<&str>, at: DateTime<FixedOffset>) -> bool {
+    locked_until
+        .and_then(|text| DateTime::parse_from_rfc3339(text).ok())
+        .is_some_and(|until| until > at)
 }
 
 /// Checks a login and password; counts failures and locks as the module
@@ -353,17 +412,15 @@ pub fn verify(
     password: &str,
     at: DateTime<FixedOffset>,
 ) -> Result<User, CacheError> {
-    let login = login.trim().to_lowercase();
     let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let found: Option<CredentialRow> = transaction
-        .query_row(
-            "SELECT id, login, display_name, role, disabled, password_hash, failed_attempts, locked_until FROM users WHERE login = ?1",
-            params![login],
-            |row| Ok((user_row(row)?, row.get(5)?, row.get(6)?, row.get(7)?)),
-        )
-        .optional()?;
+    let found = credentials(&transaction, login)?;
+    // One verification whatever follows: the time tells nothing.
+    let good = password_matches(
+        found.as_ref().and_then(|(_, stored, _, _)| stored.as_deref()),
+        password,
+    );
     let stamp = at.to_rfc3339();
-    let Some((row, password_hash, failures, locked_until)) = found else {
+    let Some((row, _, failures, locked_until)) = found else {
         audit::append(
             &transaction,
             &stamp,
@@ -376,31 +433,17 @@ pub fn verify(
         return Err(sign_in_failed());
     };
     let user = to_user(row)?;
-    if let Some(until) = locked_until
-        .as_deref()
-        .and_then(|text| DateTime::parse_from_rfc3339(text).ok())
-        .filter(|until| *until > at)
-    {
+    if locked_at(locked_until.as_deref(), at) {
         audit::append(
             &transaction,
             &stamp,
             &user.id,
             "account.sign_in_refused",
             &user.id,
-            &json!({ "reason": "locked" }),
+            &json!({ "reason": "locked", "until": locked_until }),
         )?;
         transaction.commit()?;
-        return Err(refused(
-            "account_locked",
-            format!(
-                "密码连续错误次数过多，账号已锁定至 {}。",
-                until.format("%H:%M")
-            ),
-            format!(
-                "Too many wrong passwords: the account is locked until {}.",
-                until.format("%H:%M")
-            ),
-        ));
+        return Err(sign_in_failed());
     }
     if user.disabled {
         audit::append(
@@ -412,20 +455,8 @@ pub fn verify(
             &json!({ "reason": "disabled" }),
         )?;
         transaction.commit()?;
-        return Err(refused(
-            "account_disabled",
-            "该账号已停用，请联系管理员。",
-            "This account is disabled: ask an administrator.",
-        ));
+        return Err(sign_in_failed());
     }
-    let good = password_hash
-        .as_deref()
-        .and_then(|text| PasswordHash::new(text).ok())
-        .is_some_and(|parsed| {
-            Argon2::default()
-                .verify_password(password.as_bytes(), &parsed)
-                .is_ok()
-        });
     if good {
         crate::store::exec(
             &transaction,
@@ -461,6 +492,103 @@ pub fn verify(
     )?;
     transaction.commit()?;
     Err(sign_in_failed())
+}
+
+/// A password typed into the supervisor's dialog at a window (the gaps'
+/// sign-off), by `at_window`, the person signed in there. Checked like a
+/// sign-in, with the same one answer for every failure, but a failure
+/// never counts toward the account's own lock: a clerk mistyping (or
+/// guessing) cannot lock the supervisor out. Failures count against
+/// `at_window` instead: after [`LOCK_AFTER_FAILURES`] in a row the dialog
+/// at their session pauses for [`LOCK_MINUTES`] (`window_check_paused`).
+/// Every check is audited under `at_window`.
+pub fn verify_at_window(
+    connection: &mut Connection,
+    login: &str,
+    password: &str,
+    at_window: &Actor,
+    at: DateTime<FixedOffset>,
+) -> Result<User, CacheError> {
+    let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let stamp = at.to_rfc3339();
+    let (failures, paused_until): (i64, Option<String>) = transaction
+        .query_row(
+            "SELECT failures, paused_until FROM window_check_failures WHERE asked_by = ?1",
+            params![at_window.user_id],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+        .optional()?
+        .unwrap_or((0, None));
+    if let Some(until) = paused_until
+        .as_deref()
+        .and_then(|text| DateTime::parse_from_rfc3339(text).ok())
+        .filter(|until| *until > at)
+    {
+        return Err(refused(
+            "window_check_paused",
+            format!(
+                "值班长密码连续输错，本窗口的签批暂停至 {}；值班长也可在自己的工作台签批。",
+                until.format("%H:%M")
+            ),
+            format!(
+                "Too many wrong supervisor passwords at this window: sign-offs here pause until {}; the supervisor can also sign off at their own desk.",
+                until.format("%H:%M")
+            ),
+        ));
+    }
+    let found = credentials(&transaction, login)?;
+    let good = password_matches(
+        found.as_ref().and_then(|(_, stored, _, _)| stored.as_deref()),
+        password,
+    );
+    let user = match found {
+        Some((row, _, _, locked_until)) => {
+            let user = to_user(row)?;
+            let usable = !user.disabled && !locked_at(locked_until.as_deref(), at);
+            Some(user).filter(|_| usable)
+        }
+        None => None,
+    };
+    match user {
+        Some(user) if good => {
+            crate::store::exec(
+                &transaction,
+                "DELETE FROM window_check_failures WHERE asked_by = ?1",
+                params![at_window.user_id],
+            )?;
+            audit::append(
+                &transaction,
+                &stamp,
+                &at_window.user_id,
+                "account.window_check",
+                &user.id,
+                &json!({ "role": user.role.as_str() }),
+            )?;
+            transaction.commit()?;
+            Ok(user)
+        }
+        user => {
+            let failures = failures + 1;
+            let pause = (failures >= LOCK_AFTER_FAILURES)
+                .then(|| (at + Duration::minutes(LOCK_MINUTES)).to_rfc3339());
+            crate::store::exec(
+                &transaction,
+                "INSERT INTO window_check_failures (asked_by, failures, paused_until) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (asked_by) DO UPDATE SET failures = excluded.failures, paused_until = excluded.paused_until",
+                params![at_window.user_id, if pause.is_some() { 0 } else { failures }, pause],
+            )?;
+            audit::append(
+                &transaction,
+                &stamp,
+                &at_window.user_id,
+                "account.window_check_failed",
+                user.as_ref().map_or("unknown", |user| user.id.as_str()),
+                &json!({ "failures": failures, "paused": pause.is_some() }),
+            )?;
+            transaction.commit()?;
+            Err(sign_in_failed())
+        }
+    }
 }
 
 /// Every account, by login.
@@ -528,6 +656,19 @@ impl<M: StoreMode> CaseStore<M> {
     ) -> Result<User, CacheError> {
         self.write(move |connection| verify(connection, &login, &password, at))
             .await
+    }
+
+    pub async fn verify_at_window(
+        &self,
+        login: String,
+        password: String,
+        at_window: Actor,
+        at: DateTime<FixedOffset>,
+    ) -> Result<User, CacheError> {
+        self.write(move |connection| {
+            verify_at_window(connection, &login, &password, &at_window, at)
+        })
+        .await
     }
 
     pub async fn users(&self) -> Result<Vec<User>, CacheError> {

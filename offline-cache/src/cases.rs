@@ -378,7 +378,7 @@ pub fn record_intake(
 
 /// A supervisor signs off a case accepted with gaps; then, in the same
 /// transaction, the case goes to the back offices (`dispatch`) or to the
-/// handoff review.
+/// handoff review. Never a case the supervisor took in (`own_work`).
 pub fn sign_off_gaps(
     connection: &mut Connection,
     case_id: &str,
@@ -396,6 +396,7 @@ pub fn sign_off_gaps(
         .optional()?;
     let current =
         CaseState::parse(&current.ok_or_else(|| CacheError::UnknownCase(case_id.to_owned()))?)?;
+    refuse_own_case(&transaction, case_id, supervisor)?;
     let at = at.to_rfc3339();
     let mut state = apply_event(
         &transaction,
@@ -423,8 +424,32 @@ pub fn sign_off_gaps(
     Ok(state)
 }
 
+/// Refuses (`own_work`) when `actor` took the case in: no one approves
+/// their own work (the gaps' sign-off, the handoff review, a reopening).
+pub(crate) fn refuse_own_case(
+    connection: &Connection,
+    case_id: &str,
+    actor: &Actor,
+) -> Result<(), CacheError> {
+    let clerk: Option<String> = connection
+        .query_row(
+            "SELECT clerk_id FROM cases WHERE id = ?1",
+            params![case_id],
+            |row| row.get(0),
+        )
+        .optional()?;
+    if clerk.as_deref() == Some(actor.user_id.as_str()) {
+        return Err(crate::sign_offs::own_work(
+            "该办件是您本人受理的",
+            "You took this case in yourself",
+        ));
+    }
+    Ok(())
+}
+
 /// Moves a case by `event`, with its audit entry and any outbox rows, in
-/// one transaction. An illegal move is an error and changes nothing.
+/// one transaction. An illegal move is an error and changes nothing; so is
+/// approving the handoff of a case one took in oneself (`own_work`).
 pub fn transition(
     connection: &mut Connection,
     case_id: &str,
@@ -442,6 +467,9 @@ pub fn transition(
         )
         .optional()?
         .ok_or_else(|| CacheError::UnknownCase(case_id.to_owned()))?;
+    if event == Event::ApproveHandoff {
+        refuse_own_case(&transaction, case_id, actor)?;
+    }
     let state = apply_event(
         &transaction,
         case_id,

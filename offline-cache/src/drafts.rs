@@ -2,6 +2,11 @@
 //! reopened exactly as it was after a crash or restart, pinned to the item
 //! versions it started on. A save is one small upsert; only creating and
 //! discarding a draft go into the audit log.
+//!
+//! A draft is its clerk's: only the clerk who started it, or the one it was
+//! handed over to (`handover` moves `clerk_id`), opens, saves or discards
+//! it (`not_your_draft`). This module never lets one clerk's save overwrite
+//! another's draft.
 
 use std::collections::BTreeMap;
 
@@ -43,7 +48,35 @@ pub struct DraftRecord {
     pub updated_at: String,
 }
 
-/// Saves a draft; returns its new revision.
+fn not_yours() -> CacheError {
+    CacheError::Refused {
+        code: "not_your_draft",
+        message_zh: "该草稿不是您受理的，也未交接给您，不能打开、保存或放弃。".into(),
+        message_en: "This draft is not yours and was not handed over to you: it cannot be opened, saved or discarded.".into(),
+    }
+}
+
+fn clerk_of(connection: &Connection, id: &str) -> Result<Option<String>, CacheError> {
+    Ok(connection
+        .query_row(
+            "SELECT clerk_id FROM drafts WHERE id = ?1",
+            params![id],
+            |row| row.get(0),
+        )
+        .optional()?)
+}
+
+/// Refuses (`not_your_draft`) unless the draft `id`, if it exists, is
+/// `user_id`'s (started by them or handed over to them).
+pub fn check_owner(connection: &Connection, id: &str, user_id: &str) -> Result<(), CacheError> {
+    match clerk_of(connection, id)? {
+        Some(clerk) if clerk != user_id => Err(not_yours()),
+        _ => Ok(()),
+    }
+}
+
+/// Saves a draft; returns its new revision. A draft that exists is saved
+/// only by its clerk (`not_your_draft`).
 pub fn save_draft(connection: &mut Connection, draft: &DraftSave) -> Result<i64, CacheError> {
     if draft.id.trim().is_empty() {
         return Err(CacheError::BadInput("a draft needs an id".into()));
@@ -52,11 +85,12 @@ pub fn save_draft(connection: &mut Connection, draft: &DraftSave) -> Result<i64,
     let at = draft.at.to_rfc3339();
     let content = draft.content.to_string();
     let revision: Option<i64> = transaction
-        .prepare_cached("UPDATE drafts SET content = ?2, updated_at = ?3, revision = revision + 1 WHERE id = ?1 RETURNING revision")?
-        .query_row(params![draft.id, content, at], |row| row.get(0))
+        .prepare_cached("UPDATE drafts SET content = ?2, updated_at = ?3, revision = revision + 1 WHERE id = ?1 AND clerk_id = ?4 RETURNING revision")?
+        .query_row(params![draft.id, content, at, draft.clerk_id], |row| row.get(0))
         .optional()?;
     let revision = match revision {
         Some(revision) => revision,
+        None if clerk_of(&transaction, &draft.id)?.is_some() => return Err(not_yours()),
         None => {
             crate::store::exec(&transaction,
                 "INSERT INTO drafts (id, clerk_id, window, bundle_id, item_versions, content, revision, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, ?7, ?7)",
@@ -119,6 +153,20 @@ pub fn open_drafts(
     rows.map(|row| finish(row?)).collect()
 }
 
+/// The draft `id` for `user_id` to open: theirs or handed over to them
+/// (`not_your_draft` otherwise).
+pub fn own_draft(
+    connection: &Connection,
+    id: &str,
+    user_id: &str,
+) -> Result<DraftRecord, CacheError> {
+    let found = draft(connection, id)?;
+    if found.clerk_id != user_id {
+        return Err(not_yours());
+    }
+    Ok(found)
+}
+
 pub fn draft(connection: &Connection, id: &str) -> Result<DraftRecord, CacheError> {
     let found = connection
         .query_row(&format!("{COLUMNS} WHERE id = ?1"), params![id], record)
@@ -126,7 +174,8 @@ pub fn draft(connection: &Connection, id: &str) -> Result<DraftRecord, CacheErro
     finish(found.ok_or_else(|| CacheError::UnknownDraft(id.to_owned()))?)
 }
 
-/// Discards a draft the clerk abandons (audited).
+/// Discards a draft its clerk abandons (audited); another's draft is
+/// refused (`not_your_draft`).
 pub fn discard_draft(
     connection: &mut Connection,
     id: &str,
@@ -134,6 +183,7 @@ pub fn discard_draft(
     at: DateTime<FixedOffset>,
 ) -> Result<(), CacheError> {
     let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    check_owner(&transaction, id, &actor.user_id)?;
     if crate::store::exec(
         &transaction,
         "DELETE FROM drafts WHERE id = ?1",
@@ -171,6 +221,13 @@ impl<M: StoreMode> CaseStore<M> {
     pub async fn draft(&self, id: &str) -> Result<DraftRecord, CacheError> {
         let id = id.to_owned();
         self.read(move |connection| draft(connection, &id)).await
+    }
+
+    /// The draft for `user_id` to open: theirs or handed over to them.
+    pub async fn own_draft(&self, id: &str, user_id: &str) -> Result<DraftRecord, CacheError> {
+        let (id, user_id) = (id.to_owned(), user_id.to_owned());
+        self.read(move |connection| own_draft(connection, &id, &user_id))
+            .await
     }
 
     pub async fn discard_draft(

@@ -334,17 +334,54 @@ CREATE TABLE practice_attempts (
 CREATE INDEX practice_attempts_trainee ON practice_attempts (trainee_id, started_at);
 "#,
         ),
+        // Version 15: an override's approval is bound to the content it
+        // approved (SHA-256 of applicant, values and marks) and lapses when
+        // that changes (state `lapsed`). The table is made again because
+        // SQLite cannot change a CHECK constraint; nothing refers to it.
+        // Wrong passwords typed into the supervisor's dialog at a window
+        // count against the person at the window, not the supervisor's
+        // account (`window_check_failures`).
+        M::up(
+            r#"
+CREATE TABLE sign_off_requests_15 (
+    id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL CHECK (kind IN ('override', 'reopen')),
+    case_id TEXT REFERENCES cases (id),
+    draft_id TEXT,
+    requested_by TEXT NOT NULL,
+    requested_at TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    detail TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('waiting', 'approved', 'refused', 'lapsed')),
+    decided_by TEXT,
+    decided_at TEXT,
+    decision_note TEXT,
+    content_sha256 TEXT,
+    lapsed_at TEXT
+);
+INSERT INTO sign_off_requests_15 (id, kind, case_id, draft_id, requested_by, requested_at, reason, detail, state, decided_by, decided_at, decision_note)
+    SELECT id, kind, case_id, draft_id, requested_by, requested_at, reason, detail, state, decided_by, decided_at, decision_note FROM sign_off_requests;
+DROP TABLE sign_off_requests;
+ALTER TABLE sign_off_requests_15 RENAME TO sign_off_requests;
+CREATE INDEX sign_off_requests_state ON sign_off_requests (state, requested_at);
+CREATE TABLE window_check_failures (
+    asked_by TEXT PRIMARY KEY,
+    failures INTEGER NOT NULL,
+    paused_until TEXT
+);
+"#,
+        ),
     ])
 }
 
 /// The schema version this build writes.
-pub const SCHEMA_VERSION: i64 = 14;
+pub const SCHEMA_VERSION: i64 = 15;
 
 #[cfg(test)]
 mod tests {
     #[test]
     fn migrations_are_valid() {
         super::migrations().validate().unwrap();
-        assert_eq!(super::SCHEMA_VERSION, 14);
+        assert_eq!(super::SCHEMA_VERSION, 15);
     }
 }

@@ -433,3 +433,164 @@ async fn a_reopening_waits_for_a_supervisor_and_sends_the_case_on_without_a_dupl
     assert!(outbox.iter().all(|row| row.action == "submit"));
     assert!(store.verify_audit().unwrap().unwrap() > 5);
 }
+
+fn supervisor_two() -> Actor {
+    Actor {
+        user_id: "supervisor-2".into(),
+        role: Role::Supervisor,
+    }
+}
+
+#[tokio::test]
+async fn no_supervisor_signs_off_approves_or_reopens_a_case_they_took_in_themselves() {
+    use offline_cache::sign_offs::RequestKind;
+    let dir = tempfile::tempdir().unwrap();
+    let store =
+        CaseStore::<Production>::open(dir.path(), &StoreKey::random(), StoreOptions::default())
+            .unwrap();
+    let today = NaiveDate::from_ymd_opt(2026, 11, 27).unwrap();
+    // Supervisor 1 takes in a case with gaps at a window.
+    let mut gaps = sample::intake(&uuid::Uuid::new_v4().to_string(), 1, at(today), 1, 1);
+    gaps.actor = supervisor();
+    gaps.event = Event::AcceptWithGaps;
+    gaps.dispatch_now = false;
+    gaps.proposal = json!({ "kind": "accept_with_gaps" });
+    let gaps_id = gaps.case_id.clone();
+    store.record_intake(gaps).await.unwrap();
+    let own = store
+        .sign_off_gaps(&gaps_id, supervisor(), at(today), true)
+        .await
+        .unwrap_err();
+    assert_eq!(own.code(), "own_work", "{own}");
+    assert!(own.message_zh().contains("本人"), "{}", own.message_zh());
+    assert!(
+        own.to_string().contains("another supervisor"),
+        "{own}"
+    );
+    // Nothing moved; another supervisor signs it off.
+    assert_eq!(
+        store.case(&gaps_id).await.unwrap().state,
+        CaseState::AcceptedWithGaps
+    );
+    assert_eq!(
+        store
+            .sign_off_gaps(&gaps_id, supervisor_two(), at(today), true)
+            .await
+            .unwrap(),
+        CaseState::Dispatched
+    );
+
+    // Their own case waiting for the handoff review.
+    let mut review = sample::intake(&uuid::Uuid::new_v4().to_string(), 2, at(today), 1, 1);
+    review.actor = supervisor();
+    review.dispatch_now = false;
+    review.review_first = true;
+    let review_id = review.case_id.clone();
+    store.record_intake(review).await.unwrap();
+    let own = store
+        .transition(
+            &review_id,
+            Event::ApproveHandoff,
+            supervisor(),
+            at(today),
+            None,
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(own.code(), "own_work");
+    assert_eq!(
+        store
+            .transition(
+                &review_id,
+                Event::ApproveHandoff,
+                supervisor_two(),
+                at(today),
+                None,
+            )
+            .await
+            .unwrap(),
+        CaseState::Dispatched
+    );
+
+    // A reopening of their own case, asked by a clerk.
+    let mut ended = sample::intake(&uuid::Uuid::new_v4().to_string(), 3, at(today), 1, 1);
+    ended.actor = supervisor();
+    let ended_id = ended.case_id.clone();
+    store.record_intake(ended).await.unwrap();
+    store
+        .transition(
+            &ended_id,
+            Event::Terminate,
+            supervisor_two(),
+            at(today),
+            Some("逾期".into()),
+        )
+        .await
+        .unwrap();
+    let asked = store
+        .request_sign_off(
+            RequestKind::Reopen,
+            Some(ended_id.clone()),
+            None,
+            "申请人已补齐材料".into(),
+            json!({}),
+            sample::clerk(),
+            at(today),
+        )
+        .await
+        .unwrap();
+    let own = store
+        .decide_sign_off(asked.id.clone(), true, None, supervisor(), at(today))
+        .await
+        .unwrap_err();
+    assert_eq!(own.code(), "own_work");
+    assert_eq!(
+        store.case(&ended_id).await.unwrap().state,
+        CaseState::Terminated
+    );
+
+    // A reopening a supervisor asked for themselves.
+    let mut other = sample::intake(&uuid::Uuid::new_v4().to_string(), 4, at(today), 1, 1);
+    other.dispatch_now = false;
+    let other_id = other.case_id.clone();
+    store.record_intake(other).await.unwrap();
+    store
+        .transition(
+            &other_id,
+            Event::Terminate,
+            supervisor_two(),
+            at(today),
+            Some("逾期".into()),
+        )
+        .await
+        .unwrap();
+    let asked_self = store
+        .request_sign_off(
+            RequestKind::Reopen,
+            Some(other_id.clone()),
+            None,
+            "补齐".into(),
+            json!({}),
+            supervisor(),
+            at(today),
+        )
+        .await
+        .unwrap();
+    let own = store
+        .decide_sign_off(asked_self.id.clone(), true, None, supervisor(), at(today))
+        .await
+        .unwrap_err();
+    assert_eq!(own.code(), "own_work");
+    // Another supervisor decides both.
+    for id in [asked.id, asked_self.id] {
+        assert_eq!(
+            store
+                .decide_sign_off(id, true, None, supervisor_two(), at(today))
+                .await
+                .unwrap()
+                .state,
+            "approved"
+        );
+    }
+    assert!(store.verify_audit().unwrap().is_ok());
+}

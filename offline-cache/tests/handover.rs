@@ -96,3 +96,86 @@ async fn a_handover_lists_open_work_and_moves_drafts_when_the_next_clerk_acknowl
     assert_eq!(trainer.code(), "not_allowed");
     assert!(store.verify_audit().unwrap().is_ok());
 }
+
+#[tokio::test]
+async fn a_draft_is_opened_saved_and_discarded_only_by_its_clerk_or_the_one_it_was_handed_to() {
+    let dir = tempfile::tempdir().unwrap();
+    let store =
+        CaseStore::<Production>::open(dir.path(), &StoreKey::random(), StoreOptions::default())
+            .unwrap();
+    let owner = actor("clerk-a", Role::Clerk);
+    let other = actor("clerk-b", Role::Clerk);
+    let draft_id = uuid::Uuid::new_v4().to_string();
+    let save = |clerk: &Actor, step: &str| DraftSave {
+        id: draft_id.clone(),
+        clerk_id: clerk.user_id.clone(),
+        window: "01".into(),
+        bundle_id: None,
+        item_versions: [("market.company-establishment".to_owned(), 1)].into(),
+        content: json!({ "step": step }),
+        at: now(),
+    };
+    store.save_draft(save(&owner, "form")).await.unwrap();
+
+    // Another clerk's save does not overwrite it, nor take it over.
+    let refused = store.save_draft(save(&other, "decision")).await.unwrap_err();
+    assert_eq!(refused.code(), "not_your_draft", "{refused}");
+    assert!(refused.message_zh().contains("交接"), "{}", refused.message_zh());
+    let kept = store.draft(&draft_id).await.unwrap();
+    assert_eq!(kept.clerk_id, "clerk-a");
+    assert_eq!(kept.content, json!({ "step": "form" }));
+    assert_eq!(kept.revision, 1);
+    // Nor open it, nor discard it.
+    assert_eq!(
+        store
+            .own_draft(&draft_id, "clerk-b")
+            .await
+            .unwrap_err()
+            .code(),
+        "not_your_draft"
+    );
+    assert_eq!(
+        store
+            .discard_draft(&draft_id, other.clone(), now())
+            .await
+            .unwrap_err()
+            .code(),
+        "not_your_draft"
+    );
+    assert!(store.draft(&draft_id).await.is_ok());
+    assert_eq!(
+        store.own_draft(&draft_id, "clerk-a").await.unwrap().revision,
+        1
+    );
+
+    // Handed over: now the next clerk's, and no longer the first one's.
+    let handover = store
+        .prepare_handover("01".into(), owner.clone(), now())
+        .await
+        .unwrap();
+    store
+        .acknowledge_handover(handover.id, other.clone(), now())
+        .await
+        .unwrap();
+    assert_eq!(
+        store.save_draft(save(&other, "decision")).await.unwrap(),
+        2
+    );
+    assert_eq!(
+        store
+            .save_draft(save(&owner, "form"))
+            .await
+            .unwrap_err()
+            .code(),
+        "not_your_draft"
+    );
+    assert!(store.own_draft(&draft_id, "clerk-b").await.is_ok());
+    store
+        .discard_draft(&draft_id, other.clone(), now())
+        .await
+        .unwrap();
+    assert_eq!(
+        store.draft(&draft_id).await.unwrap_err().code(),
+        "unknown_draft"
+    );
+}

@@ -2409,3 +2409,230 @@ fn random_arguments_never_crash_a_command() {
     sign_in_as(&mock, "clerk");
     assert!(invoke(&mock, "search_catalog", json!({ "query": "公司" })).is_ok());
 }
+
+#[test]
+fn no_one_approves_their_own_work_and_an_approval_lapses_when_the_intake_changes() {
+    let root = tempfile::tempdir().unwrap();
+    let mock = start(root.path(), "main");
+    let item = "market.company-establishment";
+    let start_item = |mock: &Mock| {
+        invoke(
+            mock,
+            "start_intake",
+            json!({ "subject": { "kind": "item", "id": item }, "ticket": null }),
+        )
+        .unwrap()
+    };
+
+    // The clerk's override, approved by the supervisor.
+    let session = start_item(&mock);
+    let draft = filled_draft(&session, item, &["address_proof"]);
+    let asked = invoke(
+        &mock,
+        "request_override",
+        json!({ "draft": draft, "wanted": "accept", "reason": "场所证明已由不动产登记系统核验" }),
+    )
+    .unwrap();
+    sign_in_as(&mock, "supervisor");
+    invoke(
+        &mock,
+        "decide_sign_off",
+        json!({ "requestId": asked["id"], "approve": true, "note": "同意" }),
+    )
+    .unwrap();
+    // After the approval the clerk puts another applicant in: the approval
+    // was for the intake as it was asked, so it lapses.
+    sign_in_as(&mock, "clerk");
+    let mut changed = draft.clone();
+    changed["applicant"]["name"] = json!("王另一");
+    let lapsed = invoke(
+        &mock,
+        "commit_intake",
+        json!({ "draft": changed, "confirmed": "accept" }),
+    )
+    .unwrap_err();
+    assert_eq!(lapsed["code"], "approval_lapsed", "{lapsed}");
+    assert!(
+        lapsed["message_zh"].as_str().unwrap().contains("重新申请"),
+        "{lapsed}"
+    );
+    assert!(
+        lapsed["message_en"].as_str().unwrap().contains("ask again"),
+        "{lapsed}"
+    );
+    let status = invoke(&mock, "draft_sign_off", json!({ "draftId": draft["id"] })).unwrap();
+    assert_eq!(status["state"], "lapsed", "{status}");
+    // Putting the old content back does not bring the lapsed approval back.
+    assert_eq!(
+        invoke(
+            &mock,
+            "commit_intake",
+            json!({ "draft": draft, "confirmed": "accept" }),
+        )
+        .unwrap_err()["code"],
+        "approval_lapsed"
+    );
+    // No case was written.
+    assert!(invoke(&mock, "case_detail", json!({ "caseId": draft["id"] })).is_err());
+    // The lapse is in the audit log.
+    sign_in_as(&mock, "supervisor");
+    let entries = invoke(
+        &mock,
+        "audit_entries",
+        json!({ "query": { "from": null, "to": null, "actor": null, "action": "sign_off.override_lapsed", "subject": draft["id"] } }),
+    )
+    .unwrap();
+    assert_eq!(entries.as_array().unwrap().len(), 1, "{entries}");
+    // Asked again for the intake as it is now, approved, committed unchanged.
+    sign_in_as(&mock, "clerk");
+    let again = invoke(
+        &mock,
+        "request_override",
+        json!({ "draft": changed, "wanted": "accept", "reason": "场所证明已核验" }),
+    )
+    .unwrap();
+    sign_in_as(&mock, "supervisor");
+    invoke(
+        &mock,
+        "decide_sign_off",
+        json!({ "requestId": again["id"], "approve": true, "note": null }),
+    )
+    .unwrap();
+    sign_in_as(&mock, "clerk");
+    let outcome = invoke(
+        &mock,
+        "commit_intake",
+        json!({ "draft": changed, "confirmed": "accept" }),
+    )
+    .unwrap();
+    assert_eq!(outcome["decision"], "accept", "{outcome}");
+
+    // The supervisor takes in at a window too: their own override and
+    // their own gap case need another supervisor.
+    sign_in_as(&mock, "supervisor");
+    let session = start_item(&mock);
+    let own_draft = filled_draft(&session, item, &["address_proof"]);
+    let own_request = invoke(
+        &mock,
+        "request_override",
+        json!({ "draft": own_draft, "wanted": "accept", "reason": "已核验" }),
+    )
+    .unwrap();
+    let refused = invoke(
+        &mock,
+        "decide_sign_off",
+        json!({ "requestId": own_request["id"], "approve": true, "note": null }),
+    )
+    .unwrap_err();
+    assert_eq!(refused["code"], "own_work", "{refused}");
+    let status = invoke(&mock, "draft_sign_off", json!({ "draftId": own_draft["id"] })).unwrap();
+    assert_eq!(status["state"], "waiting");
+
+    let session = start_item(&mock);
+    let gaps = filled_draft(&session, item, &["appointment_documents"]);
+    let gap_case = invoke(
+        &mock,
+        "commit_intake",
+        json!({ "draft": gaps, "confirmed": "accept_with_gaps" }),
+    )
+    .unwrap();
+    let case_id = gap_case["case_id"].as_str().unwrap();
+    let at_window = invoke(
+        &mock,
+        "sign_off_gaps",
+        json!({ "caseId": case_id, "login": "supervisor", "password": PASSWORD }),
+    )
+    .unwrap_err();
+    assert_eq!(at_window["code"], "own_work", "{at_window}");
+    let at_desk = invoke(
+        &mock,
+        "desk_action",
+        json!({ "caseId": case_id, "action": "sign_off", "reason": null }),
+    )
+    .unwrap_err();
+    assert_eq!(at_desk["code"], "own_work", "{at_desk}");
+    let detail = invoke(&mock, "case_detail", json!({ "caseId": case_id })).unwrap();
+    assert_eq!(detail["case"]["state"], "accepted_with_gaps", "{detail}");
+}
+
+#[test]
+fn a_draft_is_resumed_saved_and_discarded_only_by_its_clerk() {
+    let root = tempfile::tempdir().unwrap();
+    let mock = start(root.path(), "main");
+    let item = "market.company-establishment";
+    let session = invoke(
+        &mock,
+        "start_intake",
+        json!({ "subject": { "kind": "item", "id": item }, "ticket": null }),
+    )
+    .unwrap();
+    let draft = filled_draft(&session, item, &[]);
+    invoke(&mock, "save_intake", json!({ "draft": draft })).unwrap();
+    // Someone else signed in at the same window.
+    sign_in_as(&mock, "supervisor");
+    for (command, arguments) in [
+        ("resume_intake", json!({ "draftId": draft["id"] })),
+        ("save_intake", json!({ "draft": draft })),
+        ("discard_intake", json!({ "draftId": draft["id"] })),
+        (
+            "request_override",
+            json!({ "draft": draft, "wanted": "not_accepted", "reason": "x" }),
+        ),
+    ] {
+        let refused = invoke(&mock, command, arguments).unwrap_err();
+        assert_eq!(refused["code"], "not_your_draft", "{command}: {refused}");
+    }
+    // The clerk's draft is as they left it.
+    sign_in_as(&mock, "clerk");
+    let resumed = invoke(&mock, "resume_intake", json!({ "draftId": draft["id"] })).unwrap();
+    assert_eq!(resumed["draft"], draft);
+    invoke(&mock, "discard_intake", json!({ "draftId": draft["id"] })).unwrap();
+}
+
+#[test]
+fn wrong_passwords_in_the_supervisor_dialog_at_a_clerks_window_do_not_lock_the_supervisor_out() {
+    let root = tempfile::tempdir().unwrap();
+    let mock = start(root.path(), "main");
+    let item = "market.company-establishment";
+    let session = invoke(
+        &mock,
+        "start_intake",
+        json!({ "subject": { "kind": "item", "id": item }, "ticket": null }),
+    )
+    .unwrap();
+    let draft = filled_draft(&session, item, &["appointment_documents"]);
+    let outcome = invoke(
+        &mock,
+        "commit_intake",
+        json!({ "draft": draft, "confirmed": "accept_with_gaps" }),
+    )
+    .unwrap();
+    let case_id = outcome["case_id"].as_str().unwrap();
+    let sign_off = |password: &str| {
+        invoke(
+            &mock,
+            "sign_off_gaps",
+            json!({ "caseId": case_id, "login": "supervisor", "password": password }),
+        )
+    };
+    for _ in 0..5 {
+        assert_eq!(
+            sign_off("not-the-pass").unwrap_err()["code"],
+            "sign_in_failed"
+        );
+    }
+    // The dialog at this window pauses …
+    assert_eq!(
+        sign_off(PASSWORD).unwrap_err()["code"],
+        "window_check_paused"
+    );
+    // … and the supervisor still signs in at their own desk and signs off.
+    sign_in_as(&mock, "supervisor");
+    let signed = invoke(
+        &mock,
+        "desk_action",
+        json!({ "caseId": case_id, "action": "sign_off", "reason": null }),
+    )
+    .unwrap();
+    assert_eq!(signed["state"], "dispatched", "{signed}");
+}

@@ -862,11 +862,12 @@ pub async fn resume_intake(
     state: State<'_, AppState>,
     draft_id: String,
 ) -> Result<IntakeSession, UiError> {
-    require(&state, "resume_intake")?;
+    let clerk = require(&state, "resume_intake")?;
     let sync = state.service()?;
+    // Only the clerk's own drafts, or those handed over to them.
     let record = sync
         .store
-        .draft(&draft_id)
+        .own_draft(&draft_id, &clerk.user_id)
         .await
         .map_err(|error| cache_error(&error))?;
     let draft = draft_content(&record)?;
@@ -1246,7 +1247,7 @@ pub async fn commit_intake(
             let proposal = if DecisionChoice::from(proposal.kind) == confirmed {
                 proposal
             } else {
-                approved_override(&state, &draft.id, &proposal, confirmed).await?
+                approved_override(&state, &draft, &proposal, confirmed).await?
             };
             let identifier = checked
                 .profile
@@ -1363,15 +1364,27 @@ fn override_error(error: &forms::decision::OverrideError) -> UiError {
     }
 }
 
+/// What an override's approval is bound to: the applicant, values and
+/// marks of the draft (the store hashes them).
+fn approved_content(draft: &IntakeDraft) -> offline_cache::sign_offs::ApprovedContent {
+    offline_cache::sign_offs::ApprovedContent {
+        applicant: serde_json::to_value(&draft.applicant).expect("an applicant serialises"),
+        values: Value::Object(draft.values.clone()),
+        marks: serde_json::to_value(&draft.marks).expect("marks serialise"),
+    }
+}
+
 /// The proposal as the supervisor's approved override of this draft makes
 /// it; refused unless an approved override asks for `confirmed` on the
-/// very proposal the core makes now.
+/// very proposal the core makes now, for the very content it was asked
+/// for (else the approval lapses in the store: `approval_lapsed`).
 async fn approved_override(
     state: &AppState,
-    draft_id: &str,
+    draft: &IntakeDraft,
     proposal: &forms::decision::DecisionProposal,
     confirmed: DecisionChoice,
 ) -> Result<forms::decision::DecisionProposal, UiError> {
+    let draft_id = draft.id.as_str();
     let changed = || UiError {
         code: "proposal_changed".into(),
         message_zh: "受理建议已随最新录入改变，请核对新的建议后再确认。".into(),
@@ -1391,6 +1404,18 @@ async fn approved_override(
     let said = |key: &str| request.detail.get(key).cloned();
     let wanted = serde_json::to_value(confirmed).ok();
     let proposed = serde_json::to_value(DecisionChoice::from(proposal.kind)).ok();
+    if request.state == "lapsed" || (request.state == "approved" && said("wanted") == wanted) {
+        // Bound to the content it approved: checked (and lapsed) in the store.
+        sync.store
+            .confirm_override(
+                request.id.clone(),
+                approved_content(draft),
+                crate::commands::printing::window_actor(state)?,
+                now(),
+            )
+            .await
+            .map_err(|error| cache_error(&error))?;
+    }
     if request.state != "approved" || said("wanted") != wanted {
         return Err(if request.state == "waiting" {
             UiError {
@@ -1451,10 +1476,8 @@ pub async fn request_override(
     let form = form_view(&catalog, &checked.plan);
     let request = sync
         .store
-        .request_sign_off(
-            offline_cache::sign_offs::RequestKind::Override,
-            None,
-            Some(draft.id.clone()),
+        .request_override(
+            draft.id.clone(),
             reason,
             serde_json::json!({
                 "title_zh": format!("{}（{}）", form.title_zh, checked.profile.name.clone().unwrap_or_default()),
@@ -1462,6 +1485,7 @@ pub async fn request_override(
                 "proposed": DecisionChoice::from(proposal.kind),
                 "wanted": wanted,
             }),
+            approved_content(&draft),
             actor,
             now(),
         )
@@ -1473,8 +1497,10 @@ pub async fn request_override(
 }
 
 /// A supervisor signs off a case accepted with gaps at the clerk's window,
-/// with their own login and password (checked in Rust, audited). The case
-/// then goes to the back offices, unless an item asks for review first.
+/// with their own login and password (checked in Rust, audited; wrong
+/// passwords here never lock the supervisor's account). The case then goes
+/// to the back offices, unless an item asks for review first; never a case
+/// the supervisor took in (`own_work`, refused in the store).
 #[tauri::command]
 #[specta::specta]
 pub async fn sign_off_gaps(
@@ -1483,11 +1509,11 @@ pub async fn sign_off_gaps(
     login: String,
     password: String,
 ) -> Result<String, UiError> {
-    require(&state, "sign_off_gaps")?;
+    let at_window = require(&state, "sign_off_gaps")?;
     let sync = state.service()?;
     let user = sync
         .store
-        .verify_user(login, password, now())
+        .verify_at_window(login, password, at_window, now())
         .await
         .map_err(|error| cache_error(&error))?;
     if user.role != offline_cache::lifecycle::Role::Supervisor {

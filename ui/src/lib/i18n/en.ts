@@ -195,6 +195,7 @@ export const en: MessageShape = {
       waiting: "Exception ({decision}) waits for the supervisor's sign-off.",
       approved: "Exception ({decision}) approved by {by}. {note}",
       refused: "Exception refused by {by}. {note}",
+      lapsed: "The approval of the exception ({decision}) has lapsed: the applicant, form or materials changed after it was given. Ask again.",
     },
     start: "Take in this item",
     openDrafts: "Unfinished intakes (drafts)",

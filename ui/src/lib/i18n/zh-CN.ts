@@ -193,6 +193,7 @@ export const zhCN = {
       waiting: "例外申请（{decision}）待值班长签批。",
       approved: "例外申请（{decision}）已由 {by} 批准。{note}",
       refused: "例外申请已被 {by} 退回。{note}",
+      lapsed: "例外批准（{decision}）已失效：批准后申请人、表单或材料有改动，请重新申请。",
     },
     start: "受理此事项",
     openDrafts: "未完成的受理（草稿）",

@@ -385,10 +385,7 @@ fn password_matches(stored: Option<&str>, password: &str) -> bool {
     }
 }
 
-fn credentials(
-    connection: &Connection,
-    login: &str,
-) -> Result<Option<CredentialRow>, CacheError> {
+fn credentials(connection: &Connection, login: &str) -> Result<Option<CredentialRow>, CacheError> {
     Ok(connection
         .query_row(
             "SELECT id, login, display_name, role, disabled, password_hash, failed_attempts, locked_until FROM users WHERE login = ?1",
@@ -416,7 +413,9 @@ pub fn verify(
     let found = credentials(&transaction, login)?;
     // One verification whatever follows: the time tells nothing.
     let good = password_matches(
-        found.as_ref().and_then(|(_, stored, _, _)| stored.as_deref()),
+        found
+            .as_ref()
+            .and_then(|(_, stored, _, _)| stored.as_deref()),
         password,
     );
     let stamp = at.to_rfc3339();
@@ -538,7 +537,9 @@ pub fn verify_at_window(
     }
     let found = credentials(&transaction, login)?;
     let good = password_matches(
-        found.as_ref().and_then(|(_, stored, _, _)| stored.as_deref()),
+        found
+            .as_ref()
+            .and_then(|(_, stored, _, _)| stored.as_deref()),
         password,
     );
     let user = match found {

@@ -352,7 +352,7 @@ pub fn request_for_draft(
 
 /// A supervisor approves or refuses a waiting request. Approving a
 /// reopening moves the case back (terminated → accepted) and sends it on:
-/// withdrawals not yet sent (no `sent_at`) are cancelled (the back office still has the
+/// withdrawals not yet sent are cancelled (the back office still has the
 /// case), the rest is submitted again. No one approves a request they
 /// made, an override of their own intake or the reopening of a case they
 /// took in (`own_work`).
@@ -382,7 +382,10 @@ pub fn decide(
     }
     if approve {
         if request.requested_by == supervisor.user_id {
-            return Err(own_work("该申请是您本人提出的", "You asked for this yourself"));
+            return Err(own_work(
+                "该申请是您本人提出的",
+                "You asked for this yourself",
+            ));
         }
         if let Some(case_id) = &request.case_id {
             crate::cases::refuse_own_case(&transaction, case_id, supervisor)?;
@@ -396,10 +399,7 @@ pub fn decide(
                 )
                 .optional()?;
             if clerk.as_deref() == Some(supervisor.user_id.as_str()) {
-                return Err(own_work(
-                    "该受理是您本人经办的",
-                    "This intake is your own",
-                ));
+                return Err(own_work("该受理是您本人经办的", "This intake is your own"));
             }
         }
     }
@@ -408,14 +408,14 @@ pub fn decide(
         let case_id = request.case_id.clone().unwrap_or_default();
         let cancelled: Vec<String> = {
             let mut statement = transaction.prepare(
-                "SELECT sub_case_id FROM outbox WHERE case_id = ?1 AND action = 'withdraw' AND sent_at IS NULL AND sub_case_id IS NOT NULL",
+                "SELECT sub_case_id FROM outbox WHERE case_id = ?1 AND action = 'withdraw' AND attempts = 0 AND sub_case_id IS NOT NULL",
             )?;
             let rows = statement.query_map(params![case_id], |row| row.get(0))?;
             rows.collect::<Result<_, _>>()?
         };
         crate::store::exec(
             &transaction,
-            "DELETE FROM outbox WHERE case_id = ?1 AND action = 'withdraw' AND sent_at IS NULL",
+            "DELETE FROM outbox WHERE case_id = ?1 AND action = 'withdraw' AND attempts = 0",
             params![case_id],
         )?;
         let state = apply_event(
@@ -440,7 +440,7 @@ pub fn decide(
         for sub_case in cancelled {
             crate::store::exec(
                 &transaction,
-                "DELETE FROM outbox WHERE sub_case_id = ?1 AND action = 'submit' AND sent_at IS NULL",
+                "DELETE FROM outbox WHERE sub_case_id = ?1 AND action = 'submit' AND attempts = 0",
                 params![sub_case],
             )?;
         }
@@ -538,7 +538,9 @@ impl<M: StoreMode> CaseStore<M> {
         at: DateTime<FixedOffset>,
     ) -> Result<SignOffRequest, CacheError> {
         self.write(move |connection| {
-            request_override(connection, &draft_id, &reason, &detail, &content, &actor, at)
+            request_override(
+                connection, &draft_id, &reason, &detail, &content, &actor, at,
+            )
         })
         .await
     }

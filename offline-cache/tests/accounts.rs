@@ -231,7 +231,12 @@ async fn an_unknown_login_reads_and_costs_the_same_as_a_wrong_password_a_locked_
 ) {
     let (_dir, store) = open();
     let admin = store
-        .create_first_admin("admin".into(), "管理员".into(), "correct horse".into(), now())
+        .create_first_admin(
+            "admin".into(),
+            "管理员".into(),
+            "correct horse".into(),
+            now(),
+        )
         .await
         .unwrap();
     for login in ["li", "zhao"] {
@@ -342,7 +347,12 @@ async fn an_unknown_login_reads_and_costs_the_same_as_a_wrong_password_a_locked_
 async fn wrong_passwords_in_the_supervisors_dialog_at_a_window_never_lock_the_supervisor_out() {
     let (_dir, store) = open();
     let admin = store
-        .create_first_admin("admin".into(), "管理员".into(), "correct horse".into(), now())
+        .create_first_admin(
+            "admin".into(),
+            "管理员".into(),
+            "correct horse".into(),
+            now(),
+        )
         .await
         .unwrap();
     let supervisor = store
@@ -375,7 +385,11 @@ async fn wrong_passwords_in_the_supervisors_dialog_at_a_window_never_lock_the_su
         .await
         .unwrap_err();
     assert_eq!(paused.code(), "window_check_paused", "{paused}");
-    assert!(paused.message_zh().contains("暂停"), "{}", paused.message_zh());
+    assert!(
+        paused.message_zh().contains("暂停"),
+        "{}",
+        paused.message_zh()
+    );
     // … but the supervisor's own account is not locked.
     assert_eq!(
         store

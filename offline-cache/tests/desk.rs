@@ -463,10 +463,7 @@ async fn no_supervisor_signs_off_approves_or_reopens_a_case_they_took_in_themsel
         .unwrap_err();
     assert_eq!(own.code(), "own_work", "{own}");
     assert!(own.message_zh().contains("本人"), "{}", own.message_zh());
-    assert!(
-        own.to_string().contains("another supervisor"),
-        "{own}"
-    );
+    assert!(own.to_string().contains("another supervisor"), "{own}");
     // Nothing moved; another supervisor signs it off.
     assert_eq!(
         store.case(&gaps_id).await.unwrap().state,

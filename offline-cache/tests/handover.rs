@@ -118,9 +118,16 @@ async fn a_draft_is_opened_saved_and_discarded_only_by_its_clerk_or_the_one_it_w
     store.save_draft(save(&owner, "form")).await.unwrap();
 
     // Another clerk's save does not overwrite it, nor take it over.
-    let refused = store.save_draft(save(&other, "decision")).await.unwrap_err();
+    let refused = store
+        .save_draft(save(&other, "decision"))
+        .await
+        .unwrap_err();
     assert_eq!(refused.code(), "not_your_draft", "{refused}");
-    assert!(refused.message_zh().contains("交接"), "{}", refused.message_zh());
+    assert!(
+        refused.message_zh().contains("交接"),
+        "{}",
+        refused.message_zh()
+    );
     let kept = store.draft(&draft_id).await.unwrap();
     assert_eq!(kept.clerk_id, "clerk-a");
     assert_eq!(kept.content, json!({ "step": "form" }));
@@ -144,7 +151,11 @@ async fn a_draft_is_opened_saved_and_discarded_only_by_its_clerk_or_the_one_it_w
     );
     assert!(store.draft(&draft_id).await.is_ok());
     assert_eq!(
-        store.own_draft(&draft_id, "clerk-a").await.unwrap().revision,
+        store
+            .own_draft(&draft_id, "clerk-a")
+            .await
+            .unwrap()
+            .revision,
         1
     );
 
@@ -157,10 +168,7 @@ async fn a_draft_is_opened_saved_and_discarded_only_by_its_clerk_or_the_one_it_w
         .acknowledge_handover(handover.id, other.clone(), now())
         .await
         .unwrap();
-    assert_eq!(
-        store.save_draft(save(&other, "decision")).await.unwrap(),
-        2
-    );
+    assert_eq!(store.save_draft(save(&other, "decision")).await.unwrap(), 2);
     assert_eq!(
         store
             .save_draft(save(&owner, "form"))

@@ -2525,7 +2525,12 @@ fn no_one_approves_their_own_work_and_an_approval_lapses_when_the_intake_changes
     )
     .unwrap_err();
     assert_eq!(refused["code"], "own_work", "{refused}");
-    let status = invoke(&mock, "draft_sign_off", json!({ "draftId": own_draft["id"] })).unwrap();
+    let status = invoke(
+        &mock,
+        "draft_sign_off",
+        json!({ "draftId": own_draft["id"] }),
+    )
+    .unwrap();
     assert_eq!(status["state"], "waiting");
 
     let session = start_item(&mock);

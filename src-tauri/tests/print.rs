@@ -550,3 +550,37 @@ mod properties {
         }
     }
 }
+
+#[test]
+fn a_date_counted_through_a_year_without_a_notice_is_printed_as_provisional() {
+    const NOTE: &str = "按法定节假日推算，以国务院公布的放假安排为准";
+    for layout in [Layout::A4, Layout::Roll80] {
+        // The sample receipt (2026, from its notice) has no note; the same
+        // receipt with its date counted into 2027, whose notice is not
+        // loaded (as `forms::decision::propose` marks it, see
+        // forms/tests/decision.rs), has it beside both dates.
+        let mut input = input(DocumentKind::AcceptanceReceipt);
+        let name = format!("provisional-{layout:?}").to_lowercase();
+        let ordinary = text_of(
+            &save(
+                &format!("{name}-ordinary"),
+                &render(&input, layout).unwrap().bytes,
+            ),
+            None,
+        );
+        assert!(!ordinary.contains(NOTE), "{name}: {ordinary}");
+        let due = chrono::NaiveDate::from_ymd_opt(2027, 1, 4).unwrap();
+        input.proposal.items[0].due_on = due;
+        input.proposal.items[0].due_provisional = true;
+        input.proposal.promised_completion = Some(due);
+        input.proposal.provisional_dates = true;
+        let text = text_of(&save(&name, &render(&input, layout).unwrap().bytes), None);
+        // Beside the item's date and beside the promised completion date.
+        assert_eq!(
+            text.matches(&format!("承诺办结日期：2027年1月4日（{NOTE}）"))
+                .count(),
+            2,
+            "{name}: {text}"
+        );
+    }
+}

@@ -243,6 +243,9 @@ pub struct ProposalItem {
     pub name_zh: String,
     pub name_en: String,
     pub due_on: String,
+    /// `due_on` was counted through a year whose holiday notice is not
+    /// loaded (statutory holidays only): shown as an estimate.
+    pub due_provisional: bool,
 }
 
 /// The proposal as the decision step shows it.
@@ -255,6 +258,9 @@ pub struct ProposalView {
     pub to_supply: Vec<ProposalMaterial>,
     pub gaps: Vec<ProposalMaterial>,
     pub promised_completion: Option<String>,
+    /// Some date here was counted through a year whose holiday notice is
+    /// not loaded: the window and the receipt say it is an estimate.
+    pub provisional_dates: bool,
     pub competent_bodies_zh: Vec<String>,
     /// Accepting with gaps waits for a supervisor's sign-off.
     pub needs_supervisor_sign_off: bool,
@@ -603,11 +609,13 @@ fn proposal_view(proposal: &DecisionProposal) -> ProposalView {
                 name_zh: item.name_zh.clone(),
                 name_en: item.name_en.clone(),
                 due_on: item.due_on.to_string(),
+                due_provisional: item.due_provisional,
             })
             .collect(),
         to_supply: proposal.to_supply.iter().map(material).collect(),
         gaps: proposal.gaps.iter().map(material).collect(),
         promised_completion: proposal.promised_completion.map(|date| date.to_string()),
+        provisional_dates: proposal.provisional_dates,
         competent_bodies_zh: proposal.competent_bodies_zh.clone(),
         needs_supervisor_sign_off: proposal.needs_supervisor_sign_off,
     }

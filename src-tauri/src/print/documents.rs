@@ -295,14 +295,23 @@ fn materials_table(page: &mut Composer, lines: &[MaterialLine]) {
     page.table(&columns, &rows);
 }
 
+/// Printed beside a date counted through a year whose holiday notice is not
+/// loaded yet (`forms::calendar`'s provisional years).
+pub const PROVISIONAL_DATE_NOTE: &str = "（按法定节假日推算，以国务院公布的放假安排为准）";
+
 fn time_limits(page: &mut Composer, input: &DocumentInput) {
     for item in &input.proposal.items {
         page.field(
             &format!("{} 承诺时限", item.name_zh),
             &format!(
-                "{}，承诺办结日期：{}",
+                "{}，承诺办结日期：{}{}",
                 limit_text(item.promised_limit.days, item.promised_limit.unit),
-                date(item.due_on)
+                date(item.due_on),
+                if item.due_provisional {
+                    PROVISIONAL_DATE_NOTE
+                } else {
+                    ""
+                }
             ),
         );
         if !item.excluded_periods_zh.is_empty() {
@@ -317,10 +326,12 @@ fn time_limits(page: &mut Composer, input: &DocumentInput) {
         }
     }
     if let Some(day) = input.proposal.promised_completion {
-        page.field(
-            "承诺办结日期",
-            &format!("{}（遇法定节假日顺延，按工作日计算）", date(day)),
-        );
+        let note = if input.proposal.provisional_dates {
+            PROVISIONAL_DATE_NOTE
+        } else {
+            "（遇法定节假日顺延，按工作日计算）"
+        };
+        page.field("承诺办结日期", &format!("{}{note}", date(day)));
     }
 }
 
@@ -629,4 +640,16 @@ fn gaps_table(page: &mut Composer, input: &DocumentInput) {
         ],
         &rows,
     );
+    if input
+        .proposal
+        .gaps
+        .iter()
+        .any(|line| line.supply_by_provisional)
+    {
+        page.paragraph(
+            &format!("补齐期限{PROVISIONAL_DATE_NOTE}。"),
+            page.metrics.small,
+            0.0,
+        );
+    }
 }

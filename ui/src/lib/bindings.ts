@@ -1380,6 +1380,11 @@ export type ProposalItem = {
 	name_zh: string,
 	name_en: string,
 	due_on: string,
+	/**
+	 *  `due_on` was counted through a year whose holiday notice is not
+	 *  loaded (statutory holidays only): shown as an estimate.
+	 */
+	due_provisional: boolean,
 };
 
 /**  A material a notice names, or a gap with its deadline. */
@@ -1417,6 +1422,11 @@ export type ProposalView_Deserialize = {
 	to_supply: ProposalMaterial_Deserialize[],
 	gaps: ProposalMaterial_Deserialize[],
 	promised_completion?: string | null,
+	/**
+	 *  Some date here was counted through a year whose holiday notice is
+	 *  not loaded: the window and the receipt say it is an estimate.
+	 */
+	provisional_dates: boolean,
 	competent_bodies_zh: string[],
 	/**  Accepting with gaps waits for a supervisor's sign-off. */
 	needs_supervisor_sign_off: boolean,
@@ -1431,6 +1441,11 @@ export type ProposalView_Serialize = {
 	to_supply: ProposalMaterial_Serialize[],
 	gaps: ProposalMaterial_Serialize[],
 	promised_completion: string | null,
+	/**
+	 *  Some date here was counted through a year whose holiday notice is
+	 *  not loaded: the window and the receipt say it is an estimate.
+	 */
+	provisional_dates: boolean,
 	competent_bodies_zh: string[],
 	/**  Accepting with gaps waits for a supervisor's sign-off. */
 	needs_supervisor_sign_off: boolean,

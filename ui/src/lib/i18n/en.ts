@@ -276,6 +276,8 @@ export const en: MessageShape = {
     },
     item: "Item",
     dueOn: "Promised by",
+    dueOnProvisional: " (estimated)",
+    provisionalDates: "Dates marked estimated are counted from the statutory public holidays: that year's holiday schedule is not loaded yet, and the State Council's schedule prevails.",
     toSupply: "Materials to supply or correct",
     gaps: "Materials to supply later",
     supplyBy: "to be supplied by {date}",

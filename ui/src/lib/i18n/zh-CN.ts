@@ -270,6 +270,8 @@ export const zhCN = {
     },
     item: "事项",
     dueOn: "承诺办结日期",
+    dueOnProvisional: "（推算）",
+    provisionalDates: "标注“推算”的日期按法定节假日推算，该年度放假安排尚未载入，以国务院公布的放假安排为准。",
     toSupply: "需补正的材料",
     gaps: "容缺后补的材料",
     supplyBy: "须于 {date} 前补齐",

@@ -279,6 +279,36 @@ impl WorkingCalendar {
         self.years.iter().copied()
     }
 
+    /// The year whose holiday notice the administrator should load, on
+    /// `today`: this year when it has no file, and from 1 October (the State
+    /// Council publishes next year's arrangement in November or December)
+    /// next year when it has none. `None` when nothing is missing.
+    pub fn missing_notice(&self, today: NaiveDate) -> Option<i32> {
+        let year = today.year();
+        if !self.years.contains(&year) {
+            Some(year)
+        } else if today.month() >= 10 && !self.years.contains(&(year + 1)) {
+            Some(year + 1)
+        } else {
+            None
+        }
+    }
+
+    /// Checks the text of a year's file against the years loaded (the same
+    /// year twice, a day that is a holiday in one file and a working day in
+    /// another) without changing anything, and returns the year it is for.
+    /// `path` names the file in the problems reported.
+    pub fn check_year_text(&self, path: &Path, text: &str) -> Result<i32, Vec<SourceError>> {
+        let mut trial = self.clone();
+        trial.add_year_text(path, text)?;
+        trial
+            .years
+            .difference(&self.years)
+            .next()
+            .copied()
+            .ok_or_else(|| vec![SourceError::file(path, "the file adds no year")])
+    }
+
     /// Whether `year` has no official file but is computed from the
     /// statutory holidays.
     pub fn is_provisional(&self, year: i32) -> bool {
@@ -789,6 +819,33 @@ to = 2024-01-01
             )
             .unwrap_err();
         assert_eq!(far[0].line, Some(6), "{far:?}");
+    }
+
+    #[test]
+    fn the_administrator_is_told_from_1_october_that_next_years_notice_is_missing() {
+        let calendar = shipped();
+        assert_eq!(calendar.missing_notice(date("2026-09-30")), None);
+        assert_eq!(calendar.missing_notice(date("2026-10-01")), Some(2027));
+        assert_eq!(calendar.missing_notice(date("2026-12-04")), Some(2027));
+        // Running into a year with no notice at all: that year.
+        assert_eq!(calendar.missing_notice(date("2027-03-01")), Some(2027));
+        let mut with_2027 = calendar.clone();
+        let text = "year = 2027\nsource = \"s\"\n";
+        assert_eq!(
+            calendar.check_year_text(Path::new("2027.toml"), text),
+            Ok(2027)
+        );
+        with_2027
+            .add_year_text(Path::new("2027.toml"), text)
+            .unwrap();
+        assert_eq!(with_2027.missing_notice(date("2026-12-04")), None);
+        // Checking changes nothing, and a year loaded twice is refused.
+        assert_eq!(calendar.missing_notice(date("2026-12-04")), Some(2027));
+        let twice = with_2027
+            .check_year_text(Path::new("2027.toml"), text)
+            .unwrap_err();
+        assert!(twice[0].message.contains("defined twice"), "{twice:?}");
+        assert_eq!(twice[0].line, Some(1));
     }
 
     #[test]

@@ -73,7 +73,7 @@ async fn main() {
     }
 
     let options = StoreOptions {
-        case_numbers: offline_cache::numbering::NumberingRule::new("{hall}{yyyymmdd}{seq:6}")
+        case_numbers: offline_cache::numbering::NumberingRule::new("{hall}{window}{yyyymmdd}{seq:6}")
             .unwrap(),
         ..StoreOptions::default()
     };

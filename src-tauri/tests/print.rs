@@ -279,6 +279,13 @@ fn pages_match_the_reviewed_reference_images() {
 /// The content of the one QR code on the first page of `pdf`, read from a
 /// 200 dpi image of it (kept as `artifacts/print/<name>.png`).
 fn qr_content(pdf: &Path, name: &str) -> String {
+    let codes = qr_codes(pdf, name);
+    assert_eq!(codes.len(), 1, "{name}: one QR code on the page");
+    codes[0].clone()
+}
+
+/// Every QR code on the first page of `pdf`.
+fn qr_codes(pdf: &Path, name: &str) -> Vec<String> {
     let prefix = artifacts().join(name);
     tool(
         "pdftoppm",
@@ -300,9 +307,11 @@ fn qr_content(pdf: &Path, name: &str) -> String {
         .unwrap()
         .to_luma8();
     let mut prepared = rqrr::PreparedImage::prepare(image);
-    let grids = prepared.detect_grids();
-    assert_eq!(grids.len(), 1, "{name}: one QR code on the page");
-    grids[0].decode().unwrap().1
+    prepared
+        .detect_grids()
+        .iter()
+        .map(|grid| grid.decode().unwrap().1)
+        .collect()
 }
 
 #[test]
@@ -311,7 +320,23 @@ fn the_qr_code_reads_back_as_the_progress_address() {
         let input = input(DocumentKind::AcceptanceReceipt);
         let name = format!("qr-{layout:?}").to_lowercase();
         let pdf = save(&name, &render(&input, layout).unwrap().bytes);
-        assert_eq!(qr_content(&pdf, &name), input.progress_url, "{name}");
+        assert_eq!(Some(qr_content(&pdf, &name)), input.progress_url, "{name}");
+    }
+}
+
+/// A hall with no progress page configured gets no QR code (never one that
+/// points at somebody else's site), and the phone and case number instead.
+#[test]
+fn without_a_progress_page_the_receipt_has_no_qr_code() {
+    for layout in [Layout::A4, Layout::Roll80] {
+        let mut input = input(DocumentKind::AcceptanceReceipt);
+        input.progress_url = None;
+        let name = format!("no-qr-{layout:?}").to_lowercase();
+        let pdf = save(&name, &render(&input, layout).unwrap().bytes);
+        assert!(qr_codes(&pdf, &name).is_empty(), "{name}");
+        let text = text_of(&pdf, None);
+        assert!(text.contains("拨打咨询电话"), "{name}: {text}");
+        assert!(text.contains(&input.case_number), "{name}: {text}");
     }
 }
 
@@ -491,7 +516,7 @@ fn a_receipt_prints_through_cups() {
         "{info}"
     );
     assert_eq!(
-        qr_content(&printed, "printed-through-cups"),
+        Some(qr_content(&printed, "printed-through-cups")),
         input.progress_url
     );
     std::fs::remove_file(printed).unwrap();

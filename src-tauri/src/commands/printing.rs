@@ -224,11 +224,8 @@ async fn case_input(
         applicant_identifier: facts.applicant_identifier.clone(),
         accepted_at,
         proposal,
-        progress_url: format!(
-            "https://zwfw.example.gov.cn/progress?case={}",
-            facts.case_number
-        ),
-        progress_phone: "12345".into(),
+        progress_url: state.settings.progress.url_for(&facts.case_number),
+        progress_phone: state.settings.progress.phone.clone(),
         delivery,
         issuance,
         termination,

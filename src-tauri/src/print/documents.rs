@@ -335,7 +335,21 @@ fn time_limits(page: &mut Composer, input: &DocumentInput) {
     }
 }
 
+/// How to follow the case: the hall's progress page as a QR code, when the
+/// hall configured one, the case number and the phone.
 fn progress(page: &mut Composer, input: &DocumentInput) {
+    let Some(url) = input.progress_url.as_deref() else {
+        let size = page.metrics.small;
+        for line in [
+            "查询办理进度：拨打咨询电话，或登录政务服务网输入办件编号".to_owned(),
+            format!("办件编号：{}", input.case_number),
+            format!("咨询电话：{}", input.progress_phone),
+            delivery_line(&input.delivery),
+        ] {
+            page.paragraph(&line, size, 0.0);
+        }
+        return;
+    };
     let roll = page.layout == Layout::Roll80;
     let side = if roll {
         34.0 * 72.0 / 25.4
@@ -347,7 +361,7 @@ fn progress(page: &mut Composer, input: &DocumentInput) {
     let text_x = if roll { 0.0 } else { side + 8.0 };
     if roll {
         let x = (page.width() - side) / 2.0;
-        page.qr(&input.progress_url, x, side);
+        page.qr(url, x, side);
         page.y = top + side + 2.0;
     }
     let size = page.metrics.small;
@@ -356,31 +370,35 @@ fn progress(page: &mut Composer, input: &DocumentInput) {
         "查询办理进度：扫描二维码，或登录政务服务网输入办件编号".to_owned(),
         format!("办件编号：{}", input.case_number),
         format!("咨询电话：{}", input.progress_phone),
-        match &input.delivery {
-            Delivery::PickUp { place_zh } => format!("领取方式：窗口领取（{place_zh}）"),
-            Delivery::Mail {
-                address_zh,
-                tracking_number,
-            } => format!(
-                "领取方式：邮寄送达至 {address_zh}{}",
-                tracking_number
-                    .as_ref()
-                    .map(|number| format!("，运单号 {number}"))
-                    .unwrap_or_default()
-            ),
-        },
+        delivery_line(&input.delivery),
     ];
     if roll {
         for line in &lines {
             page.paragraph(line, size, 0.0);
         }
     } else {
-        page.qr(&input.progress_url, 0.0, side);
+        page.qr(url, 0.0, side);
         page.y = saved_y + 4.0 * side / 29.0;
         for line in &lines {
             page.paragraph(line, size, text_x);
         }
         page.y = page.y.max(top + side);
+    }
+}
+
+fn delivery_line(delivery: &Delivery) -> String {
+    match delivery {
+        Delivery::PickUp { place_zh } => format!("领取方式：窗口领取（{place_zh}）"),
+        Delivery::Mail {
+            address_zh,
+            tracking_number,
+        } => format!(
+            "领取方式：邮寄送达至 {address_zh}{}",
+            tracking_number
+                .as_ref()
+                .map(|number| format!("，运单号 {number}"))
+                .unwrap_or_default()
+        ),
     }
 }
 

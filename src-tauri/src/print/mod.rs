@@ -231,7 +231,9 @@ pub struct DocumentInput {
     pub accepted_at: DateTime<FixedOffset>,
     pub proposal: DecisionProposal,
     /// Where the applicant checks progress (the QR code's content).
-    pub progress_url: String,
+    /// The hall's progress page for this case (the QR code); `None`: the
+    /// hall has none configured, and no QR code is printed.
+    pub progress_url: Option<String>,
     pub progress_phone: String,
     pub delivery: Delivery,
     pub issuance: Option<Issuance>,

@@ -101,7 +101,7 @@ pub fn input(
         applicant_identifier: APPLICANT_ID.into(),
         accepted_at: accepted_at(),
         proposal: proposal(&catalog, &calendar, decision)?,
-        progress_url: "https://zwfw.example.gov.cn/progress?case=SAMPLE202611270042".into(),
+        progress_url: Some("https://zwfw.example.gov.cn/progress?case=SAMPLE202611270042".into()),
         progress_phone: "12345".into(),
         delivery: if kind == DocumentKind::IssuanceReceipt {
             Delivery::Mail {

@@ -56,6 +56,10 @@ pub struct Faults {
     /// submission may still be committed here).
     pub stall: f64,
     pub stall_ms: u64,
+    /// Behave like a back office that de-duplicates on the case number: a
+    /// new Idempotency-Key whose case number is already held gets a 409
+    /// with the receipt (and key) of the submission that holds it.
+    pub deduplicate_case_numbers: bool,
 }
 
 /// One emulated system.
@@ -339,6 +343,12 @@ impl Simulator {
                 }),
             )
             .route(
+                "/market/api/v1/applications/withdrawals",
+                post(|state, headers, body| {
+                    withdraw(state, headers, body, System::MarketRegistration)
+                }),
+            )
+            .route(
                 "/market/api/v1/persons/{id}",
                 get(|state, headers, id| person(state, headers, id, System::MarketRegistration)),
             )
@@ -357,6 +367,12 @@ impl Simulator {
                 post(|state, headers, body| status(state, headers, body, System::SocialInsurance)),
             )
             .route(
+                "/si/api/submissions/withdrawals",
+                post(|state, headers, body| {
+                    withdraw(state, headers, body, System::SocialInsurance)
+                }),
+            )
+            .route(
                 "/si/api/persons/{id}",
                 get(|state, headers, id| person(state, headers, id, System::SocialInsurance)),
             )
@@ -370,6 +386,12 @@ impl Simulator {
                 "/gcjs/services/zhuangtai",
                 post(|state, headers, body| {
                     status(state, headers, body, System::ConstructionApproval)
+                }),
+            )
+            .route(
+                "/gcjs/services/chehui",
+                post(|state, headers, body| {
+                    withdraw(state, headers, body, System::ConstructionApproval)
                 }),
             )
             .route("/gcjs/services/zhengzhao/{number}", get(licence))
@@ -390,6 +412,17 @@ impl Simulator {
                     |state, UrlPath(system): UrlPath<String>, headers, body| async move {
                         match exchange_system(&system) {
                             Some(system) => status(state, headers, body, system).await,
+                            None => unknown_system(&system),
+                        }
+                    },
+                ),
+            )
+            .route(
+                "/exchange/api/v1/{system}/cases/withdrawals",
+                post(
+                    |state, UrlPath(system): UrlPath<String>, headers, body| async move {
+                        match exchange_system(&system) {
+                            Some(system) => withdraw(state, headers, body, system).await,
                             None => unknown_system(&system),
                         }
                     },
@@ -641,6 +674,12 @@ async fn submit(
         .find_map(|key| tree.get(key).and_then(Value::as_str))
         .map(str::to_owned);
     let body_hash = hex::encode(Sha256::digest(text.as_bytes()));
+    let deduplicate = shared
+        .faults
+        .lock()
+        .expect("lock")
+        .get(system.id())
+        .is_some_and(|faults| faults.deduplicate_case_numbers);
     let result = {
         let mut connection = shared.database.lock().expect("lock");
         record(
@@ -650,6 +689,7 @@ async fn submit(
             &body_hash,
             &text,
             case_number.as_deref(),
+            deduplicate,
         )
     };
     match result {
@@ -660,15 +700,84 @@ async fn submit(
             (StatusCode::CREATED, Json(json!({ "receipt": receipt, "state": "submitted" }))).into_response()
         }
         Ok(Recorded::Again(receipt, state)) => (StatusCode::OK, Json(json!({ "receipt": receipt, "state": state, "duplicate": true }))).into_response(),
-        Ok(Recorded::Conflict(receipt)) => (StatusCode::CONFLICT, Json(json!({ "receipt": receipt, "message": "this Idempotency-Key was used with another body" }))).into_response(),
+        Ok(Recorded::Conflict(receipt)) => (StatusCode::CONFLICT, Json(json!({ "receipt": receipt, "idempotencyKey": key, "message": "this Idempotency-Key was used with another body" }))).into_response(),
+        Ok(Recorded::SameCaseNumber { receipt, key: held_by }) => (StatusCode::CONFLICT, Json(json!({ "receipt": receipt, "idempotencyKey": held_by, "caseNumber": case_number, "message": "a submission with this case number is already held" }))).into_response(),
         Err(error) => problem(StatusCode::INTERNAL_SERVER_ERROR, "", &error.to_string()),
     }
+}
+
+/// Withdraws submissions (a terminated case): named by their receipts, or,
+/// when the window never heard its answer, by the submission's own
+/// Idempotency-Key (`submissionKey`; a bundle's parts are `key/N`). A
+/// submission never received is reported as `withdrawn: 0`, not an error:
+/// there is nothing left to withdraw.
+async fn withdraw(
+    State(shared): State<SharedState>,
+    headers: HeaderMap,
+    body: Bytes,
+    system: System,
+) -> Response {
+    if !authorised(&shared, &headers, system) {
+        return problem(
+            StatusCode::UNAUTHORIZED,
+            "Authorization",
+            "a valid bearer token is required",
+        );
+    }
+    let fault = roll(&shared, system, false).await;
+    if let Some(answer) = fault_answer(&fault) {
+        return answer;
+    }
+    let Ok(request) = serde_json::from_slice::<Value>(&body) else {
+        return problem(StatusCode::UNPROCESSABLE_ENTITY, "", "not JSON");
+    };
+    let receipts: Vec<String> = request["receipts"]
+        .as_array()
+        .map(|all| {
+            all.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default();
+    let key = request["submissionKey"].as_str().unwrap_or("").to_owned();
+    if receipts.is_empty() && key.is_empty() {
+        return problem(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "receipts",
+            "name the receipts or the submissionKey to withdraw",
+        );
+    }
+    let connection = shared.database.lock().expect("lock");
+    let mut withdrawn = 0;
+    for receipt in &receipts {
+        withdrawn += connection
+            .execute(
+                "UPDATE submissions SET state = 'withdrawn' WHERE system = ?1 AND receipt = ?2",
+                params![system.id(), receipt],
+            )
+            .unwrap_or(0);
+    }
+    if !key.is_empty() {
+        withdrawn += connection
+            .execute(
+                "UPDATE submissions SET state = 'withdrawn' WHERE system = ?1 AND state != 'withdrawn' AND (idempotency_key = ?2 OR idempotency_key LIKE ?2 || '/%')",
+                params![system.id(), key],
+            )
+            .unwrap_or(0);
+    }
+    (StatusCode::OK, Json(json!({ "withdrawn": withdrawn }))).into_response()
 }
 
 enum Recorded {
     New(String),
     Again(String, String),
     Conflict(String),
+    /// Another submission (its receipt and key) holds this case number.
+    SameCaseNumber {
+        receipt: String,
+        key: String,
+    },
 }
 
 fn record(
@@ -678,6 +787,7 @@ fn record(
     body_hash: &str,
     body: &str,
     case_number: Option<&str>,
+    deduplicate_case_numbers: bool,
 ) -> rusqlite::Result<Recorded> {
     let transaction =
         connection.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
@@ -690,6 +800,14 @@ fn record(
         } else {
             Recorded::Conflict(receipt)
         });
+    }
+    if let (true, Some(number)) = (deduplicate_case_numbers, case_number) {
+        let held: Option<(String, String)> = transaction
+            .query_row("SELECT receipt, idempotency_key FROM submissions WHERE system = ?1 AND case_number = ?2", params![system.id(), number], |row| Ok((row.get(0)?, row.get(1)?)))
+            .optional()?;
+        if let Some((receipt, key)) = held {
+            return Ok(Recorded::SameCaseNumber { receipt, key });
+        }
     }
     let next: i64 = transaction
         .query_row("INSERT INTO sequences (system, last) VALUES (?1, 1) ON CONFLICT (system) DO UPDATE SET last = last + 1 RETURNING last", params![system.id()], |row| row.get(0))?;

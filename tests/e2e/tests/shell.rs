@@ -433,3 +433,50 @@ async fn every_screen_is_shown_in_both_languages() {
     }
     app.close().await;
 }
+
+/// The screenshot command `./x run` prints on a headless machine works as
+/// printed: taken from the script itself, its variables filled in as the
+/// script's shell would (xvfb-run sets `DISPLAY` and `XAUTHORITY`), run with
+/// the app's window open, it writes a picture of the screen. (`DISPLAY`
+/// alone is refused: Xvfb asks for its authority file.)
+#[tokio::test(flavor = "multi_thread")]
+async fn the_screenshot_command_that_the_run_command_prints_works() {
+    let script = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../x")).unwrap();
+    let line = script
+        .lines()
+        .find(|line| line.contains("import -window root"))
+        .expect("./x run prints a screenshot command");
+    let command = line
+        .split("(another terminal): ")
+        .nth(1)
+        .and_then(|rest| rest.split("\"; exec").next())
+        .expect("the printed command")
+        .to_owned();
+    let display = std::env::var("DISPLAY").expect("the tests run under xvfb-run");
+    let authority = std::env::var("XAUTHORITY").expect("xvfb-run sets XAUTHORITY");
+    let command = command
+        .replace("$DISPLAY", &display)
+        .replace("$XAUTHORITY", &authority);
+    let home = Home::new();
+    let app = App::start(&home, "screenshot-command").await;
+    app.wait_for("body").await;
+    let folder = tempfile::tempdir().unwrap();
+    // A fresh shell without the test's display variables: only what the
+    // printed command itself says.
+    let output = std::process::Command::new("env")
+        .args(["-u", "DISPLAY", "-u", "XAUTHORITY", "sh", "-c", &command])
+        .current_dir(folder.path())
+        .output()
+        .expect("sh runs");
+    assert!(
+        output.status.success(),
+        "{command}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let picture = image::open(folder.path().join("onewindow.png")).expect("a PNG was written");
+    assert!(
+        picture.width() >= 1024 && picture.height() >= 640,
+        "{command}"
+    );
+    app.close().await;
+}

@@ -6,6 +6,15 @@
 //! Parsing is pure: the caller reads the file, passes its bytes, and
 //! deletes the file afterwards. This module must never log or keep what a
 //! card says; its errors name the field and the problem, never the value.
+//!
+//! A card file may name its photo (`photoFile`, `PhotoName`). That name
+//! comes from a file anyone who can write to the reader's folder controls,
+//! so it must be a plain file name in the same folder ([`plain_file_name`]:
+//! no folders, no `..`, no absolute path, no NUL); anything else refuses
+//! the card (`id_card_photo_name`). The caller then opens the photo with
+//! `offline_cache::inbox::open_in_folder`, which refuses links out of the
+//! folder. This module must never hand on a name that could leave the
+//! folder.
 
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
@@ -53,6 +62,8 @@ pub enum IdCardError {
     Expired { valid_until: NaiveDate },
     #[error("the photo is not valid base64")]
     Photo,
+    #[error("the photo file name is not a plain file name in the card folder ({problem}); the card was refused and no other file was read or deleted")]
+    PhotoName { problem: &'static str },
 }
 
 impl IdCardError {
@@ -66,6 +77,7 @@ impl IdCardError {
             IdCardError::NotYetValid { .. } => "id_card_not_yet_valid",
             IdCardError::Expired { .. } => "id_card_expired",
             IdCardError::Photo => "id_card_photo",
+            IdCardError::PhotoName { .. } => "id_card_photo_name",
         }
     }
 
@@ -89,7 +101,55 @@ impl IdCardError {
                 format!("该证件已于 {valid_until} 过期，请申请人出示有效证件。")
             }
             IdCardError::Photo => "读卡文件中的照片数据损坏，请重新读卡。".into(),
+            IdCardError::PhotoName { problem } => format!(
+                "读卡文件指定的照片文件名不是读卡文件夹中的普通文件名（{}），已拒绝该读卡文件，未读取或删除其他任何文件。请检查读卡器软件的输出设置后重新读卡。",
+                problem_zh(problem)
+            ),
         }
+    }
+}
+
+/// What is wrong with a device file's name, in English (see [`problem_zh`]).
+const EMPTY: &str = "empty";
+const SEPARATOR: &str = "contains a folder separator";
+const DOTS: &str = "is `.` or `..`";
+const NUL: &str = "contains a NUL character";
+const CONTROL: &str = "contains a control character";
+const LONG: &str = "longer than 255 bytes";
+
+fn problem_zh(problem: &str) -> &'static str {
+    match problem {
+        EMPTY => "文件名为空",
+        SEPARATOR => "含有文件夹分隔符，指向其他文件夹",
+        DOTS => "为“.”或“..”，指向文件夹本身或上级文件夹",
+        NUL => "含有空字符",
+        CONTROL => "含有控制字符",
+        _ => "超过 255 字节",
+    }
+}
+
+/// Checks a file name a device file gives for another file (a card's
+/// photo): it must name a file directly in the same folder, so it may not
+/// be empty, contain `/` or a backslash (no folders, no absolute path), be `.` or
+/// `..`, or contain NUL or other control characters. Returns the name, or
+/// what is wrong with it (English; the card error carries both languages).
+/// The filesystem side (links out of the folder) is
+/// `offline_cache::inbox::open_in_folder`.
+pub fn plain_file_name(name: &str) -> Result<&str, &'static str> {
+    if name.is_empty() {
+        Err(EMPTY)
+    } else if name.contains('\0') {
+        Err(NUL)
+    } else if name.contains(['/', '\\']) {
+        Err(SEPARATOR)
+    } else if name == "." || name == ".." {
+        Err(DOTS)
+    } else if name.chars().any(char::is_control) {
+        Err(CONTROL)
+    } else if name.len() > 255 {
+        Err(LONG)
+    } else {
+        Ok(name)
     }
 }
 
@@ -202,6 +262,14 @@ pub fn read_card(bytes: &[u8], today: NaiveDate) -> Result<IdCard, IdCardError> 
             return Err(IdCardError::Expired { valid_until: until });
         }
     }
+    let photo_file = match raw.photo_file.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(name) => Some(
+            plain_file_name(name)
+                .map_err(|problem| IdCardError::PhotoName { problem })?
+                .to_owned(),
+        ),
+    };
     let photo = match raw.photo_base64 {
         Some(encoded) if !encoded.trim().is_empty() => Some(
             base64::Engine::decode(&base64::engine::general_purpose::STANDARD, encoded.trim())
@@ -219,7 +287,7 @@ pub fn read_card(bytes: &[u8], today: NaiveDate) -> Result<IdCard, IdCardError> 
         issuing_authority: required(raw.issuing_authority, "issuingAuthority")?,
         valid_from,
         valid_until,
-        photo_file: raw.photo_file.filter(|name| !name.trim().is_empty()),
+        photo_file,
         photo,
     })
 }
@@ -287,5 +355,66 @@ mod tests {
             read_card(b"{ not json", today()).unwrap_err().code(),
             "id_card_format"
         );
+    }
+    #[test]
+    fn a_photo_name_that_is_not_a_plain_file_name_in_the_folder_is_refused() {
+        for name in [
+            "../../cases/cases.db",
+            "../x",
+            "/home/clerk/.local/share/onewindow/cases/cases.db",
+            "sub/dir/zp.bmp",
+            "..",
+            ".",
+            "photos\\zp.bmp",
+        ] {
+            if !name.contains('\\') {
+                // (INI reads a backslash as an escape.)
+                let ini = INI.replace("PhotoName=zp.bmp", &format!("PhotoName={name}"));
+                let error = read_card(ini.as_bytes(), today()).expect_err(name);
+                assert_eq!(error.code(), "id_card_photo_name", "{name}");
+            }
+            let json = JSON.replace(
+                "\"photoBase64\"",
+                &format!(
+                    "\"photoFile\": {}, \"photoBase64\"",
+                    serde_json::json!(name)
+                ),
+            );
+            let error = read_card(json.as_bytes(), today()).expect_err(name);
+            assert_eq!(error.code(), "id_card_photo_name", "{name}");
+            assert!(
+                error.message_zh().contains("照片"),
+                "{}",
+                error.message_zh()
+            );
+            assert!(error.to_string().contains("photo"), "{error}");
+        }
+        // A NUL in the name (JSON can carry one).
+        let json = JSON.replace(
+            "\"photoBase64\"",
+            "\"photoFile\": \"zp.bmp\\u0000../../x\", \"photoBase64\"",
+        );
+        assert_eq!(
+            read_card(json.as_bytes(), today()).unwrap_err().code(),
+            "id_card_photo_name"
+        );
+        assert_eq!(plain_file_name("zp.bmp"), Ok("zp.bmp"));
+        assert_eq!(plain_file_name("a/b"), Err(SEPARATOR));
+        assert_eq!(plain_file_name("a\\b"), Err(SEPARATOR));
+        assert_eq!(plain_file_name("/abs"), Err(SEPARATOR));
+        assert_eq!(plain_file_name(".."), Err(DOTS));
+        assert_eq!(plain_file_name("a\0b"), Err(NUL));
+        assert_eq!(plain_file_name("a\nb"), Err(CONTROL));
+        assert_eq!(plain_file_name(""), Err(EMPTY));
+        assert_eq!(plain_file_name(&"长".repeat(90)), Err(LONG));
+        assert_eq!(
+            plain_file_name("..zp.bmp"),
+            Ok("..zp.bmp"),
+            "dots inside a name are fine"
+        );
+        // A plain name is kept, Chinese and spaces included.
+        let ini = INI.replace("PhotoName=zp.bmp", "PhotoName=照片 01.bmp");
+        let card = read_card(ini.as_bytes(), today()).unwrap();
+        assert_eq!(card.photo_file.as_deref(), Some("照片 01.bmp"));
     }
 }

@@ -15,7 +15,18 @@
 //! left where it is. The captures table and the vault hold the only copy
 //! once the original is removed; this module must never log a file's
 //! contents.
+//!
+//! Device folders are writable by the devices' tools, so what is in them
+//! is not trusted to stay in them. Every device file (a capture, an ID
+//! card file and the photo it names) is opened through [`open_in_folder`]
+//! or [`open_arrival`]: a plain file name (`forms::id_card::plain_file_name`)
+//! of an ordinary file directly in the folder, not a symbolic link (opened
+//! with `O_NOFOLLOW`, and the opened file is the one the folder entry
+//! names). Anything else is refused (`device_file_refused`) before a byte
+//! is read, and nothing is removed. This module must never read, import or
+//! delete a file outside the folder it was given.
 
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -64,6 +75,8 @@ pub enum Rejection {
     Unreadable { file: String, detail: String },
     #[error("{file}: empty file")]
     Empty { file: String },
+    #[error("{0}")]
+    Outside(OutsideFolder),
 }
 
 impl Rejection {
@@ -73,6 +86,7 @@ impl Rejection {
             Rejection::Damaged { .. } => "capture_damaged",
             Rejection::Unreadable { .. } => "capture_unreadable",
             Rejection::Empty { .. } => "capture_empty",
+            Rejection::Outside(reason) => reason.code(),
         }
     }
 
@@ -88,8 +102,195 @@ impl Rejection {
                 format!("无法读取“{file}”，未导入，请检查文件权限。")
             }
             Rejection::Empty { file } => format!("“{file}”是空文件，未导入，请重新扫描。"),
+            Rejection::Outside(reason) => reason.message_zh(),
         }
     }
+}
+
+/// Why a device file was refused before anything was read: it is not an
+/// ordinary file directly in its folder. Nothing was read or removed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum OutsideFolder {
+    #[error("“{name}” is not a plain file name in the device inbox ({problem}); nothing was read or deleted")]
+    NotPlain { name: String, problem: &'static str },
+    #[error("“{name}” is not directly in the device inbox; nothing was read or deleted")]
+    NotInFolder { name: String },
+    #[error("“{name}” in the device inbox is a symbolic link; devices must write ordinary files there, so it was neither read nor deleted")]
+    Link { name: String },
+    #[error("“{name}” in the device inbox is not an ordinary file (a folder or a device); it was neither read nor deleted")]
+    NotAFile { name: String },
+}
+
+impl OutsideFolder {
+    pub fn code(&self) -> &'static str {
+        "device_file_refused"
+    }
+
+    pub fn message_zh(&self) -> String {
+        match self {
+            OutsideFolder::NotPlain { name, .. } => format!(
+                "“{name}”不是设备收件夹中的普通文件名（含有路径、“..”或特殊字符），已拒绝，未读取或删除任何文件。请检查设备软件的输出设置。"
+            ),
+            OutsideFolder::NotInFolder { name } => format!(
+                "“{name}”不在设备收件夹中，已拒绝，未读取或删除任何文件。"
+            ),
+            OutsideFolder::Link { name } => format!(
+                "设备收件夹中的“{name}”是符号链接，已拒绝，未读取也未删除。设备软件应在收件夹中写入普通文件，请系统管理员检查。"
+            ),
+            OutsideFolder::NotAFile { name } => format!(
+                "设备收件夹中的“{name}”不是普通文件（文件夹或设备文件），已拒绝，未读取也未删除。"
+            ),
+        }
+    }
+}
+
+/// A device file opened by [`open_in_folder`]: an ordinary file directly
+/// in the folder, not a link.
+#[derive(Debug)]
+pub struct FolderFile {
+    file: std::fs::File,
+    path: PathBuf,
+    name: String,
+}
+
+impl FolderFile {
+    /// The file's path (in the folder as resolved).
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Reads the whole file from the handle opened (not the name again).
+    pub fn read(&mut self) -> std::io::Result<Vec<u8>> {
+        let mut bytes = Vec::new();
+        self.file.read_to_end(&mut bytes)?;
+        Ok(bytes)
+    }
+
+    /// Removes the file's entry from the folder. Removing an entry never
+    /// follows a link, and the entry is in the checked folder.
+    pub fn remove(&self) -> std::io::Result<()> {
+        std::fs::remove_file(&self.path)
+    }
+}
+
+/// Why a device file could not be opened.
+#[derive(Debug)]
+pub enum Opening {
+    /// Not an ordinary file directly in the folder: refused, untouched.
+    Refused(OutsideFolder),
+    /// No such file (any more).
+    Gone,
+    /// There, but the system would not let it be read.
+    Unreadable(std::io::Error),
+}
+
+fn io_opening(error: std::io::Error) -> Opening {
+    if error.kind() == std::io::ErrorKind::NotFound {
+        Opening::Gone
+    } else {
+        Opening::Unreadable(error)
+    }
+}
+
+/// Opens the file `name` directly in `folder` for reading, after checking
+/// that `name` is a plain file name and that the entry is an ordinary file
+/// and not a symbolic link; the file opened is the one checked (same
+/// device and inode) and its resolved path is in the resolved folder.
+pub fn open_in_folder(folder: &Path, name: &str) -> Result<FolderFile, Opening> {
+    let refused = |reason| Err(Opening::Refused(reason));
+    if let Err(problem) = forms::id_card::plain_file_name(name) {
+        return refused(OutsideFolder::NotPlain {
+            name: name.into(),
+            problem,
+        });
+    }
+    let name = name.to_owned();
+    let folder = std::fs::canonicalize(folder).map_err(io_opening)?;
+    let path = folder.join(&name);
+    let entry = std::fs::symlink_metadata(&path).map_err(io_opening)?;
+    if entry.file_type().is_symlink() {
+        return refused(OutsideFolder::Link { name });
+    }
+    if !entry.is_file() {
+        return refused(OutsideFolder::NotAFile { name });
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        // Never through a link swapped in since the check; never wait on a
+        // FIFO swapped in either.
+        options.custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK);
+    }
+    let file = match options.open(&path) {
+        Ok(file) => file,
+        #[cfg(unix)]
+        Err(error) if error.raw_os_error() == Some(libc::ELOOP) => {
+            return refused(OutsideFolder::Link { name })
+        }
+        Err(error) => return Err(io_opening(error)),
+    };
+    let opened = file.metadata().map_err(Opening::Unreadable)?;
+    if !opened.is_file() {
+        return refused(OutsideFolder::NotAFile { name });
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        if (opened.dev(), opened.ino()) != (entry.dev(), entry.ino()) {
+            // Replaced between the check and the open.
+            return refused(OutsideFolder::Link { name });
+        }
+    }
+    match std::fs::canonicalize(&path) {
+        Ok(resolved) if resolved.parent() == Some(folder.as_path()) => {}
+        _ => return refused(OutsideFolder::NotInFolder { name }),
+    }
+    Ok(FolderFile { file, path, name })
+}
+
+/// Opens a file the watcher or the start-up scan reported as arrived in
+/// `folder`: the path must be directly in the folder (its parent resolves
+/// to the folder), then as [`open_in_folder`].
+pub fn open_arrival(folder: &Path, path: &Path) -> Result<FolderFile, Opening> {
+    let shown = || {
+        path.file_name()
+            .map(|name| name.to_string_lossy().into_owned())
+            .unwrap_or_else(|| path.display().to_string())
+    };
+    let Some(name) = path.file_name() else {
+        return Err(Opening::Refused(OutsideFolder::NotInFolder {
+            name: shown(),
+        }));
+    };
+    let Some(name) = name.to_str() else {
+        return Err(Opening::Refused(OutsideFolder::NotPlain {
+            name: shown(),
+            problem: "not UTF-8 text",
+        }));
+    };
+    let folder_resolved = std::fs::canonicalize(folder).map_err(io_opening)?;
+    let parent = path
+        .parent()
+        .filter(|parent| !parent.as_os_str().is_empty());
+    let in_folder = match parent.map(std::fs::canonicalize) {
+        Some(Ok(parent)) => parent == folder_resolved,
+        Some(Err(error)) if error.kind() == std::io::ErrorKind::NotFound => {
+            return Err(Opening::Gone)
+        }
+        _ => false,
+    };
+    if !in_folder {
+        return Err(Opening::Refused(OutsideFolder::NotInFolder {
+            name: shown(),
+        }));
+    }
+    open_in_folder(&folder_resolved, name)
 }
 
 /// A file's name says it is not (yet) a capture: hidden, or a temporary
@@ -349,12 +550,15 @@ pub enum Arrival {
     },
 }
 
-/// Imports one finished file: checks it, stores it encrypted, records the
-/// capture for `target`, and removes the original when asked to. A
-/// rejected file stays where it is.
+/// Imports one finished file of the inbox `folder`: checks it is an
+/// ordinary file directly in the folder ([`open_arrival`]) and what it is,
+/// stores it encrypted, records the capture for `target`, and removes the
+/// original when asked to. A rejected file stays where it is.
+#[allow(clippy::too_many_arguments)]
 pub async fn import_file<M: StoreMode>(
     store: &CaseStore<M>,
     vault: &AttachmentVault,
+    folder: &Path,
     path: &Path,
     target: CaptureTarget,
     remove_after_import: bool,
@@ -364,17 +568,21 @@ pub async fn import_file<M: StoreMode>(
         .file_name()
         .map(|name| name.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let bytes = match std::fs::read(path) {
+    let unreadable = |file: String, error: std::io::Error| {
+        Ok(Arrival::Rejected(Rejection::Unreadable {
+            file,
+            detail: error.kind().to_string(),
+        }))
+    };
+    let mut opened = match open_arrival(folder, path) {
+        Ok(opened) => opened,
+        Err(Opening::Gone) => return Ok(Arrival::Gone { file }),
+        Err(Opening::Refused(reason)) => return Ok(Arrival::Rejected(Rejection::Outside(reason))),
+        Err(Opening::Unreadable(error)) => return unreadable(file, error),
+    };
+    let bytes = match opened.read() {
         Ok(bytes) => bytes,
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
-            return Ok(Arrival::Gone { file })
-        }
-        Err(error) => {
-            return Ok(Arrival::Rejected(Rejection::Unreadable {
-                file,
-                detail: error.kind().to_string(),
-            }))
-        }
+        Err(error) => return unreadable(file, error),
     };
     let (media, thumbnail) = match inspect(&file, &bytes) {
         Ok(found) => found,
@@ -400,7 +608,7 @@ pub async fn import_file<M: StoreMode>(
         })
         .await?;
     if remove_after_import {
-        if let Err(error) = std::fs::remove_file(path) {
+        if let Err(error) = opened.remove() {
             tracing::warn!(kind = %error.kind(), "an imported capture could not be removed from the inbox");
         }
     }
@@ -408,7 +616,7 @@ pub async fn import_file<M: StoreMode>(
 }
 
 /// Files already in `folder` (arrived while the app was closed), oldest
-/// first, without hidden and temporary ones.
+/// first, without hidden and temporary ones, links and subfolders.
 pub fn waiting_files(folder: &Path) -> Vec<PathBuf> {
     let Ok(entries) = std::fs::read_dir(folder) else {
         return Vec::new();
@@ -511,10 +719,10 @@ fn completion_detector() -> impl Fn(&notify::Event) -> Vec<PathBuf> + Send + 'st
     use notify::EventKind;
     |event: &notify::Event| match event.kind {
         EventKind::Access(AccessKind::Close(AccessMode::Write)) => event.paths.clone(),
+        // Every rename into the folder gives `To`; a rename within it gives
+        // `Both` as well, for the same file, which would report it twice
+        // (an ID card read and sent twice).
         EventKind::Modify(ModifyKind::Name(RenameMode::To)) => event.paths.clone(),
-        EventKind::Modify(ModifyKind::Name(RenameMode::Both)) => {
-            event.paths.last().cloned().into_iter().collect()
-        }
         _ => Vec::new(),
     }
 }
@@ -568,5 +776,118 @@ impl<M: StoreMode> CaseStore<M> {
     ) -> Result<Capture, CacheError> {
         self.write(move |connection| sort_capture(connection, &id, target.as_ref(), discard))
             .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refused(opening: Result<FolderFile, Opening>) -> OutsideFolder {
+        match opening {
+            Err(Opening::Refused(reason)) => reason,
+            other => panic!("not refused: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn only_ordinary_files_directly_in_the_folder_are_opened() {
+        let root = tempfile::tempdir().unwrap();
+        let folder = root.path().join("inbox");
+        std::fs::create_dir_all(folder.join("sub")).unwrap();
+        let outside = root.path().join("cases.db");
+        std::fs::write(&outside, b"the case store").unwrap();
+        std::fs::write(folder.join("zp.bmp"), b"BM photo").unwrap();
+        std::fs::write(folder.join("sub/zp.bmp"), b"BM nested").unwrap();
+
+        let mut opened = open_in_folder(&folder, "zp.bmp").unwrap();
+        assert_eq!(opened.read().unwrap(), b"BM photo");
+        assert_eq!(opened.name(), "zp.bmp");
+        opened.remove().unwrap();
+        assert!(!folder.join("zp.bmp").exists());
+        assert!(matches!(
+            open_in_folder(&folder, "zp.bmp"),
+            Err(Opening::Gone)
+        ));
+
+        for name in [
+            "../cases.db",
+            "..",
+            outside.to_str().unwrap(),
+            "sub/zp.bmp",
+            "sub\\zp.bmp",
+            "zp\0.bmp",
+        ] {
+            let reason = refused(open_in_folder(&folder, name));
+            assert!(
+                matches!(reason, OutsideFolder::NotPlain { .. }),
+                "{name}: {reason:?}"
+            );
+            assert_eq!(reason.code(), "device_file_refused");
+        }
+        // Links are refused wherever they point, inside or out.
+        std::os::unix::fs::symlink(&outside, folder.join("out.bmp")).unwrap();
+        std::fs::write(folder.join("real.bmp"), b"BM real").unwrap();
+        std::os::unix::fs::symlink(folder.join("real.bmp"), folder.join("in.bmp")).unwrap();
+        std::os::unix::fs::symlink("../cases.db", folder.join("relative.bmp")).unwrap();
+        for name in ["out.bmp", "in.bmp", "relative.bmp"] {
+            let reason = refused(open_in_folder(&folder, name));
+            assert_eq!(reason, OutsideFolder::Link { name: name.into() }, "{name}");
+            assert!(reason.message_zh().contains("符号链接"));
+        }
+        // A folder and a FIFO are not ordinary files (and opening a FIFO
+        // would wait for a writer).
+        assert!(matches!(
+            refused(open_in_folder(&folder, "sub")),
+            OutsideFolder::NotAFile { .. }
+        ));
+        let fifo = std::ffi::CString::new(folder.join("pipe.bmp").to_str().unwrap()).unwrap();
+        assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o600) }, 0);
+        assert!(matches!(
+            refused(open_in_folder(&folder, "pipe.bmp")),
+            OutsideFolder::NotAFile { .. }
+        ));
+        // Nothing outside was touched.
+        assert_eq!(std::fs::read(&outside).unwrap(), b"the case store");
+        assert_eq!(std::fs::read(folder.join("real.bmp")).unwrap(), b"BM real");
+    }
+
+    #[test]
+    fn an_arrival_must_be_directly_in_the_folder() {
+        let root = tempfile::tempdir().unwrap();
+        let folder = root.path().join("inbox");
+        std::fs::create_dir_all(folder.join("sub")).unwrap();
+        let outside = root.path().join("secret.png");
+        std::fs::write(&outside, b"secret").unwrap();
+        std::fs::write(folder.join("page.png"), b"page").unwrap();
+        std::fs::write(folder.join("sub/page.png"), b"nested").unwrap();
+        // The folder reached through a link of its own is the same folder.
+        let alias = root.path().join("alias");
+        std::os::unix::fs::symlink(&folder, &alias).unwrap();
+        let mut opened = open_arrival(&alias, &folder.join("page.png")).unwrap();
+        assert_eq!(opened.read().unwrap(), b"page");
+        assert_eq!(
+            opened.path(),
+            folder.canonicalize().unwrap().join("page.png")
+        );
+        for path in [
+            outside.clone(),
+            folder.join("../secret.png"),
+            folder.join("sub/page.png"),
+            folder.join("sub/.."),
+            PathBuf::from("page.png"),
+        ] {
+            let reason = refused(open_arrival(&folder, &path));
+            assert!(
+                matches!(reason, OutsideFolder::NotInFolder { .. }),
+                "{}: {reason:?}",
+                path.display()
+            );
+        }
+        assert!(matches!(
+            open_arrival(&folder, &folder.join("gone.png")),
+            Err(Opening::Gone)
+        ));
+        assert_eq!(std::fs::read(&outside).unwrap(), b"secret");
     }
 }

@@ -94,9 +94,17 @@ impl World {
     }
 
     async fn import(&self, path: &Path, target: CaptureTarget) -> Arrival {
-        import_file(&self.store, &self.vault, path, target, true, now())
-            .await
-            .unwrap()
+        import_file(
+            &self.store,
+            &self.vault,
+            &self.inbox,
+            path,
+            target,
+            true,
+            now(),
+        )
+        .await
+        .unwrap()
     }
 }
 
@@ -257,4 +265,56 @@ async fn files_that_arrived_while_closed_are_found_at_start() {
     std::fs::write(inbox.join(".DS_Store"), b"x").unwrap();
     let waiting = waiting_files(&inbox);
     assert_eq!(waiting, [inbox.join("b.png"), inbox.join("a.pdf")]);
+}
+
+#[tokio::test]
+async fn a_link_or_a_path_out_of_the_inbox_is_refused_and_the_file_outside_is_kept() {
+    let world = world();
+    let png = picture(7, image::ImageFormat::Png);
+    let outside = world.sources.join("secret.png");
+    std::fs::write(&outside, &png).unwrap();
+    // A symbolic link to a file outside, moved in as a writer would.
+    let inbox = world.inbox.display().to_string();
+    sh(
+        &format!(
+            "ln -s '{}' link.png && mv link.png '{inbox}/link.png'",
+            outside.display()
+        ),
+        &world.sources,
+    );
+    let finished = world.finished(1, Duration::from_secs(5));
+    assert_eq!(finished, [world.inbox.join("link.png")]);
+    let subfolder = world.inbox.join("sub");
+    std::fs::create_dir(&subfolder).unwrap();
+    std::fs::write(subfolder.join("page.png"), &png).unwrap();
+    for path in [
+        world.inbox.join("link.png"),
+        outside.clone(),
+        world.inbox.join("../sources/secret.png"),
+        subfolder.join("page.png"),
+    ] {
+        let arrival = world.import(&path, CaptureTarget::default()).await;
+        let Arrival::Rejected(rejection) = arrival else {
+            panic!("{}: {arrival:?}", path.display())
+        };
+        assert_eq!(
+            rejection.code(),
+            "device_file_refused",
+            "{}",
+            path.display()
+        );
+        assert!(
+            rejection.message_zh().contains("收件夹"),
+            "{}",
+            rejection.message_zh()
+        );
+    }
+    // Nothing was read into the store, nothing outside was touched, and
+    // the link and the subfolder's file stay where they are.
+    assert!(world.store.captures_for(None).await.unwrap().is_empty());
+    assert_eq!(std::fs::read(&outside).unwrap(), png);
+    assert!(world.inbox.join("link.png").symlink_metadata().is_ok());
+    assert!(subfolder.join("page.png").exists());
+    // A link is not a waiting file either.
+    assert!(waiting_files(&world.inbox).is_empty());
 }

@@ -8,8 +8,13 @@
 //! A finished capture goes to the draft and material the clerk has
 //! selected (`set_capture_target`), else to the tray; the window hears of
 //! it (`CaptureArrived`). A card file is read, checked, deleted with its
-//! photo (privacy) and sent to the window (`IdCardRead`); its contents are
-//! never logged. The catalogue folder is watched too: a change is loaded
+//! photo (privacy) and sent to the window (`IdCardRead`) only while someone
+//! is signed in and the window is not locked; its contents are never
+//! logged. Every device file is opened through
+//! `offline_cache::inbox::open_arrival` / `open_in_folder` (an ordinary
+//! file directly in its folder, no links) and a card's photo name is
+//! checked by `forms::id_card`: nothing outside a device folder is ever
+//! read or deleted. The catalogue folder is watched too: a change is loaded
 //! in the background and replaces the catalogue in use only when valid
 //! (`CatalogChanged`); drafts keep their item versions. The rules are
 //! `offline_cache::inbox`, `forms::id_card` and `forms::loader`; this
@@ -56,6 +61,20 @@ impl Devices {
             target: Mutex::new(CaptureTarget::default()),
             watchers: Mutex::new(Vec::new()),
         }
+    }
+
+    /// Forgets the clerk's capture target (on sign-out and lock): scans
+    /// that arrive next go to the tray, never to the last clerk's draft.
+    pub fn clear_capture_target(&self) {
+        *self
+            .target
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = CaptureTarget::default();
+    }
+
+    /// Where new captures go now.
+    pub fn capture_target(&self) -> CaptureTarget {
+        self.target()
     }
 
     fn target(&self) -> CaptureTarget {
@@ -142,6 +161,7 @@ async fn take_capture<R: Runtime>(app: &AppHandle<R>, path: PathBuf) {
     let arrival = offline_cache::inbox::import_file(
         &sync.store,
         &sync.vault,
+        &state.devices.capture_folder,
         &path,
         target,
         state.devices.remove_after_import,
@@ -190,9 +210,43 @@ async fn take_capture<R: Runtime>(app: &AppHandle<R>, path: PathBuf) {
     }
 }
 
-/// Reads one card file (waiting briefly for its photo), deletes both and
-/// tells the window.
-fn read_card_file(path: &Path, catalog: Option<&forms::Catalog>) -> Option<IdCardRead> {
+fn card_problem(code: &str, message_zh: String, message_en: String) -> IdCardRead {
+    IdCardRead {
+        card: None,
+        problem_code: Some(code.into()),
+        problem_zh: Some(message_zh),
+        problem_en: Some(message_en),
+    }
+}
+
+fn card_unreadable(error: &std::io::Error) -> IdCardRead {
+    tracing::warn!(kind = %error.kind(), "an ID card file cannot be read");
+    card_problem(
+        "id_card_unreadable",
+        "读卡文件无法读取，请检查读卡器输出文件夹的权限后重新读卡。".into(),
+        format!(
+            "The ID card file cannot be read ({}); check the reader folder's permissions and read the card again.",
+            error.kind()
+        ),
+    )
+}
+
+fn card_refused(reason: &offline_cache::inbox::OutsideFolder) -> IdCardRead {
+    tracing::warn!(code = reason.code(), "an ID card file or photo was refused");
+    card_problem(reason.code(), reason.message_zh(), reason.to_string())
+}
+
+/// Reads one card file of `folder` (waiting briefly for its photo),
+/// deletes both and returns what the window is to be told. `may_show` says
+/// whether someone is signed in with the window unlocked; when not, the
+/// window is told nothing.
+fn read_card_file(
+    folder: &Path,
+    path: &Path,
+    catalog: Option<&forms::Catalog>,
+    may_show: &dyn Fn() -> bool,
+) -> Option<IdCardRead> {
+    use offline_cache::inbox::{open_arrival, open_in_folder, Opening};
     let extension = path
         .extension()
         .and_then(|extension| extension.to_str())
@@ -201,48 +255,74 @@ fn read_card_file(path: &Path, catalog: Option<&forms::Catalog>) -> Option<IdCar
     if !matches!(extension.as_str(), "json" | "ini" | "txt") {
         return None; // a photo: read with its card
     }
-    let bytes = match std::fs::read(path) {
-        Ok(bytes) => bytes,
+    let mut card_file = match open_arrival(folder, path) {
+        Ok(file) => file,
         // Deleted before it could be read: nothing to tell.
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return None,
-        Err(error) => {
-            tracing::warn!(kind = %error.kind(), "an ID card file cannot be read");
-            return Some(IdCardRead {
-                card: None,
-                problem_code: Some("id_card_unreadable".into()),
-                problem_zh: Some("读卡文件无法读取，请检查读卡器输出文件夹的权限后重新读卡。".into()),
-                problem_en: Some(format!(
-                    "The ID card file cannot be read ({}); check the reader folder's permissions and read the card again.",
-                    error.kind()
-                )),
-            });
-        }
+        Err(Opening::Gone) => return None,
+        // A link or a path out of the folder: neither read nor deleted.
+        Err(Opening::Refused(reason)) => return Some(card_refused(&reason)),
+        Err(Opening::Unreadable(error)) => return Some(card_unreadable(&error)),
+    };
+    let bytes = match card_file.read() {
+        Ok(bytes) => bytes,
+        Err(error) => return Some(card_unreadable(&error)),
     };
     let outcome = forms::id_card::read_card(&bytes, chrono::Local::now().date_naive());
-    let _ = std::fs::remove_file(path);
+    // The card file is inside the folder (checked): it goes, whatever it said.
+    let _ = card_file.remove();
+    if !may_show() {
+        // Nobody signed in, or the window locked: the card is not sent.
+        // Its files are removed rather than left waiting: a card left in
+        // the folder would keep the applicant's data on disk, and would
+        // fill in the form of whoever signs in next with a card read long
+        // before. The clerk reads the card again once signed in.
+        if let Ok(card) = &outcome {
+            if let Some(name) = &card.photo_file {
+                if let Ok(photo) = open_in_folder(folder, name) {
+                    let _ = photo.remove();
+                }
+            }
+        }
+        tracing::warn!("an ID card was read while no one was signed in or the window was locked; it was discarded unsent");
+        return None;
+    }
     Some(match outcome {
         Ok(card) => {
             let mut photo = card
                 .photo
                 .clone()
                 .map(|bytes| ("image/png".to_owned(), bytes));
+            // `forms::id_card` let through only a plain file name; the
+            // photo is opened in the folder, never through a link.
             if let Some(name) = &card.photo_file {
-                let photo_path = path.with_file_name(name);
+                let mut opened = open_in_folder(folder, name);
                 for _ in 0..20 {
-                    if photo_path.exists() {
+                    if !matches!(opened, Err(Opening::Gone)) {
                         break;
                     }
                     std::thread::sleep(Duration::from_millis(100));
+                    opened = open_in_folder(folder, name);
                 }
-                if let Ok(bytes) = std::fs::read(&photo_path) {
-                    let mime = match image::guess_format(&bytes) {
-                        Ok(image::ImageFormat::Png) => "image/png",
-                        Ok(image::ImageFormat::Jpeg) => "image/jpeg",
-                        _ => "image/bmp",
-                    };
-                    photo = Some((mime.to_owned(), bytes));
+                match opened {
+                    Ok(mut photo_file) => {
+                        if let Ok(bytes) = photo_file.read() {
+                            let mime = match image::guess_format(&bytes) {
+                                Ok(image::ImageFormat::Png) => "image/png",
+                                Ok(image::ImageFormat::Jpeg) => "image/jpeg",
+                                _ => "image/bmp",
+                            };
+                            photo = Some((mime.to_owned(), bytes));
+                        }
+                        let _ = photo_file.remove();
+                    }
+                    Err(Opening::Refused(reason)) => return Some(card_refused(&reason)),
+                    // No photo arrived, or it cannot be read: the card without it.
+                    Err(Opening::Gone | Opening::Unreadable(_)) => {}
                 }
-                let _ = std::fs::remove_file(&photo_path);
+            }
+            if !may_show() {
+                // Locked or signed out while the photo was awaited.
+                return None;
             }
             let ethnicity_code = catalog
                 .and_then(|catalog| catalog.code_tables.get("ethnicity"))
@@ -317,12 +397,23 @@ pub fn spawn<R: Runtime>(app: &AppHandle<R>) {
     let read = {
         let handle = app.clone();
         let catalog = state.catalog();
+        let folder = card_folder.clone();
         move |path: PathBuf| {
             let handle = handle.clone();
             let catalog = catalog.clone();
+            let folder = folder.clone();
             // Off the watcher's thread: a card may wait for its photo.
             std::thread::spawn(move || {
-                if let Some(event) = read_card_file(&path, catalog.as_deref()) {
+                let may_show = || {
+                    handle
+                        .state::<AppState>()
+                        .session
+                        .get()
+                        .is_some_and(|session| !session.locked)
+                };
+                let event = read_card_file(&folder, &path, catalog.as_deref(), &may_show);
+                // Nothing at all reaches a signed-out or locked window.
+                if let Some(event) = event.filter(|_| may_show()) {
                     let _ = event.emit(&handle);
                 }
             });

@@ -1,8 +1,34 @@
 //! Documents issued at the window (receipts, notices): each gets its number,
 //! is rendered with that number, stored encrypted with the case and has its
-//! SHA-256 written to the audit log, all in one transaction. Reprints are
-//! logged with their own hash. The rendering itself is the caller's (the
-//! app's print module): this module only knows bytes, numbers and hashes.
+//! SHA-256 written to the audit log. Reprints are logged with their own
+//! hash. The rendering itself is the caller's (the app's print module):
+//! this module only knows bytes, numbers and hashes.
+//!
+//! The number is printed on the PDF, so it must exist before rendering;
+//! rendering is slow code this crate does not control, so it must not run
+//! on the writer thread or inside a transaction (a panic there used to end
+//! the writer, and every save after it). Issuing is therefore three steps:
+//!
+//! 1. [`reserve_number`], one short IMMEDIATE transaction: the case must
+//!    exist; a number reserved earlier for the same case and kind and never
+//!    completed is taken again, else the next number is drawn and recorded
+//!    as a *reserved* `documents` row (`content_sha256` empty, no PDF). The
+//!    UNIQUE document number gives each number to one row only.
+//! 2. Rendering with that number, on a blocking thread, outside any
+//!    transaction; an error or a panic there is the caller's error alone.
+//! 3. [`complete_document`], one short IMMEDIATE transaction: the PDF goes
+//!    into the attachment vault, and the reserved row gets its hash, time
+//!    and attachment together with the `document.issued` audit entry. A row
+//!    already completed (two issues raced on one reservation) is returned
+//!    as stored, so a number is never written twice.
+//!
+//! A render that fails or panics leaves the reservation: the next issue of
+//! that case and kind (the retry) prints the same number, so no number goes
+//! to two documents and none is skipped, and nothing half-written is ever
+//! visible: reserved rows are not documents to [`documents_of`],
+//! [`stored_document`] or [`record_reprint`]. The callers' retry finds a
+//! completed document through [`documents_of`]. This module must never run
+//! the caller's rendering inside a transaction or on the writer thread.
 
 use chrono::{DateTime, FixedOffset};
 use rusqlite::{params, Connection, OptionalExtension};
@@ -70,17 +96,14 @@ fn sha256(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
 
-/// Gives the document its number, renders it with `render(number)`,
-/// stores the PDF encrypted and records it with its hash and an audit
-/// entry, in one transaction. A failed render or write leaves nothing
-/// behind but an unused number (numbers are never reused).
-pub fn issue_document(
+/// Step 1 of issuing: the number the document will carry, taken from an
+/// earlier reservation of the same case and kind that was never completed,
+/// else drawn and recorded as a reserved row, in one short transaction.
+pub fn reserve_number(
     connection: &mut Connection,
     options: &StoreOptions,
-    vault: &AttachmentVault,
     document: &NewDocument,
-    render: impl FnOnce(&str) -> Result<Vec<u8>, String>,
-) -> Result<IssuedDocument, CacheError> {
+) -> Result<String, CacheError> {
     let transaction =
         connection.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     let exists: Option<String> = transaction
@@ -93,25 +116,84 @@ pub fn issue_document(
     if exists.is_none() {
         return Err(CacheError::UnknownCase(document.case_id.clone()));
     }
-    let number = options.document_numbers.next(
-        &transaction,
-        &format!("document:{}", document.kind),
-        document.at.date_naive(),
-        &options.hall_code,
-        &options.agency,
-        &document.kind_text,
-    )?;
-    let pdf = render(&number).map_err(|detail| {
-        CacheError::BadInput(format!("the document could not be made: {detail}"))
-    })?;
+    let reserved: Option<String> = transaction
+        .query_row(
+            "SELECT document_number FROM documents WHERE case_id = ?1 AND kind = ?2 AND content_sha256 = '' ORDER BY id LIMIT 1",
+            params![document.case_id, document.kind],
+            |row| row.get(0),
+        )
+        .optional()?;
+    let number = match reserved {
+        Some(number) => number,
+        None => {
+            let number = options.document_numbers.next(
+                &transaction,
+                &format!("document:{}", document.kind),
+                document.at.date_naive(),
+                &options.number_parts(&document.kind_text),
+            )?;
+            exec(
+                &transaction,
+                "INSERT INTO documents (case_id, kind, document_number, content_sha256, issued_at, attachment_id) VALUES (?1, ?2, ?3, '', ?4, NULL)",
+                params![document.case_id, document.kind, number, document.at.to_rfc3339()],
+            )?;
+            number
+        }
+    };
+    transaction.commit()?;
+    Ok(number)
+}
+
+/// Step 3 of issuing: stores the rendered PDF encrypted and completes the
+/// reserved row `number` with its hash and the audit entry, in one short
+/// transaction. A row already completed is returned as it was stored.
+pub fn complete_document(
+    connection: &mut Connection,
+    vault: &AttachmentVault,
+    document: &NewDocument,
+    number: &str,
+    pdf: Vec<u8>,
+) -> Result<IssuedDocument, CacheError> {
+    let transaction =
+        connection.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let row: Option<(String, Option<String>)> = transaction
+        .query_row(
+            "SELECT content_sha256, attachment_id FROM documents WHERE document_number = ?1 AND case_id = ?2 AND kind = ?3",
+            params![number, document.case_id, document.kind],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+        .optional()?;
+    match row {
+        None => {
+            return Err(CacheError::Database(format!(
+                "document number {number} is not reserved for case {}",
+                document.case_id
+            )))
+        }
+        Some((sha, Some(attachment_id))) if !sha.is_empty() => {
+            let pdf = vault.get(&attachment_id)?;
+            return Ok(IssuedDocument {
+                number: number.to_owned(),
+                sha256: sha,
+                attachment_id,
+                pdf,
+            });
+        }
+        Some(_) => {}
+    }
     let sha = sha256(&pdf);
     let attachment_id = vault.put(&pdf)?;
     let at = document.at.to_rfc3339();
-    exec(
+    let completed = exec(
         &transaction,
-        "INSERT INTO documents (case_id, kind, document_number, content_sha256, issued_at, attachment_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        params![document.case_id, document.kind, number, sha, at, attachment_id],
+        "UPDATE documents SET content_sha256 = ?2, issued_at = ?3, attachment_id = ?4 WHERE document_number = ?1 AND content_sha256 = ''",
+        params![number, sha, at, attachment_id],
     )?;
+    if completed != 1 {
+        return Err(CacheError::Database(format!(
+            "document number {number} was not waiting to be written"
+        )));
+    }
     audit::append(
         &transaction,
         &at,
@@ -122,11 +204,20 @@ pub fn issue_document(
     )?;
     transaction.commit()?;
     Ok(IssuedDocument {
-        number,
+        number: number.to_owned(),
         sha256: sha,
         attachment_id,
         pdf,
     })
+}
+
+/// What the caller of a render that panicked is told.
+fn render_failed() -> CacheError {
+    CacheError::Refused {
+        code: "render_failed",
+        message_zh: "生成文书时发生内部错误，文书未出具（文号已保留，重试时沿用），办件及其他数据不受影响。请重试；如再次出现，请联系系统管理员并提供日志。".into(),
+        message_en: "An internal error stopped the document from being made: it was not issued (its number is kept for the retry), and the case and everything else are unaffected. Try again; if it happens again, call the administrator with the log.".into(),
+    }
 }
 
 /// Logs a reprint (marked 副本) of an issued document, with its own hash.
@@ -141,7 +232,7 @@ pub fn record_reprint(
         connection.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     let case_id: Option<String> = transaction
         .query_row(
-            "SELECT case_id FROM documents WHERE document_number = ?1",
+            "SELECT case_id FROM documents WHERE document_number = ?1 AND content_sha256 <> ''",
             params![number],
             |row| row.get(0),
         )
@@ -161,13 +252,14 @@ pub fn record_reprint(
     Ok(sha)
 }
 
-/// The documents issued for a case, oldest first.
+/// The documents issued for a case, oldest first (not numbers reserved
+/// for a document not yet written).
 pub fn documents_of(
     connection: &Connection,
     case_id: &str,
 ) -> Result<Vec<DocumentRow>, CacheError> {
     let mut statement = connection.prepare_cached(
-        "SELECT document_number, kind, content_sha256, issued_at, attachment_id FROM documents WHERE case_id = ?1 ORDER BY id",
+        "SELECT document_number, kind, content_sha256, issued_at, attachment_id FROM documents WHERE case_id = ?1 AND content_sha256 <> '' ORDER BY id",
     )?;
     let rows = statement.query_map(params![case_id], |row| {
         Ok(DocumentRow {
@@ -250,7 +342,12 @@ pub fn document_facts(connection: &Connection, case_id: &str) -> Result<Document
 }
 
 impl<M: StoreMode> CaseStore<M> {
-    /// [`issue_document`] on the writer thread.
+    /// Issues a document: its number reserved on the writer
+    /// ([`reserve_number`]), `render(number)` run on a blocking thread
+    /// outside any transaction, then the PDF stored and the document
+    /// recorded on the writer ([`complete_document`]). A render that fails
+    /// is `bad_input`, one that panics `render_failed`; either way nothing
+    /// is recorded but the reservation, which the retry uses.
     pub async fn issue_document(
         &self,
         vault: std::sync::Arc<AttachmentVault>,
@@ -258,10 +355,25 @@ impl<M: StoreMode> CaseStore<M> {
         render: impl FnOnce(&str) -> Result<Vec<u8>, String> + Send + 'static,
     ) -> Result<IssuedDocument, CacheError> {
         let options = self.options.clone();
-        self.write(move |connection| {
-            issue_document(connection, &options, &vault, &document, render)
-        })
-        .await
+        let reserving = document.clone();
+        let number = self
+            .write(move |connection| reserve_number(connection, &options, &reserving))
+            .await?;
+        let for_render = number.clone();
+        let pdf = match tokio::task::spawn_blocking(move || render(&for_render)).await {
+            Ok(Ok(pdf)) => pdf,
+            Ok(Err(detail)) => {
+                return Err(CacheError::BadInput(format!(
+                    "the document could not be made: {detail}"
+                )))
+            }
+            Err(_) => {
+                tracing::error!(kind = %document.kind, "rendering a document panicked; its number stays reserved for the retry");
+                return Err(render_failed());
+            }
+        };
+        self.write(move |connection| complete_document(connection, &vault, &document, &number, pdf))
+            .await
     }
 
     /// [`record_reprint`] on the writer thread.

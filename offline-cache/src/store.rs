@@ -6,10 +6,18 @@
 //! writing connection and runs jobs from a channel, each in an IMMEDIATE
 //! transaction; readers come from an r2d2 pool on blocking threads.
 //!
+//! The writer must outlive any one job: a job that panics fails alone. Its
+//! caller gets `write_failed`, its transaction is rolled back (a dropped
+//! `Transaction` rolls back; a transaction begun by hand and left open is
+//! rolled back by the writer), and the next job runs as usual. Jobs must
+//! be short database work: slow or foreign code (document rendering) runs
+//! outside the writer (see `documents`).
+//!
 //! Opening never changes a file it cannot read: a wrong key, a damaged or
 //! truncated file, or a newer schema is reported and the file left as it was.
 
 use std::marker::PhantomData;
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::thread::JoinHandle;
@@ -53,10 +61,16 @@ impl StoreMode for Practice {
     const IS_PRACTICE: bool = true;
 }
 
-/// Settings of one store.
+/// Settings of one store: who numbers its cases and documents, and how.
+/// The app builds them from the hall's configuration; `Default` is the
+/// sample hall of tests and benchmarks, never a real installation's.
 #[derive(Debug, Clone)]
 pub struct StoreOptions {
+    /// The hall's code: on case numbers and in every payload (`case.hall_code`).
     pub hall_code: String,
+    /// This workstation's window number, on every case and document number,
+    /// so that the windows of one hall never issue the same number.
+    pub window: String,
     /// The agency short name on document numbers (e.g. 江岸政务).
     pub agency: String,
     pub case_numbers: NumberingRule,
@@ -68,10 +82,34 @@ impl Default for StoreOptions {
     fn default() -> Self {
         StoreOptions {
             hall_code: "SAMPLE".into(),
+            window: "01".into(),
             agency: "示例政务".into(),
             case_numbers: NumberingRule::default_case_numbers(),
             document_numbers: NumberingRule::default_document_numbers(),
             readers: 4,
+        }
+    }
+}
+
+impl StoreOptions {
+    /// What this store's numbers are made of, for a document of `kind_text`
+    /// (empty for case numbers).
+    pub fn number_parts<'a>(&'a self, kind_text: &'a str) -> crate::numbering::NumberParts<'a> {
+        crate::numbering::NumberParts {
+            hall: &self.hall_code,
+            window: &self.window,
+            agency: &self.agency,
+            kind_text,
+        }
+    }
+
+    /// The practice store's options: the same hall and window, every number
+    /// marked `LX` (练习) so a practice receipt never carries a real number.
+    pub fn for_practice(&self) -> Self {
+        StoreOptions {
+            case_numbers: self.case_numbers.prefixed("LX"),
+            document_numbers: self.document_numbers.prefixed("练习"),
+            ..self.clone()
         }
     }
 }
@@ -121,6 +159,42 @@ fn classify(path: &Path, error: rusqlite::Error) -> CacheError {
             _ => crate::error::database(error),
         },
         _ => crate::error::database(error),
+    }
+}
+
+/// What the caller of a job that panicked is told.
+pub(crate) fn write_failed() -> CacheError {
+    CacheError::Refused {
+        code: "write_failed",
+        message_zh: "保存时发生内部错误，本次操作未保存（已全部撤销），其他数据不受影响，可以继续工作。请重试；如再次出现，请联系系统管理员并提供日志。".into(),
+        message_en: "An internal error stopped this save: nothing of it was written (it was rolled back), everything else is unaffected and work can go on. Try again; if it happens again, call the administrator with the log.".into(),
+    }
+}
+
+/// Rolls back a transaction a panicking job left open on the writer's
+/// connection, so that the next job can begin its own.
+fn roll_back_left_open(connection: &Connection) {
+    if !connection.is_autocommit() {
+        if let Err(error) = connection.execute_batch("ROLLBACK") {
+            tracing::error!(%error, "a transaction left open by a failed job could not be rolled back");
+        }
+    }
+}
+
+/// Runs one job's work on the writer's connection: a panic fails this job
+/// alone (`write_failed`), with its transaction rolled back.
+fn guarded<T>(
+    connection: &mut Connection,
+    work: impl FnOnce(&mut Connection) -> Result<T, CacheError>,
+) -> Result<T, CacheError> {
+    match catch_unwind(AssertUnwindSafe(|| work(&mut *connection))) {
+        Ok(result) => result,
+        Err(_) => {
+            // The panic hook has logged where; nothing of the job's data.
+            roll_back_left_open(connection);
+            tracing::error!("a store job panicked; it was rolled back and the writer goes on");
+            Err(write_failed())
+        }
     }
 }
 
@@ -191,7 +265,12 @@ impl<M: StoreMode> CaseStore<M> {
             .spawn(move || {
                 let mut connection = writer;
                 while let Ok(job) = receiver.recv() {
-                    job(&mut connection);
+                    // Jobs catch their own panics (`guarded`); this is the
+                    // last line, so that the writer lives on whatever a
+                    // job does.
+                    if catch_unwind(AssertUnwindSafe(|| job(&mut connection))).is_err() {
+                        roll_back_left_open(&connection);
+                    }
                 }
             })
             .map_err(|error| CacheError::Io {
@@ -230,7 +309,7 @@ impl<M: StoreMode> CaseStore<M> {
     {
         let (reply, answer) = std::sync::mpsc::sync_channel(1);
         self.send(Box::new(move |connection| {
-            let _ = reply.send(work(connection));
+            let _ = reply.send(guarded(connection, work));
         }))?;
         answer.recv().map_err(|_| CacheError::Closed)?
     }
@@ -244,7 +323,7 @@ impl<M: StoreMode> CaseStore<M> {
     {
         let (reply, answer) = tokio::sync::oneshot::channel();
         self.send(Box::new(move |connection| {
-            let _ = reply.send(work(connection));
+            let _ = reply.send(guarded(connection, work));
         }))?;
         answer.await.map_err(|_| CacheError::Closed)?
     }

@@ -86,6 +86,10 @@ const APP_COMMANDS: &[&str] = &[
     "issue_document",
     "print_document",
     "save_document",
+    "pending_recovery_key",
+    "acknowledge_recovery_key",
+    "renew_recovery_key",
+    "recover_store",
 ];
 
 fn main() {

@@ -7,8 +7,10 @@ use crate::lifecycle::{CaseState, Event, Role};
 
 #[derive(Debug, thiserror::Error)]
 pub enum CacheError {
-    #[error("no key store is reachable ({detail}); start the desktop keyring, or have an administrator configure a key file")]
+    #[error("the key store cannot be reached ({detail}), so the case store stays closed and no key was made; start or unlock the desktop keyring and restart the app")]
     KeyringUnavailable { detail: String },
+    #[error("the case store {path} exists but its key was not found in the key store; nothing was changed. If the desktop keyring is locked or not started yet, unlock or start it and restart the app; if the key store was lost, an administrator opens the store with its recovery key")]
+    StoreKeyMissing { path: PathBuf },
     #[error("the store key in the key store is damaged ({detail})")]
     KeyDamaged { detail: String },
     #[error("the store key file {path} cannot be used: {detail}")]
@@ -61,6 +63,7 @@ impl CacheError {
     pub fn code(&self) -> &'static str {
         match self {
             CacheError::KeyringUnavailable { .. } => "keyring_unavailable",
+            CacheError::StoreKeyMissing { .. } => "store_key_missing",
             CacheError::KeyDamaged { .. } => "key_damaged",
             CacheError::KeyFile { .. } => "key_file",
             CacheError::WrongKeyOrNotAStore { .. } => "wrong_key_or_not_a_store",
@@ -83,7 +86,8 @@ impl CacheError {
     /// The message in Simplified Chinese.
     pub fn message_zh(&self) -> String {
         match self {
-            CacheError::KeyringUnavailable { .. } => "无法访问系统密钥库，办件库未打开。请确认桌面密钥服务已启动，或由管理员在配置中指定密钥文件。".into(),
+            CacheError::KeyringUnavailable { .. } => "无法访问系统密钥库，办件库未打开，也未生成新密钥。请启动或解锁桌面密钥服务后重启本程序。".into(),
+            CacheError::StoreKeyMissing { path } => format!("办件库 {} 已存在，但在密钥库中找不到它的密钥，未做任何改动。如桌面密钥服务已锁定或尚未启动，请解锁或启动后重启本程序；如密钥库已丢失，请系统管理员输入恢复密钥打开办件库。", path.display()),
             CacheError::KeyDamaged { .. } => "密钥库中的办件库密钥已损坏，请联系系统管理员。".into(),
             CacheError::KeyFile { path, .. } => format!("密钥文件 {} 无法使用，请联系系统管理员。", path.display()),
             CacheError::WrongKeyOrNotAStore { path } => format!("无法用当前密钥打开 {}：密钥不符或文件已损坏。文件未被改动，请联系系统管理员。", path.display()),

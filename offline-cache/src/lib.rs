@@ -26,6 +26,7 @@ pub mod numbering;
 pub mod practice;
 pub mod queue;
 pub mod queue_watch;
+pub mod recovery;
 pub mod results;
 pub mod sample;
 pub mod schema;

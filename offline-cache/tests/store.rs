@@ -18,11 +18,13 @@ fn at(text: &str) -> chrono::DateTime<chrono::FixedOffset> {
 
 fn mock_key(account: &str) -> StoreKey {
     let store: Arc<keyring_core::CredentialStore> = keyring_core::mock::Store::new().unwrap();
+    // A key for a store not made yet (its recovery file goes to a scratch folder).
+    let scratch = tempfile::tempdir().unwrap();
     KeySource::Store {
         store,
         account: account.into(),
     }
-    .obtain()
+    .obtain(&scratch.path().join("new.db"))
     .unwrap()
 }
 
@@ -605,13 +607,13 @@ fn the_practice_store_is_a_separate_file_with_its_own_key() {
         store: store.clone(),
         account: "cases".into(),
     }
-    .obtain()
+    .obtain(&dir.path().join("cases.db"))
     .unwrap();
     let practice_key = KeySource::Store {
         store,
         account: "practice".into(),
     }
-    .obtain()
+    .obtain(&dir.path().join("practice.db"))
     .unwrap();
     let practice =
         CaseStore::<Practice>::open(dir.path(), &practice_key, StoreOptions::default()).unwrap();

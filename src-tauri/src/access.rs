@@ -126,6 +126,12 @@ pub const COMMANDS: &[(&str, Access)] = &[
     ("issue_document", Access::Roles(WINDOW)),
     ("print_document", Access::Roles(WINDOW)),
     ("save_document", Access::Roles(WINDOW)),
+    ("pending_recovery_key", Access::Roles(&[Admin])),
+    ("acknowledge_recovery_key", Access::Roles(&[Admin])),
+    ("renew_recovery_key", Access::Roles(&[Admin])),
+    // Nobody can sign in while the store is closed for want of its key:
+    // the recovery key itself is the proof.
+    ("recover_store", Access::Anyone),
 ];
 
 /// Who may call `command`; `None` for a command missing from the table.

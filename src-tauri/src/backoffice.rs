@@ -61,6 +61,9 @@ impl ServiceOptions {
                 crate::config::KeyStore::System => KeySource::System {
                     account: "cases".into(),
                 },
+                crate::config::KeyStore::KernelKeyring => KeySource::KernelKeyring {
+                    account: "cases".into(),
+                },
             },
             token_store: None,
             backoffice: settings.backoffice.clone(),
@@ -119,6 +122,9 @@ pub struct SyncOverview {
     pub quarantined: u32,
     pub systems: Vec<SystemSync>,
     pub quarantined_cases: Vec<QuarantinedCase>,
+    /// Where the store key is kept when an administrator chose a volatile
+    /// or plain store (the kernel keyring, a key file): shown at every start.
+    pub key_store_warning: Option<UiError>,
 }
 
 impl SyncOverview {
@@ -130,6 +136,7 @@ impl SyncOverview {
             quarantined: 0,
             systems: Vec::new(),
             quarantined_cases: Vec::new(),
+            key_store_warning: None,
         }
     }
 }
@@ -158,6 +165,34 @@ pub struct SyncService {
     /// running pass and stop the loop before the process exits.
     pass_lock: tokio::sync::Mutex<bool>,
     _demo: Option<backoffice_sim::Simulator>,
+    /// A recovery key made at this start and not yet shown to (and
+    /// confirmed by) an administrator; only in memory.
+    pending_recovery: Mutex<Option<offline_cache::recovery::RecoveryKey>>,
+    /// Why the way the key is kept needs a warning (see `SyncOverview`).
+    key_warning: Option<UiError>,
+}
+
+/// The real store's database file (`<data>/cases/cases.db`): its key is
+/// made only while no file of it exists, and its recovery file lies next
+/// to it.
+pub fn store_file(data_dir: &Path) -> PathBuf {
+    use offline_cache::StoreMode;
+    data_dir.join("cases").join(Production::FILE_NAME)
+}
+
+/// Where back-office tokens are kept: the Secret Service, or the kernel
+/// keyring when an administrator chose it for the key. With a key file and
+/// no Secret Service, the kernel keyring too (tokens only; warned): a lost
+/// token stops sync for that system, never loses a case.
+fn token_store(key: &KeySource) -> Result<Arc<keyring_core::CredentialStore>, CacheError> {
+    match key {
+        KeySource::KernelKeyring { .. } => offline_cache::key::kernel_keyring_store(),
+        KeySource::File(_) => system_store().map(|(store, _)| store).or_else(|error| {
+            tracing::warn!(%error, "no Secret Service: back-office tokens are kept in the kernel keyring, lost at reboot");
+            offline_cache::key::kernel_keyring_store()
+        }),
+        _ => system_store().map(|(store, _)| store),
+    }
 }
 
 /// The demo back office's tokens: made once, kept in the key store like
@@ -189,8 +224,65 @@ impl SyncService {
         catalog: Option<&forms::Catalog>,
         options: &ServiceOptions,
     ) -> Result<Self, UiError> {
-        let key = options.key.obtain().map_err(|error| cache_error(&error))?;
-        Self::start_with_key(data_dir, catalog, options, &key)
+        let store_file = store_file(data_dir);
+        let obtained = options
+            .key
+            .open(&store_file)
+            .map_err(|error| cache_error(&error))?;
+        let mut service = Self::start_with_key(data_dir, catalog, options, &obtained.key)?;
+        if let Some(warning) = options.key.warning() {
+            tracing::warn!(code = warning.code, "{}", warning.message_en);
+            service.key_warning = Some(UiError {
+                code: warning.code.into(),
+                message_zh: warning.message_zh,
+                message_en: warning.message_en,
+            });
+        }
+        // The store opened with the key: a recovery key never confirmed (a
+        // store made before recovery keys, or a start that ended before an
+        // administrator saw it) is made again now, to be shown.
+        let pending = match obtained.recovery {
+            Some(recovery) => Some(recovery),
+            None => match offline_cache::recovery::state(&store_file) {
+                Ok(offline_cache::recovery::RecoveryState::Acknowledged) => None,
+                Ok(_) => {
+                    let recovery = offline_cache::recovery::RecoveryKey::random();
+                    match offline_cache::recovery::seal(&store_file, &obtained.key, &recovery) {
+                        Ok(()) => Some(recovery),
+                        Err(error) => {
+                            tracing::warn!(code = error.code(), %error, "the recovery key could not be made");
+                            None
+                        }
+                    }
+                }
+                Err(error) => {
+                    tracing::warn!(code = error.code(), %error, "the recovery file cannot be read");
+                    None
+                }
+            },
+        };
+        if pending.is_some() {
+            tracing::info!("a recovery key waits to be shown to an administrator");
+        }
+        service.pending_recovery = Mutex::new(pending);
+        Ok(service)
+    }
+
+    /// The recovery key waiting to be shown, as a person types it.
+    pub fn pending_recovery_key(&self) -> Option<String> {
+        self.pending_recovery
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .as_ref()
+            .map(|key| key.display().to_string())
+    }
+
+    /// Puts `key` up to be shown (a recovery key made again).
+    pub fn set_pending_recovery_key(&self, key: Option<offline_cache::recovery::RecoveryKey>) {
+        *self
+            .pending_recovery
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = key;
     }
 
     /// [`SyncService::start`] with a key already obtained (the practice
@@ -225,7 +317,7 @@ impl SyncService {
             })?;
         let tokens = match &options.token_store {
             Some(store) => store.clone(),
-            None => system_store().map_err(|error| cache_error(&error))?.0,
+            None => token_store(&options.key).map_err(|error| cache_error(&error))?,
         };
         let systems: Vec<String> = standards.systems.keys().cloned().collect();
         let (base_url, demo, connection) = match &options.backoffice {
@@ -282,6 +374,8 @@ impl SyncService {
             last: Mutex::new(None),
             pass_lock: tokio::sync::Mutex::new(false),
             _demo: demo,
+            pending_recovery: Mutex::new(None),
+            key_warning: None,
         })
     }
 
@@ -354,6 +448,7 @@ impl SyncService {
                     reason_en: row.reason_en,
                 })
                 .collect(),
+            key_store_warning: self.key_warning.clone(),
         })
     }
 

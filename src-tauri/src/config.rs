@@ -97,7 +97,7 @@ struct LockSection {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct KeyStoreSection {
-    /// `"system"` (the OS key store) or `"file"`.
+    /// `"system"` (the Secret Service), `"kernel-keyring"` or `"file"`.
     kind: Option<String>,
     file: Option<PathBuf>,
 }
@@ -105,8 +105,11 @@ struct KeyStoreSection {
 /// Where the store key is kept.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum KeyStore {
-    /// The OS key store (Secret Service or the kernel keyring).
+    /// The Secret Service (never anything else in its place).
     System,
+    /// The kernel keyring: in memory, empty after every reboot (allowed
+    /// only when chosen here, warned about on every start and in the window).
+    KernelKeyring,
     /// A plain key file (allowed, warned about on every start).
     File(PathBuf),
 }
@@ -482,6 +485,13 @@ impl Settings {
 
         match (file.key_store.kind.as_deref(), file.key_store.file) {
             (None | Some("system"), None) => {}
+            (Some("kernel-keyring"), None) => settings.key_store = KeyStore::KernelKeyring,
+            (Some("kernel-keyring"), Some(_)) => problem(
+                "key_store",
+                "file",
+                "只有 kind = \"file\" 时才能填写密钥文件".into(),
+                "a key file is only allowed with kind = \"file\"".into(),
+            ),
             (Some("file"), Some(path)) => {
                 if path.is_absolute() {
                     settings.key_store = KeyStore::File(path);
@@ -509,8 +519,8 @@ impl Settings {
             (Some(other), _) => problem(
                 "key_store",
                 "kind",
-                format!("“{other}”无效，应为 \"system\" 或 \"file\""),
-                format!("“{other}” is not valid; use \"system\" or \"file\""),
+                format!("“{other}”无效，应为 \"system\"、\"kernel-keyring\" 或 \"file\""),
+                format!("“{other}” is not valid; use \"system\", \"kernel-keyring\" or \"file\""),
             ),
         }
 
@@ -847,6 +857,38 @@ mod tests {
         ] {
             assert!(parse(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn the_volatile_kernel_keyring_is_used_only_when_chosen() {
+        let parse = |text: &str| Settings::parse(text, &shipped());
+        // No setting: the Secret Service alone (no fallback to the kernel
+        // keyring, which forgets the key at every reboot).
+        assert_eq!(parse("").unwrap().key_store, KeyStore::System);
+        assert_eq!(
+            parse("[key_store]\nkind = \"system\"\n").unwrap().key_store,
+            KeyStore::System
+        );
+        assert_eq!(
+            parse("[key_store]\nkind = \"kernel-keyring\"\n")
+                .unwrap()
+                .key_store,
+            KeyStore::KernelKeyring
+        );
+        let problems =
+            parse("[key_store]\nkind = \"kernel-keyring\"\nfile = \"/k\"\n").unwrap_err();
+        assert_eq!(problems[0].key, "key_store.file");
+        let problems = parse("[key_store]\nkind = \"keyutils\"\n").unwrap_err();
+        assert!(problems[0].message_en.contains("kernel-keyring"));
+        // The app warns about it: the key source says so at every start.
+        let options = crate::backoffice::ServiceOptions::from_settings(
+            &parse("[key_store]\nkind = \"kernel-keyring\"\n").unwrap(),
+        );
+        assert!(matches!(
+            options.key,
+            offline_cache::KeySource::KernelKeyring { .. }
+        ));
+        assert_eq!(options.key.warning().unwrap().code, "key_store_volatile");
     }
 
     #[test]

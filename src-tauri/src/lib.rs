@@ -118,6 +118,10 @@ macro_rules! specta_builder_for {
                 commands::printing::issue_document,
                 commands::printing::print_document,
                 commands::printing::save_document,
+                commands::recovery::pending_recovery_key,
+                commands::recovery::acknowledge_recovery_key,
+                commands::recovery::renew_recovery_key,
+                commands::recovery::recover_store::<$runtime>,
             ])
             .events(tauri_specta::collect_events![
                 commands::preferences::PreferencesChanged,

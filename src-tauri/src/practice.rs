@@ -68,15 +68,38 @@ fn write_marker(data_dir: &Path, session: &PracticeSession) -> Result<(), UiErro
 }
 
 /// The practice store's key: derived from the real key, so it needs no
-/// entry of its own and is never the real key.
-fn practice_key(options: &ServiceOptions) -> Result<offline_cache::StoreKey, UiError> {
-    let real = options.key.obtain().map_err(|error| cache_error(&error))?;
+/// entry of its own and is never the real key. The real key is never made
+/// here while either store exists (a key store that lost it would
+/// otherwise shadow it).
+fn practice_key(
+    data_dir: &Path,
+    options: &ServiceOptions,
+) -> Result<offline_cache::StoreKey, UiError> {
+    let real_store = crate::backoffice::store_file(data_dir);
+    let practice_store = crate::backoffice::store_file(&practice_dir(data_dir));
+    if offline_cache::key::store_exists(&practice_store)
+        && !offline_cache::key::store_exists(&real_store)
+    {
+        // The real key comes from the real store's key store entry; with
+        // the real store gone, a new one must not be made for practice.
+        return options
+            .key
+            .obtain(&practice_store)
+            .map_err(|error| cache_error(&error))
+            .map(|real| derive_practice_key(&real));
+    }
+    let real = options
+        .key
+        .obtain(&real_store)
+        .map_err(|error| cache_error(&error))?;
+    Ok(derive_practice_key(&real))
+}
+
+fn derive_practice_key(real: &offline_cache::StoreKey) -> offline_cache::StoreKey {
     let mut hasher = Sha256::new();
     hasher.update(b"onewindow practice store");
     hasher.update(real.bytes());
-    Ok(offline_cache::StoreKey::from_bytes(
-        hasher.finalize().into(),
-    ))
+    offline_cache::StoreKey::from_bytes(hasher.finalize().into())
 }
 
 /// Opens the practice store and its sandbox back office.
@@ -85,7 +108,7 @@ pub fn start_services(
     catalog: Option<&forms::Catalog>,
     options: &ServiceOptions,
 ) -> Result<Arc<SyncService>, UiError> {
-    let key = practice_key(options)?;
+    let key = practice_key(data_dir, options)?;
     let tokens = keyring_core::mock::Store::new().map_err(|error| UiError {
         code: "practice_sandbox".into(),
         message_zh: format!("练习沙盒后台无法启动（{error}）。"),
@@ -600,7 +623,7 @@ pub async fn practice_results(state: State<'_, AppState>) -> Result<Vec<AttemptR
             if !practice_dir(&state.paths.data_dir).join("cases").exists() {
                 return Ok(Vec::new());
             }
-            let key = practice_key(&state.service_options)?;
+            let key = practice_key(&state.paths.data_dir, &state.service_options)?;
             // Reading only: the practice store itself, no sandbox, no sync.
             let store = offline_cache::CaseStore::<offline_cache::Production>::open(
                 &practice_dir(&state.paths.data_dir).join("cases"),

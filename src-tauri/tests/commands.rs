@@ -1635,6 +1635,7 @@ fn walk_arguments(command: &str) -> Value {
         "issue_document" => json!({ "caseId": "nope", "kind": "acceptance_receipt" }),
         "print_document" => json!({ "caseId": "nope", "number": "x", "copy": false }),
         "save_document" => json!({ "caseId": "nope", "number": "x" }),
+        "recover_store" => json!({ "recoveryKey": "x" }),
         "acknowledge_handover" => json!({ "handoverId": "nope" }),
         "print_handover_report" => json!({ "handoverId": "nope" }),
         "set_idle_lock" => json!({ "minutes": 5 }),
@@ -2640,4 +2641,150 @@ fn wrong_passwords_in_the_supervisor_dialog_at_a_clerks_window_do_not_lock_the_s
     )
     .unwrap();
     assert_eq!(signed["state"], "dispatched", "{signed}");
+}
+
+fn lose_key(options: &onewindow_lib::backoffice::ServiceOptions) {
+    let offline_cache::KeySource::Store { store, account } = &options.key else {
+        panic!("these tests use the mock key store");
+    };
+    keyring_core::Entry::new_in_store(store, offline_cache::key::SERVICE, account)
+        .unwrap()
+        .delete_credential()
+        .unwrap();
+}
+
+fn key_saved(options: &onewindow_lib::backoffice::ServiceOptions) -> bool {
+    let offline_cache::KeySource::Store { store, account } = &options.key else {
+        panic!("these tests use the mock key store");
+    };
+    keyring_core::Entry::new_in_store(store, offline_cache::key::SERVICE, account)
+        .unwrap()
+        .get_secret()
+        .is_ok()
+}
+
+/// The store key lost: the window says so (`store_key_missing`), the store
+/// is not replaced and nothing is written, and the recovery key shown once
+/// to the administrator after the first start opens it again in the
+/// window, with its cases and accounts, the key saved again.
+#[test]
+fn a_lost_store_key_is_recovered_in_the_window_with_the_recovery_key() {
+    let root = tempfile::tempdir().unwrap();
+    let options = services();
+    let store_file = root.path().join("cases").join("cases.db");
+    let recovery = {
+        let mock = start_with(root.path(), "main", &options);
+        sign_in_as(&mock, "admin");
+        let shown = invoke(&mock, "pending_recovery_key", json!({})).unwrap();
+        let shown = shown
+            .as_str()
+            .expect("a recovery key after the first start")
+            .to_owned();
+        assert_eq!(shown.split('-').count(), 14, "{shown}");
+        // Shown until the administrator confirms keeping it, then forgotten.
+        assert_eq!(
+            invoke(&mock, "pending_recovery_key", json!({})).unwrap(),
+            json!(shown)
+        );
+        invoke(&mock, "acknowledge_recovery_key", json!({})).unwrap();
+        assert_eq!(
+            invoke(&mock, "pending_recovery_key", json!({})).unwrap(),
+            Value::Null
+        );
+        // Not needed while the store is open.
+        assert_eq!(
+            invoke(&mock, "recover_store", json!({ "recoveryKey": shown })).unwrap_err()["code"],
+            "recovery_not_needed"
+        );
+        shown
+    };
+    {
+        // A start after it was confirmed: nothing to show.
+        let mock = start_with(root.path(), "main", &options);
+        sign_in_as(&mock, "admin");
+        assert_eq!(
+            invoke(&mock, "pending_recovery_key", json!({})).unwrap(),
+            Value::Null
+        );
+    }
+
+    // The key store is lost.
+    lose_key(&options);
+    let before = file_digest(&store_file).expect("the store file");
+    let mock = start_with(root.path(), "main", &options);
+    let closed = invoke(&mock, "session_status", json!({})).unwrap_err();
+    assert_eq!(closed["code"], "store_key_missing", "{closed}");
+    assert!(closed["message_zh"].as_str().unwrap().contains("恢复密钥"));
+    assert!(!key_saved(&options), "a new key was made");
+    // A wrong recovery key, and a mistyped one: clear errors, nothing changed.
+    let other = offline_cache::recovery::RecoveryKey::random()
+        .display()
+        .to_string();
+    assert_eq!(
+        invoke(&mock, "recover_store", json!({ "recoveryKey": other })).unwrap_err()["code"],
+        "recovery_key_wrong"
+    );
+    assert_eq!(
+        invoke(
+            &mock,
+            "recover_store",
+            json!({ "recoveryKey": "ABCD-EFGH" })
+        )
+        .unwrap_err()["code"],
+        "recovery_key_mistyped"
+    );
+    assert!(!key_saved(&options));
+    assert_eq!(
+        file_digest(&store_file).unwrap(),
+        before,
+        "the store file changed"
+    );
+    assert_eq!(
+        invoke(&mock, "session_status", json!({})).unwrap_err()["code"],
+        "store_key_missing"
+    );
+    // The recovery key, typed at the window: the store opens, accounts kept.
+    invoke(
+        &mock,
+        "recover_store",
+        json!({ "recoveryKey": recovery.to_lowercase() }),
+    )
+    .unwrap();
+    assert!(
+        key_saved(&options),
+        "the key is saved in the key store again"
+    );
+    let status = invoke(&mock, "session_status", json!({})).unwrap();
+    assert_eq!(status["first_start"], false, "{status}");
+    sign_in_as(&mock, "admin");
+    drop(mock);
+    // And the next start finds the key.
+    let mock = start_with(root.path(), "main", &options);
+    sign_in_as(&mock, "clerk");
+}
+
+/// A key kept where an administrator chose a plain file is shown in the
+/// window's sync status at every start; the Secret Service gives no warning.
+#[test]
+fn a_key_store_chosen_by_the_administrator_is_warned_about_in_the_window() {
+    let root = tempfile::tempdir().unwrap();
+    let mock = start(root.path(), "main");
+    let overview = invoke(&mock, "sync_status", json!({})).unwrap();
+    assert_eq!(overview["key_store_warning"], Value::Null, "{overview}");
+    drop(mock);
+
+    let other = tempfile::tempdir().unwrap();
+    let mut options = services();
+    options.key = offline_cache::KeySource::File(other.path().join("keys/store.key"));
+    let mock = start_with(other.path(), "main", &options);
+    sign_in_as(&mock, "clerk");
+    let overview = invoke(&mock, "sync_status", json!({})).unwrap();
+    assert_eq!(
+        overview["key_store_warning"]["code"], "key_store_file",
+        "{overview}"
+    );
+    assert!(overview["key_store_warning"]["message_zh"]
+        .as_str()
+        .unwrap()
+        .contains("密钥文件"));
 }

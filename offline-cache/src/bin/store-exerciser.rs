@@ -12,6 +12,9 @@
 //! prints `typed N MS` per key and `saved N` per acknowledged save.
 //! `store-exerciser DIR - keyring` — makes the store key in the system key
 //! store, reads it back, opens the store with it and prints the backend.
+//! `store-exerciser DIR - keyring-down` — asks the system key store for the
+//! key while it cannot be reached; prints `obtain-failed CODE` (or
+//! `obtain-ok`), then whether a key was put in the kernel keyring instead.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -29,6 +32,10 @@ fn main() {
     };
     if mode == "keyring" {
         keyring_check(dir);
+        return;
+    }
+    if mode == "keyring-down" {
+        keyring_down(dir);
         return;
     }
     if mode == "sync" {
@@ -132,6 +139,7 @@ fn main() {
 }
 
 fn keyring_check(dir: &str) {
+    let store_file = PathBuf::from(dir).join("cases.db");
     let (_, backend) = match offline_cache::key::system_store() {
         Ok(found) => found,
         Err(error) => {
@@ -142,8 +150,8 @@ fn keyring_check(dir: &str) {
     let source = offline_cache::KeySource::System {
         account: "exerciser".into(),
     };
-    let first = source.obtain().expect("the key is made");
-    let again = source.obtain().expect("the key is read back");
+    let first = source.obtain(&store_file).expect("the key is made");
+    let again = source.obtain(&store_file).expect("the key is read back");
     println!("keyring-ok {backend}");
     if first.bytes() == again.bytes() {
         println!("same-key");
@@ -153,11 +161,35 @@ fn keyring_check(dir: &str) {
     drop(store);
     CaseStore::<Production>::open(
         &PathBuf::from(dir),
-        &source.obtain().unwrap(),
+        &source.obtain(&store_file).unwrap(),
         StoreOptions::default(),
     )
     .expect("the store opens again");
     println!("store-ok");
+}
+
+fn keyring_down(dir: &str) {
+    let source = offline_cache::KeySource::System {
+        account: "exerciser".into(),
+    };
+    match source.obtain(&PathBuf::from(dir).join("cases.db")) {
+        Ok(_) => println!("obtain-ok"),
+        Err(error) => println!("obtain-failed {}", error.code()),
+    }
+    // The volatile kernel keyring must not have been used instead.
+    let kernel: std::sync::Arc<keyring_core::CredentialStore> =
+        linux_keyutils_keyring_store::Store::new().expect("the kernel keyring");
+    let entry =
+        keyring_core::Entry::new_in_store(&kernel, offline_cache::key::SERVICE, "exerciser")
+            .expect("an entry");
+    match entry.get_secret() {
+        Ok(_) => {
+            println!("kernel-entry");
+            let _ = entry.delete_credential();
+        }
+        Err(keyring_core::Error::NoEntry) => println!("no-kernel-entry"),
+        Err(error) => println!("kernel-unreadable {error}"),
+    }
 }
 
 fn sync(dir: &str, key: &str, rest: &[String]) {

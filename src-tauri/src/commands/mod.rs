@@ -11,6 +11,7 @@ pub mod intake;
 pub mod preferences;
 pub mod printing;
 pub mod queue;
+pub mod recovery;
 pub mod results;
 pub mod session;
 pub mod sign_offs;

@@ -19,7 +19,7 @@ async fn verify_chain_points_at_an_entry_changed_in_the_store() {
     // Someone edits the third audit entry in the store file directly
     // (dropping the trigger that refuses updates first).
     let key = offline_cache::KeySource::File(home.key_file())
-        .obtain()
+        .obtain(&home.data_dir().join("cases").join("cases.db"))
         .expect("the key file the app made");
     {
         let store = offline_cache::CaseStore::<offline_cache::Production>::open(

@@ -106,7 +106,7 @@ async fn measure_window(
     // The day's cases, written straight into the store (kept at the window:
     // nothing to sync).
     let key = offline_cache::KeySource::File(home.key_file())
-        .obtain()
+        .obtain(&home.data_dir().join("cases").join("cases.db"))
         .expect("the key file the app made");
     {
         let store = offline_cache::CaseStore::<offline_cache::Production>::open(

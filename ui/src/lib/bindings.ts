@@ -73,8 +73,10 @@ export const commands = {
 	commitIntake: (draft: IntakeDraft_Deserialize, confirmed: DecisionChoice) => typedError<IntakeOutcome, UiError>(__TAURI_INVOKE("commit_intake", { draft, confirmed })),
 	/**
 	 *  A supervisor signs off a case accepted with gaps at the clerk's window,
-	 *  with their own login and password (checked in Rust, audited). The case
-	 *  then goes to the back offices, unless an item asks for review first.
+	 *  with their own login and password (checked in Rust, audited; wrong
+	 *  passwords here never lock the supervisor's account). The case then goes
+	 *  to the back offices, unless an item asks for review first; never a case
+	 *  the supervisor took in (`own_work`, refused in the store).
 	 */
 	signOffGaps: (caseId: string, login: string, password: string) => typedError<string, UiError>(__TAURI_INVOKE("sign_off_gaps", { caseId, login, password })),
 	/**  Results ready at this hall, longest waiting first. */
@@ -245,6 +247,28 @@ export const commands = {
 	printDocument: (caseId: string, number: string, copy: boolean) => typedError<PrintJob, UiError>(__TAURI_INVOKE("print_document", { caseId, number, copy })),
 	/**  Saves an issued document (as stored) to the exports folder; returns the path. */
 	saveDocument: (caseId: string, number: string) => typedError<string, UiError>(__TAURI_INVOKE("save_document", { caseId, number })),
+	/**
+	 *  The recovery key made at this start, as a person types it, until an
+	 *  administrator confirms keeping it; `None` when none is waiting.
+	 */
+	pendingRecoveryKey: () => typedError<string | null, UiError>(__TAURI_INVOKE("pending_recovery_key")),
+	/**
+	 *  The administrator has the recovery key on paper: it is forgotten here
+	 *  and never shown again.
+	 */
+	acknowledgeRecoveryKey: () => typedError<null, UiError>(__TAURI_INVOKE("acknowledge_recovery_key")),
+	/**
+	 *  Makes a new recovery key (the old one stops working) and returns it to
+	 *  be shown; it waits to be confirmed like the first.
+	 */
+	renewRecoveryKey: () => typedError<string, UiError>(__TAURI_INVOKE("renew_recovery_key")),
+	/**
+	 *  The recovery flow: the store is closed because its key is missing; the
+	 *  typed recovery key unwraps the store key, which must open the store; it
+	 *  is saved in the key store again and the store opens. A mistyped or
+	 *  wrong key changes nothing.
+	 */
+	recoverStore: (recoveryKey: string) => typedError<null, UiError>(__TAURI_INVOKE("recover_store", { recoveryKey })),
 };
 
 /** Events */
@@ -1802,6 +1826,11 @@ export type SyncOverview_Deserialize = {
 	quarantined: number,
 	systems: SystemSync_Deserialize[],
 	quarantined_cases: QuarantinedCase[],
+	/**
+	 *  Where the store key is kept when an administrator chose a volatile
+	 *  or plain store (the kernel keyring, a key file): shown at every start.
+	 */
+	key_store_warning?: UiError | null,
 };
 
 /**  Everything the UI shows about sync. */
@@ -1813,6 +1842,11 @@ export type SyncOverview_Serialize = {
 	quarantined: number,
 	systems: SystemSync_Serialize[],
 	quarantined_cases: QuarantinedCase[],
+	/**
+	 *  Where the store key is kept when an administrator chose a volatile
+	 *  or plain store (the kernel keyring, a key file): shown at every start.
+	 */
+	key_store_warning: UiError | null,
 };
 
 /**  One system's sync state. */

@@ -18,6 +18,7 @@ pub mod desk;
 pub mod documents;
 pub mod drafts;
 pub mod error;
+pub mod exports;
 pub mod handover;
 pub mod inbox;
 pub mod key;

@@ -685,12 +685,10 @@ pub async fn export_practice_results(state: State<'_, AppState>) -> Result<Strin
         message_zh: format!("导出失败（{error}），请检查磁盘空间。"),
         message_en: format!("The export failed ({error}); check the disk space."),
     };
-    std::fs::create_dir_all(&folder).map_err(io)?;
     let path = folder.join(format!(
         "practice-results-{}.csv",
         now().format("%Y%m%d-%H%M%S")
     ));
-    let mut writer = csv::Writer::from_path(&path).map_err(|error| io(error.into()))?;
     let header = [
         "完成时间 finished",
         "学员 trainee",
@@ -704,10 +702,7 @@ pub async fn export_practice_results(state: State<'_, AppState>) -> Result<Strin
         "申请人信息 applicant",
         "时限 time",
     ];
-    writer
-        .write_record(header)
-        .map_err(|error| io(error.into()))?;
-    for row in &rows {
+    let records = rows.iter().map(|row| {
         let mut record = vec![
             row.finished_at.clone(),
             row.trainee_name.clone(),
@@ -721,11 +716,13 @@ pub async fn export_practice_results(state: State<'_, AppState>) -> Result<Strin
                 .iter()
                 .map(|part| format!("{}/{}", part.points, part.of)),
         );
-        writer
-            .write_record(&record)
-            .map_err(|error| io(error.into()))?;
-    }
-    writer.flush().map_err(io)?;
+        record
+    });
+    // Every cell neutralised (a trainee's name cannot become a formula),
+    // written whole and for this account only.
+    let bytes = crate::commands::statistics::csv_bytes(&header, records)
+        .map_err(|error| io(error.into()))?;
+    offline_cache::exports::write_private(&path, &bytes).map_err(|error| cache_error(&error))?;
     Ok(path.display().to_string())
 }
 

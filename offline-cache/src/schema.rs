@@ -371,17 +371,45 @@ CREATE TABLE window_check_failures (
 );
 "#,
         ),
+        // Version 16: an outbox row's request may have reached the back
+        // office once `sent_at` is set (written before the request leaves;
+        // rows tried before this version count as sent).
+        M::up(
+            r#"
+ALTER TABLE outbox ADD COLUMN sent_at TEXT;
+UPDATE outbox SET sent_at = created_at WHERE attempts > 0;
+-- A system that refuses the window itself (token expired, wrong address,
+-- TLS) is paused with the reason for the administrator: its cases wait,
+-- one request probes it every so often.
+ALTER TABLE sync_state ADD COLUMN paused_reason TEXT;
+ALTER TABLE sync_state ADD COLUMN paused_at TEXT;
+ALTER TABLE sync_state ADD COLUMN probe_at TEXT;
+-- A supervisor's correction of a case a back office refused: old and new
+-- value of each field, kept in the (encrypted) store, never in the log.
+CREATE TABLE corrections (
+    id INTEGER PRIMARY KEY,
+    case_id TEXT NOT NULL REFERENCES cases (id),
+    item_id TEXT NOT NULL,
+    field_id TEXT NOT NULL,
+    old_value TEXT,
+    new_value TEXT NOT NULL,
+    corrected_by TEXT NOT NULL,
+    corrected_at TEXT NOT NULL,
+    note TEXT NOT NULL
+);
+"#,
+        ),
     ])
 }
 
 /// The schema version this build writes.
-pub const SCHEMA_VERSION: i64 = 15;
+pub const SCHEMA_VERSION: i64 = 16;
 
 #[cfg(test)]
 mod tests {
     #[test]
     fn migrations_are_valid() {
         super::migrations().validate().unwrap();
-        assert_eq!(super::SCHEMA_VERSION, 15);
+        assert_eq!(super::SCHEMA_VERSION, 16);
     }
 }

@@ -352,7 +352,7 @@ pub fn request_for_draft(
 
 /// A supervisor approves or refuses a waiting request. Approving a
 /// reopening moves the case back (terminated → accepted) and sends it on:
-/// withdrawals not yet sent are cancelled (the back office still has the
+/// withdrawals not yet sent (no `sent_at`) are cancelled (the back office still has the
 /// case), the rest is submitted again. No one approves a request they
 /// made, an override of their own intake or the reopening of a case they
 /// took in (`own_work`).
@@ -408,14 +408,14 @@ pub fn decide(
         let case_id = request.case_id.clone().unwrap_or_default();
         let cancelled: Vec<String> = {
             let mut statement = transaction.prepare(
-                "SELECT sub_case_id FROM outbox WHERE case_id = ?1 AND action = 'withdraw' AND attempts = 0 AND sub_case_id IS NOT NULL",
+                "SELECT sub_case_id FROM outbox WHERE case_id = ?1 AND action = 'withdraw' AND sent_at IS NULL AND sub_case_id IS NOT NULL",
             )?;
             let rows = statement.query_map(params![case_id], |row| row.get(0))?;
             rows.collect::<Result<_, _>>()?
         };
         crate::store::exec(
             &transaction,
-            "DELETE FROM outbox WHERE case_id = ?1 AND action = 'withdraw' AND attempts = 0",
+            "DELETE FROM outbox WHERE case_id = ?1 AND action = 'withdraw' AND sent_at IS NULL",
             params![case_id],
         )?;
         let state = apply_event(
@@ -440,7 +440,7 @@ pub fn decide(
         for sub_case in cancelled {
             crate::store::exec(
                 &transaction,
-                "DELETE FROM outbox WHERE sub_case_id = ?1 AND action = 'submit' AND attempts = 0",
+                "DELETE FROM outbox WHERE sub_case_id = ?1 AND action = 'submit' AND sent_at IS NULL",
                 params![sub_case],
             )?;
         }

@@ -12,12 +12,16 @@
 //!   exponential backoff with jitter. Permanent (other 4xx, or a value the
 //!   mapping cannot convert): quarantined with a reason in zh-CN and English
 //!   until someone corrects the case and retries. Conflict (409): the
-//!   system's own record wins and its receipt is taken.
+//!   system's own record wins and its receipt is taken, when the answer
+//!   names this submission's own key (else the row is quarantined).
 //! - A row leaves the outbox only when the system acknowledged it with its
 //!   receipt id.
 //!
-//! This pass sends submissions; rows for later actions (supplement,
-//! issuance, rating) wait in the outbox until those endpoints exist.
+//! This pass sends submissions and a terminated case's withdrawals; rows
+//! for later actions (supplement, issuance, rating) wait in the outbox
+//! until those endpoints exist. Every row is marked `sent_at` before its
+//! request leaves; what that decides when a case is terminated mid-flight
+//! is `crate::outbox`'s, in one place.
 //!
 //! Only `CaseStore<Production>` can be synced: a practice store cannot be
 //! handed to this engine. Plain HTTP is accepted only for loopback.
@@ -54,6 +58,9 @@ pub struct SyncSettings {
     pub request_timeout: Duration,
     pub backoff_base: Duration,
     pub backoff_cap: Duration,
+    /// How often a paused system (it refused the window itself: 401, 403,
+    /// 404, 405, 408, TLS) is probed with one request.
+    pub pause_probe: Duration,
 }
 
 impl Default for SyncSettings {
@@ -63,6 +70,7 @@ impl Default for SyncSettings {
             request_timeout: Duration::from_secs(20),
             backoff_base: Duration::from_millis(500),
             backoff_cap: Duration::from_secs(300),
+            pause_probe: Duration::from_secs(60),
         }
     }
 }
@@ -74,6 +82,8 @@ pub struct DrainReport {
     pub retried: usize,
     pub quarantined: usize,
     pub reconciled: usize,
+    /// Answers that paused their system (it refused the window itself).
+    pub paused: usize,
 }
 
 /// Counts per system, for the status bar.
@@ -84,6 +94,17 @@ pub struct SystemStatus {
     pub quarantined: i64,
     pub last_success_at: Option<String>,
     pub last_error: Option<String>,
+    /// Set while the system is paused: why, for the administrator (its
+    /// cases wait; nothing is quarantined).
+    pub paused: Option<Paused>,
+}
+
+/// Why a system is paused, and since when.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Paused {
+    pub since: String,
+    pub reason_zh: String,
+    pub reason_en: String,
 }
 
 /// A row held back until someone corrects the case, with the reason.
@@ -135,7 +156,19 @@ struct Job {
     action: String,
     key: String,
     attempts: i64,
+    case_id: String,
+    case_number: String,
     intakes: Vec<UnifiedIntake>,
+    /// For a withdrawal: what it names.
+    withdrawal: Option<Withdrawal>,
+}
+
+/// What a withdrawal names at the back office.
+#[derive(Debug, Clone)]
+struct Withdrawal {
+    receipts: Vec<String>,
+    submission_key: Option<String>,
+    note: Option<String>,
 }
 
 /// The result of sending one row.
@@ -143,6 +176,9 @@ enum Outcome {
     Acknowledged(Vec<String>, bool),
     Retry(Duration, String),
     Quarantine(String, String),
+    /// The system refused the window itself, not this case: the system is
+    /// paused, the row waits (zh-CN, English reason for the administrator).
+    Pause(String, String),
 }
 
 /// What the window asks the back offices about ("ask only once").
@@ -248,6 +284,22 @@ impl SyncEngine {
         ensure_tls_provider();
         let client = reqwest::Client::builder()
             .timeout(settings.request_timeout)
+            .redirect(reqwest::redirect::Policy::custom(|attempt| {
+                // Never from https to plain http (the case would travel in
+                // clear), and not round and round.
+                let allowed = match attempt.url().scheme() {
+                    "https" => true,
+                    "http" => is_loopback(attempt.url()),
+                    _ => false,
+                };
+                if !allowed {
+                    attempt.error("a redirect to plain http was refused")
+                } else if attempt.previous().len() >= 3 {
+                    attempt.error("more than three redirects")
+                } else {
+                    attempt.follow()
+                }
+            }))
             .build()
             .map_err(|error| {
                 CacheError::BadInput(format!("the HTTP client cannot start: {error}"))
@@ -386,7 +438,33 @@ impl SyncEngine {
     /// One pass: sends every due row (per system concurrently) and records
     /// each outcome in the store.
     pub async fn drain(&self) -> Result<DrainReport, CacheError> {
-        let jobs = self.store.read(due_jobs).await?;
+        // The configured hall goes out with every case (`case.hall_code`).
+        let hall_code = self.store.options.hall_code.clone();
+        let mut jobs = self
+            .store
+            .read(move |connection| due_jobs(connection, &hall_code))
+            .await?;
+        // Written before any request leaves: from now on each of these rows
+        // may have reached its back office (see `crate::outbox`).
+        let row_ids: Vec<i64> = jobs
+            .iter()
+            .filter(|job| self.targets.contains_key(&job.back_office))
+            .map(|job| job.row_id)
+            .collect();
+        let sendable: std::collections::HashSet<i64> = self
+            .store
+            .write(move |connection| {
+                let transaction =
+                    connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                let sendable =
+                    crate::outbox::mark_sending(&transaction, &row_ids, &now().to_rfc3339())?;
+                transaction.commit()?;
+                Ok(sendable)
+            })
+            .await?
+            .into_iter()
+            .collect();
+        jobs.retain(|job| sendable.contains(&job.row_id));
         let mut tasks = tokio::task::JoinSet::new();
         let mut limits: BTreeMap<String, Arc<tokio::sync::Semaphore>> = BTreeMap::new();
         for job in jobs {
@@ -408,7 +486,12 @@ impl SyncEngine {
                     .acquire_owned()
                     .await
                     .expect("the semaphore is never closed");
-                let outcome = send(&client, &target, &job, &settings).await;
+                let outcome = match &job.withdrawal {
+                    Some(withdrawal) => {
+                        send_withdrawal(&client, &target, &job, withdrawal, &settings).await
+                    }
+                    None => send(&client, &target, &job, &settings).await,
+                };
                 (job, outcome)
             });
         }
@@ -435,10 +518,12 @@ impl SyncEngine {
                     }
                     Outcome::Retry(..) => report.retried += 1,
                     Outcome::Quarantine(..) => report.quarantined += 1,
+                    Outcome::Pause(..) => report.paused += 1,
                 }
             }
+            let probe = self.settings.pause_probe;
             self.store
-                .write(move |connection| record_outcomes(connection, &batch))
+                .write(move |connection| record_outcomes(connection, &batch, probe))
                 .await?;
         }
         Ok(report)
@@ -454,11 +539,12 @@ impl SyncEngine {
             total.retried += pass.retried;
             total.quarantined += pass.quarantined;
             total.reconciled += pass.reconciled;
+            total.paused += pass.paused;
             let pending = self
                 .store
                 .read(|connection| {
                     Ok(connection.query_row(
-                        "SELECT count(*) FROM outbox WHERE quarantined = 0 AND action = 'submit'",
+                        "SELECT count(*) FROM outbox WHERE quarantined = 0 AND action IN ('submit', 'withdraw')",
                         [],
                         |row| row.get::<_, i64>(0),
                     )?)
@@ -467,7 +553,7 @@ impl SyncEngine {
             if pending == 0 || tokio::time::Instant::now() >= deadline {
                 return Ok(total);
             }
-            let next: Option<String> = self.store.read(|connection| Ok(connection.query_row("SELECT min(next_attempt_at) FROM outbox WHERE quarantined = 0 AND action = 'submit'", [], |row| row.get(0))?)).await?;
+            let next: Option<String> = self.store.read(|connection| Ok(connection.query_row("SELECT min(next_attempt_at) FROM outbox WHERE quarantined = 0 AND action IN ('submit', 'withdraw')", [], |row| row.get(0))?)).await?;
             let wait = next
                 .and_then(|next| DateTime::parse_from_rfc3339(&next).ok())
                 .map(|next| (next - now()).to_std().unwrap_or_default())
@@ -560,11 +646,20 @@ impl SyncEngine {
                         let count = |quarantined: i64| -> rusqlite::Result<i64> {
                             connection.query_row("SELECT count(*) FROM outbox WHERE back_office = ?1 AND quarantined = ?2 AND action = 'submit'", params![system, quarantined], |row| row.get(0))
                         };
-                        let state: Option<(Option<String>, Option<String>)> = connection
-                            .query_row("SELECT last_success_at, last_error FROM sync_state WHERE back_office = ?1", params![system], |row| Ok((row.get(0)?, row.get(1)?)))
+                        type State = (Option<String>, Option<String>, Option<String>, Option<String>);
+                        let state: Option<State> = connection
+                            .query_row("SELECT last_success_at, last_error, paused_reason, paused_at FROM sync_state WHERE back_office = ?1", params![system], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)))
                             .optional()?;
-                        let (last_success_at, last_error) = state.unwrap_or((None, None));
-                        Ok(SystemStatus { system: system.clone(), pending: count(0)?, quarantined: count(1)?, last_success_at, last_error })
+                        let (last_success_at, last_error, paused_reason, paused_at) = state.unwrap_or((None, None, None, None));
+                        let paused = paused_reason.map(|reason| {
+                            let reason: Value = serde_json::from_str(&reason).unwrap_or(Value::Null);
+                            Paused {
+                                since: paused_at.unwrap_or_default(),
+                                reason_zh: reason["zh"].as_str().unwrap_or_default().to_owned(),
+                                reason_en: reason["en"].as_str().unwrap_or_default().to_owned(),
+                            }
+                        });
+                        Ok(SystemStatus { system: system.clone(), pending: count(0)?, quarantined: count(1)?, last_success_at, last_error, paused })
                     })
                     .collect()
             })
@@ -585,6 +680,87 @@ impl SyncEngine {
     pub async fn retry_quarantined(&self, row_id: i64, actor: Actor) -> Result<(), CacheError> {
         self.store
             .write(move |connection| retry_row(connection, row_id, &actor))
+            .await
+    }
+
+    /// "Send all again" for one system: every quarantined row of it back in
+    /// the queue, each audited under `actor`. Returns how many.
+    pub async fn retry_all_quarantined(
+        &self,
+        system: String,
+        actor: Actor,
+    ) -> Result<usize, CacheError> {
+        self.store
+            .write(move |connection| {
+                let rows: Vec<i64> = connection
+                    .prepare_cached(
+                        "SELECT id FROM outbox WHERE back_office = ?1 AND quarantined = 1 ORDER BY id",
+                    )?
+                    .query_map(params![system], |row| row.get(0))?
+                    .collect::<Result<_, _>>()?;
+                for row_id in &rows {
+                    retry_row(connection, *row_id, &actor)?;
+                }
+                Ok(rows.len())
+            })
+            .await
+    }
+
+    /// A supervisor corrects the data of a case a back office refused
+    /// (the old and new value of each field kept in the store's
+    /// `corrections`, the audit naming the fields, never their values) and
+    /// sends it again, in one transaction.
+    pub async fn correct_and_retry(
+        &self,
+        row_id: i64,
+        corrections: Vec<FieldCorrection>,
+        note: String,
+        actor: Actor,
+    ) -> Result<(), CacheError> {
+        self.store
+            .write(move |connection| {
+                correct_row(connection, row_id, &corrections, &note, &actor)?;
+                retry_row(connection, row_id, &actor)
+            })
+            .await
+    }
+
+    /// Ends a system's pause now (the administrator mended its token or
+    /// address): its next pass sends again. Audited.
+    pub async fn resume(&self, system: String, actor: Actor) -> Result<(), CacheError> {
+        self.store
+            .write(move |connection| {
+                if !matches!(actor.role, Role::Supervisor | Role::Admin) {
+                    return Err(CacheError::Refused {
+                        code: "not_allowed",
+                        message_zh: "只有值班长或系统管理员可以恢复发送".into(),
+                        message_en: "Only a supervisor or an administrator can resume sending".into(),
+                    });
+                }
+                let transaction =
+                    connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                let at = now().to_rfc3339();
+                exec(
+                    &transaction,
+                    "UPDATE sync_state SET probe_at = ?2 WHERE back_office = ?1 AND paused_reason IS NOT NULL",
+                    params![system, at],
+                )?;
+                exec(
+                    &transaction,
+                    "UPDATE outbox SET next_attempt_at = NULL WHERE back_office = ?1 AND quarantined = 0",
+                    params![system],
+                )?;
+                audit::append(
+                    &transaction,
+                    &at,
+                    &actor.user_id,
+                    "sync.resumed",
+                    &system,
+                    &json!({ "system": system, "role": actor.role.as_str() }),
+                )?;
+                transaction.commit()?;
+                Ok(())
+            })
             .await
     }
 }
@@ -652,7 +828,7 @@ async fn send(
                 target.base_url, target.standard.endpoints.submit
             ))
             .bearer_auth(&target.token)
-            .header("Idempotency-Key", key)
+            .header("Idempotency-Key", &key)
             .header(
                 "content-type",
                 match payload.format {
@@ -665,11 +841,12 @@ async fn send(
             .await;
         let answer = match answer {
             Ok(answer) => answer,
-            Err(error) => {
-                return Outcome::Retry(backoff(job.attempts, settings), format!("network: {error}"))
-            }
+            Err(error) => return network_outcome(&error, target, job, settings),
         };
         let status = answer.status();
+        if let Some(pause) = refusal_of_the_window(status.as_u16(), target) {
+            return pause;
+        }
         let retry_after = answer
             .headers()
             .get("retry-after")
@@ -686,12 +863,31 @@ async fn send(
                     )
                 }
             },
-            409 => match body["receipt"].as_str() {
-                Some(receipt) => {
+            // A conflict's receipt is ours only when the back office says it
+            // is for this very submission (our Idempotency-Key): a system that
+            // de-duplicates on something else (the case number) answers with
+            // another case's receipt, which must never be attached here.
+            409 => match (body["receipt"].as_str(), body["idempotencyKey"].as_str()) {
+                (Some(receipt), Some(held_by)) if held_by == key => {
                     receipts.push(receipt.to_owned());
                     reconciled = true;
                 }
-                None => {
+                (Some(receipt), held_by) => {
+                    let number = &intake.case.case_number;
+                    let whose_zh = match held_by {
+                        Some(_) => "另一件办件",
+                        None => "未说明属于哪一件办件",
+                    };
+                    let whose_en = match held_by {
+                        Some(_) => "another submission",
+                        None => "a submission it did not name",
+                    };
+                    return Outcome::Quarantine(
+                        format!("{}报告冲突：办件编号 {number} 已被{whose_zh}占用（其回执 {receipt}），该回执未关联到本件。请系统管理员核对本窗口的编号规则与窗口号后重试。", target.standard.name_zh),
+                        format!("{} reported a conflict: case number {number} is already held by {whose_en} (receipt {receipt}); that receipt was not attached to this case. Ask your administrator to check this window's numbering rule and window number, then retry.", target.standard.system),
+                    );
+                }
+                (None, _) => {
                     return Outcome::Retry(
                         backoff(job.attempts, settings),
                         "conflict without a receipt".into(),
@@ -724,6 +920,110 @@ async fn send(
     Outcome::Acknowledged(receipts, reconciled)
 }
 
+/// A network error: retried, unless the TLS handshake failed or a redirect
+/// to plain http was refused (no retry of this case can mend either: the
+/// system is paused for the administrator).
+fn network_outcome(
+    error: &reqwest::Error,
+    target: &Target,
+    job: &Job,
+    settings: &SyncSettings,
+) -> Outcome {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    let mut tls = error.is_redirect();
+    while let Some(cause) = source {
+        if cause.downcast_ref::<rustls::Error>().is_some() {
+            tls = true;
+        }
+        source = cause.source();
+    }
+    if tls {
+        return Outcome::Pause(
+            format!("与{}的安全连接（TLS）无法建立：证书无效、已过期或地址被转到非加密连接。请系统管理员检查该系统的地址和证书；办件都在等待，恢复后自动发送。", target.standard.name_zh),
+            format!("The secure connection (TLS) to {} cannot be made: its certificate is invalid or expired, or the address redirects to plain http ({error}). Ask the administrator to check the system's address and certificate; the cases wait and go once it works.", target.standard.system),
+        );
+    }
+    Outcome::Retry(backoff(job.attempts, settings), format!("network: {error}"))
+}
+
+/// Answers that refuse the window itself rather than this case (its token,
+/// its address, its method): no correction of a case can mend them, so the
+/// system is paused with a message for the administrator.
+fn refusal_of_the_window(status: u16, target: &Target) -> Option<Outcome> {
+    let (zh, en) = match status {
+        401 => (
+            "访问令牌无效或已过期",
+            "its access token is invalid or expired",
+        ),
+        403 => (
+            "拒绝本窗口访问（权限不足）",
+            "it refuses this window access (forbidden)",
+        ),
+        404 | 405 => (
+            "接口地址不存在或不接受该请求",
+            "the address does not exist or does not take this request",
+        ),
+        408 => ("等待请求超时", "it timed out waiting for the request"),
+        300..=399 => ("把请求转到了别处", "it redirected the request elsewhere"),
+        _ => return None,
+    };
+    Some(Outcome::Pause(
+        format!("{}暂停发送（状态码 {status}）：{zh}。这不是办件的错误，请系统管理员检查该系统的令牌和地址；办件都在等待，恢复后自动发送。", target.standard.name_zh),
+        format!("Sending to {} is paused ({status}): {en}. The cases are not at fault: ask the administrator to check the system's token and address; the cases wait and go once it works.", target.standard.system),
+    ))
+}
+
+/// Sends one withdrawal: the receipts it names, or the submission's key.
+async fn send_withdrawal(
+    client: &reqwest::Client,
+    target: &Target,
+    job: &Job,
+    withdrawal: &Withdrawal,
+    settings: &SyncSettings,
+) -> Outcome {
+    let Some(path) = &target.standard.endpoints.withdraw else {
+        return Outcome::Quarantine(
+            format!("{}没有线上撤回接口：办件 {} 已终止，请电话通知该部门撤回。", target.standard.name_zh, job.case_number),
+            format!("{} offers no withdrawal: case {} was terminated; phone the department to withdraw it.", target.standard.system, job.case_number),
+        );
+    };
+    let answer = client
+        .post(format!("{}{}", target.base_url, path))
+        .bearer_auth(&target.token)
+        .header("Idempotency-Key", &job.key)
+        .json(&json!({
+            "receipts": withdrawal.receipts,
+            "submissionKey": withdrawal.submission_key,
+            "caseNo": job.case_number,
+            "reason": withdrawal.note,
+        }))
+        .send()
+        .await;
+    let answer = match answer {
+        Ok(answer) => answer,
+        Err(error) => return network_outcome(&error, target, job, settings),
+    };
+    let status = answer.status().as_u16();
+    if let Some(pause) = refusal_of_the_window(status, target) {
+        return pause;
+    }
+    let body: Value = answer.json().await.unwrap_or(Value::Null);
+    match status {
+        200 | 201 => Outcome::Acknowledged(Vec::new(), false),
+        429 | 500..=599 => Outcome::Retry(
+            backoff(job.attempts, settings),
+            format!("withdrawal: server answered {status}"),
+        ),
+        _ => {
+            let message = body["message"].as_str().unwrap_or("");
+            Outcome::Quarantine(
+                format!("{}拒绝撤回已终止的办件 {}（状态码 {status}）。请电话通知该部门撤回。", target.standard.name_zh, job.case_number),
+                format!("{} refused to withdraw terminated case {} ({status}): {message}. Phone the department to withdraw it.", target.standard.system, job.case_number),
+            )
+        }
+    }
+}
+
 /// Capped exponential backoff with ±20 % jitter.
 fn backoff(attempts: i64, settings: &SyncSettings) -> Duration {
     let exponent = attempts.clamp(0, 20) as u32;
@@ -735,15 +1035,30 @@ fn backoff(attempts: i64, settings: &SyncSettings) -> Duration {
     base.mul_f64(jitter)
 }
 
-fn due_jobs(connection: &Connection) -> Result<Vec<Job>, CacheError> {
+fn due_jobs(connection: &Connection, hall_code: &str) -> Result<Vec<Job>, CacheError> {
     let now = now().to_rfc3339();
+    // A terminated case's submissions are never due; a withdrawal waits
+    // until no submission of its sub-case is in flight or queued.
     let mut statement = connection.prepare_cached(
-        "SELECT o.id, o.back_office, o.action, o.idempotency_key, o.attempts, o.case_id, s.items
-         FROM outbox o JOIN sub_cases s ON s.id = o.sub_case_id
-         WHERE o.quarantined = 0 AND (o.next_attempt_at IS NULL OR o.next_attempt_at <= ?1) AND o.action = 'submit'
+        "SELECT o.id, o.back_office, o.action, o.idempotency_key, o.attempts, o.case_id, s.items, o.payload, c.case_number
+         FROM outbox o JOIN sub_cases s ON s.id = o.sub_case_id JOIN cases c ON c.id = o.case_id
+         WHERE o.quarantined = 0 AND (o.next_attempt_at IS NULL OR o.next_attempt_at <= ?1)
+           AND ((o.action = 'submit' AND c.state != 'terminated')
+             OR (o.action = 'withdraw' AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.sub_case_id = o.sub_case_id AND p.action = 'submit')))
          ORDER BY o.id LIMIT 20000",
     )?;
-    let rows: Vec<(i64, String, String, String, i64, String, String)> = statement
+    type DueRow = (
+        i64,
+        String,
+        String,
+        String,
+        i64,
+        String,
+        String,
+        String,
+        String,
+    );
+    let rows: Vec<DueRow> = statement
         .query_map(params![now], |row| {
             Ok((
                 row.get(0)?,
@@ -753,11 +1068,63 @@ fn due_jobs(connection: &Connection) -> Result<Vec<Job>, CacheError> {
                 row.get(4)?,
                 row.get(5)?,
                 row.get(6)?,
+                row.get(7)?,
+                row.get(8)?,
             ))
         })?
         .collect::<Result<_, _>>()?;
+    // A paused system gets one request (a probe) once its probe time has
+    // come, none before.
+    let mut paused: BTreeMap<String, bool> = BTreeMap::new();
+    for pause in connection
+        .prepare_cached(
+            "SELECT back_office, probe_at FROM sync_state WHERE paused_reason IS NOT NULL",
+        )?
+        .query_map([], |row| {
+            Ok((row.get::<_, String>(0)?, row.get::<_, Option<String>>(1)?))
+        })?
+    {
+        let (system, probe_at) = pause?;
+        let due = probe_at.is_none_or(|probe_at| probe_at <= now);
+        paused.insert(system, due);
+    }
     let mut jobs = Vec::new();
-    for (row_id, back_office, action, key, attempts, case_id, items) in rows {
+    for (row_id, back_office, action, key, attempts, case_id, items, payload, case_number) in rows {
+        if let Some(probe_due) = paused.get_mut(&back_office) {
+            if !*probe_due {
+                continue;
+            }
+            *probe_due = false;
+        }
+        if action == "withdraw" {
+            let payload: Value = serde_json::from_str(&payload).unwrap_or(Value::Null);
+            let text = |name: &str| payload[name].as_str().map(str::to_owned);
+            let receipts = payload["receipts"]
+                .as_array()
+                .map(|all| {
+                    all.iter()
+                        .filter_map(Value::as_str)
+                        .map(str::to_owned)
+                        .collect()
+                })
+                .unwrap_or_default();
+            jobs.push(Job {
+                row_id,
+                back_office,
+                action,
+                key,
+                attempts,
+                case_id,
+                case_number,
+                intakes: Vec::new(),
+                withdrawal: Some(Withdrawal {
+                    receipts,
+                    submission_key: text("submission_key"),
+                    note: text("note"),
+                }),
+            });
+            continue;
+        }
         let items: Vec<String> = serde_json::from_str(&items)
             .map_err(|error| CacheError::Database(error.to_string()))?;
         let facts: (String, String, String, Option<String>, String, Option<String>) = connection.query_row(
@@ -771,20 +1138,12 @@ fn due_jobs(connection: &Connection) -> Result<Vec<Job>, CacheError> {
             .and_then(|text| serde_json::from_str(&text).ok())
             .unwrap_or_default();
         let values = crate::cases::case_values(connection, &case_id)?;
-        let hall_code: String = connection
-            .query_row(
-                "SELECT value FROM settings WHERE key = 'hall_code'",
-                [],
-                |row| row.get(0),
-            )
-            .optional()?
-            .unwrap_or_else(|| "SAMPLE".into());
         let case = CaseFacts {
             case_id: case_id.clone(),
-            case_number,
+            case_number: case_number.clone(),
             accepted_on: NaiveDate::parse_from_str(&day, "%Y-%m-%d").ok(),
             window,
-            hall_code,
+            hall_code: hall_code.to_owned(),
             promised_completion: promised
                 .and_then(|text| NaiveDate::parse_from_str(&text, "%Y-%m-%d").ok()),
         };
@@ -804,7 +1163,10 @@ fn due_jobs(connection: &Connection) -> Result<Vec<Job>, CacheError> {
             action,
             key,
             attempts,
+            case_id,
+            case_number,
             intakes,
+            withdrawal: None,
         });
     }
     Ok(jobs)
@@ -821,20 +1183,77 @@ fn system_actor() -> Actor {
 fn record_outcomes(
     connection: &mut Connection,
     batch: &[(Job, Outcome)],
+    probe: Duration,
 ) -> Result<(), CacheError> {
     let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let at = now().to_rfc3339();
     for (job, outcome) in batch {
+        // A row gone while its request was out (its case terminated): the
+        // answer is recorded and acted on, never dropped.
+        if !crate::outbox::row_is_queued(&transaction, job.row_id, &job.key)? {
+            match outcome {
+                Outcome::Acknowledged(receipts, _) if job.withdrawal.is_none() => {
+                    crate::outbox::late_acknowledgement(
+                        &transaction,
+                        job.row_id,
+                        &job.case_id,
+                        &job.back_office,
+                        receipts,
+                        &at,
+                    )?
+                }
+                _ => crate::outbox::ended_after_row_gone(
+                    &transaction,
+                    job.row_id,
+                    &job.case_id,
+                    &job.back_office,
+                    &at,
+                )?,
+            }
+            continue;
+        }
         match outcome {
+            Outcome::Acknowledged(_, _) if job.withdrawal.is_some() => {
+                withdrawn(&transaction, job)?
+            }
             Outcome::Acknowledged(receipts, reconciled) => {
                 acknowledge(&transaction, job, receipts, *reconciled)?
             }
             Outcome::Retry(after, reason) => reschedule(&transaction, job, *after, reason)?,
+            Outcome::Pause(reason_zh, reason_en) => {
+                pause(&transaction, job, probe, reason_zh, reason_en)?
+            }
             Outcome::Quarantine(reason_zh, reason_en) => {
                 quarantine(&transaction, job, reason_zh, reason_en)?
             }
         }
     }
     transaction.commit()?;
+    Ok(())
+}
+
+/// The back office confirmed a withdrawal: the row leaves, the sub-case is
+/// `withdrawn`.
+fn withdrawn(transaction: &rusqlite::Transaction, job: &Job) -> Result<(), CacheError> {
+    let at = now().to_rfc3339();
+    exec(
+        transaction,
+        "DELETE FROM outbox WHERE id = ?1",
+        params![job.row_id],
+    )?;
+    exec(
+        transaction,
+        "UPDATE sub_cases SET state = 'withdrawn', updated_at = ?2 WHERE case_id = ?1 AND back_office = ?3",
+        params![job.case_id, at, job.back_office],
+    )?;
+    audit::append(
+        transaction,
+        &at,
+        "sync",
+        "sync.withdrawn",
+        &job.case_id,
+        &json!({ "system": job.back_office }),
+    )?;
     Ok(())
 }
 
@@ -867,7 +1286,7 @@ fn acknowledge(
     )?;
     exec(
         transaction,
-        "INSERT INTO sync_state (back_office, last_success_at) VALUES (?1, ?2) ON CONFLICT (back_office) DO UPDATE SET last_success_at = excluded.last_success_at, last_error = NULL",
+        "INSERT INTO sync_state (back_office, last_success_at) VALUES (?1, ?2) ON CONFLICT (back_office) DO UPDATE SET last_success_at = excluded.last_success_at, last_error = NULL, paused_reason = NULL, paused_at = NULL, probe_at = NULL",
         params![job.back_office, at],
     )?;
     audit::append(
@@ -882,6 +1301,52 @@ fn acknowledge(
         &case_id,
         &json!({ "system": job.back_office, "action": job.action, "receipts": receipts }),
     )?;
+    Ok(())
+}
+
+/// The system refused the window itself: it is paused (since the first such
+/// answer), probed again after `probe`; the row waits, nothing quarantined.
+fn pause(
+    transaction: &rusqlite::Transaction,
+    job: &Job,
+    probe: Duration,
+    reason_zh: &str,
+    reason_en: &str,
+) -> Result<(), CacheError> {
+    let at = now();
+    let next =
+        at + chrono::Duration::from_std(probe).unwrap_or_else(|_| chrono::Duration::seconds(60));
+    let reason = json!({ "zh": reason_zh, "en": reason_en }).to_string();
+    exec(
+        transaction,
+        "UPDATE outbox SET next_attempt_at = ?2, last_error = ?3 WHERE id = ?1",
+        params![job.row_id, next.to_rfc3339(), reason_en],
+    )?;
+    let was_paused: bool = transaction
+        .query_row(
+            "SELECT paused_reason IS NOT NULL FROM sync_state WHERE back_office = ?1",
+            params![job.back_office],
+            |row| row.get(0),
+        )
+        .optional()?
+        .unwrap_or(false);
+    exec(
+        transaction,
+        "INSERT INTO sync_state (back_office, last_error, paused_reason, paused_at, probe_at) VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT (back_office) DO UPDATE SET last_error = excluded.last_error, paused_reason = excluded.paused_reason,
+           paused_at = coalesce(sync_state.paused_at, excluded.paused_at), probe_at = excluded.probe_at",
+        params![job.back_office, reason_en, reason, at.to_rfc3339(), next.to_rfc3339()],
+    )?;
+    if !was_paused {
+        audit::append(
+            transaction,
+            &at.to_rfc3339(),
+            "sync",
+            "sync.paused",
+            &job.back_office,
+            &json!({ "system": job.back_office, "reason": reason_en }),
+        )?;
+    }
     Ok(())
 }
 
@@ -956,11 +1421,34 @@ fn quarantine(
     Ok(())
 }
 
-fn retry_row(connection: &mut Connection, row_id: i64, actor: &Actor) -> Result<(), CacheError> {
-    if !matches!(actor.role, Role::Clerk | Role::Supervisor | Role::Admin) {
-        return Err(CacheError::BadInput(
-            "only a clerk, supervisor or admin can retry a quarantined row".into(),
-        ));
+/// One field of a refused case, as a supervisor corrects it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FieldCorrection {
+    pub item_id: String,
+    pub field_id: String,
+    pub value: Value,
+}
+
+fn correct_row(
+    connection: &mut Connection,
+    row_id: i64,
+    corrections: &[FieldCorrection],
+    note: &str,
+    actor: &Actor,
+) -> Result<(), CacheError> {
+    if !matches!(actor.role, Role::Supervisor | Role::Admin) {
+        return Err(CacheError::Refused {
+            code: "not_allowed",
+            message_zh: "只有值班长可以更正被退回的办件".into(),
+            message_en: "Only a supervisor can correct a case a back office refused".into(),
+        });
+    }
+    if corrections.is_empty() || note.trim().is_empty() {
+        return Err(CacheError::Refused {
+            code: "correction_incomplete",
+            message_zh: "请填写要更正的字段和更正理由".into(),
+            message_en: "Name the fields to correct and the reason".into(),
+        });
     }
     let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let case_id: Option<String> = transaction
@@ -970,8 +1458,88 @@ fn retry_row(connection: &mut Connection, row_id: i64, actor: &Actor) -> Result<
             |row| row.get(0),
         )
         .optional()?;
-    let case_id = case_id
-        .ok_or_else(|| CacheError::BadInput(format!("outbox row {row_id} is not quarantined")))?;
+    let case_id = case_id.ok_or_else(|| CacheError::Refused {
+        code: "not_quarantined",
+        message_zh: format!("第 {row_id} 条待发记录不在退回列表中（可能已重发）"),
+        message_en: format!(
+            "Outbox row {row_id} is not among the refused ones (it may have been sent again)"
+        ),
+    })?;
+    let at = now().to_rfc3339();
+    let mut fields = Vec::new();
+    for correction in corrections {
+        let old: Option<String> = transaction
+            .query_row(
+                "SELECT value FROM field_values WHERE case_id = ?1 AND item_id = ?2 AND field_id = ?3",
+                params![case_id, correction.item_id, correction.field_id],
+                |row| row.get(0),
+            )
+            .optional()?;
+        let Some(old) = old else {
+            return Err(CacheError::Refused {
+                code: "unknown_field",
+                message_zh: format!(
+                    "办件中没有事项 {} 的字段 {}",
+                    correction.item_id, correction.field_id
+                ),
+                message_en: format!(
+                    "The case has no field {} of item {}",
+                    correction.field_id, correction.item_id
+                ),
+            });
+        };
+        let new = correction.value.to_string();
+        exec(
+            &transaction,
+            "UPDATE field_values SET value = ?4 WHERE case_id = ?1 AND item_id = ?2 AND field_id = ?3",
+            params![case_id, correction.item_id, correction.field_id, new],
+        )?;
+        exec(
+            &transaction,
+            "INSERT INTO corrections (case_id, item_id, field_id, old_value, new_value, corrected_by, corrected_at, note) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            params![case_id, correction.item_id, correction.field_id, old, new, actor.user_id, at, note],
+        )?;
+        fields.push(format!("{}.{}", correction.item_id, correction.field_id));
+    }
+    // The audit names what was corrected and by whom; the values stay in
+    // the encrypted `corrections` table.
+    audit::append(
+        &transaction,
+        &at,
+        &actor.user_id,
+        "case.corrected",
+        &case_id,
+        &json!({ "row": row_id, "fields": fields, "role": actor.role.as_str() }),
+    )?;
+    transaction.commit()?;
+    Ok(())
+}
+
+fn retry_row(connection: &mut Connection, row_id: i64, actor: &Actor) -> Result<(), CacheError> {
+    if !matches!(actor.role, Role::Clerk | Role::Supervisor | Role::Admin) {
+        return Err(CacheError::Refused {
+            code: "not_allowed",
+            message_zh: "只有窗口人员、值班长或系统管理员可以重发被退回的办件".into(),
+            message_en:
+                "Only a clerk, a supervisor or an administrator can send a refused case again"
+                    .into(),
+        });
+    }
+    let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let case_id: Option<String> = transaction
+        .query_row(
+            "SELECT case_id FROM outbox WHERE id = ?1 AND quarantined = 1",
+            params![row_id],
+            |row| row.get(0),
+        )
+        .optional()?;
+    let case_id = case_id.ok_or_else(|| CacheError::Refused {
+        code: "not_quarantined",
+        message_zh: format!("第 {row_id} 条待发记录不在退回列表中（可能已重发）"),
+        message_en: format!(
+            "Outbox row {row_id} is not among the refused ones (it may have been sent again)"
+        ),
+    })?;
     exec(
         &transaction,
         "UPDATE outbox SET quarantined = 0, attempts = 0, next_attempt_at = NULL WHERE id = ?1",
@@ -983,7 +1551,7 @@ fn retry_row(connection: &mut Connection, row_id: i64, actor: &Actor) -> Result<
         &actor.user_id,
         "sync.retried",
         &case_id,
-        &json!({ "row": row_id }),
+        &json!({ "row": row_id, "role": actor.role.as_str() }),
     )?;
     transaction.commit()?;
     Ok(())

@@ -199,8 +199,8 @@ async fn terminating_a_dispatched_gap_case_keeps_its_unsent_submissions_home_and
         .collect();
     assert_eq!(
         actions,
-        [("submit", maybe_sent.as_str()), ("withdraw", maybe_sent.as_str())],
-        "the unsent submission never goes and needs no withdrawal; the one that may have arrived is withdrawn"
+        [("withdraw", maybe_sent.as_str())],
+        "no submission of a terminated case is ever sent again; the unsent one needs no withdrawal; the one that may have arrived is withdrawn"
     );
     let facts = store.document_facts(&dispatched_id).await.unwrap();
     let (terminated_at, reason) = facts.termination.unwrap();
@@ -223,7 +223,7 @@ async fn terminating_a_dispatched_gap_case_keeps_its_unsent_submissions_home_and
         )
         .await
         .unwrap();
-    assert_eq!(store.outbox().await.unwrap().len(), 2, "nothing added");
+    assert_eq!(store.outbox().await.unwrap().len(), 1, "nothing added");
     assert!(store
         .document_facts(&held_id)
         .await
@@ -337,8 +337,13 @@ async fn a_reopening_waits_for_a_supervisor_and_sends_the_case_on_without_a_dupl
     let sent_for_query = sent_id.clone();
     store
         .write_blocking(move |connection| {
-            // Delivered: the engine removes a row once the back office has it.
+            // Delivered: the engine removes a row once the back office has
+            // it, and keeps the receipt.
             connection.execute("DELETE FROM outbox WHERE case_id = ?1", [&sent_for_query])?;
+            connection.execute(
+                "UPDATE sub_cases SET remote_receipt = 'R-' || id, state = 'submitted' WHERE case_id = ?1",
+                [&sent_for_query],
+            )?;
             Ok(())
         })
         .unwrap();

@@ -56,7 +56,7 @@ async fn an_intake_is_one_transaction_with_audit_and_outbox() {
         .await
         .unwrap();
     assert_eq!(case.state, CaseState::Dispatched);
-    assert_eq!(case.case_number, "SAMPLE202611270001");
+    assert_eq!(case.case_number, "SAMPLE01202611270001");
     let outbox = store.outbox().await.unwrap();
     assert_eq!(outbox.len(), 2, "one submission per back-office system");
     assert!(outbox
@@ -138,11 +138,11 @@ async fn case_numbers_count_up_per_day_and_are_never_reused() {
     assert_eq!(
         numbers,
         [
-            "SAMPLE202611270001",
-            "SAMPLE202611270002",
-            "SAMPLE202611270003",
-            "SAMPLE202611270004",
-            "SAMPLE202611300001"
+            "SAMPLE01202611270001",
+            "SAMPLE01202611270002",
+            "SAMPLE01202611270003",
+            "SAMPLE01202611270004",
+            "SAMPLE01202611300001"
         ]
     );
     let document = |time: &str| offline_cache::documents::NewDocument {
@@ -170,11 +170,11 @@ async fn case_numbers_count_up_per_day_and_are_never_reused() {
         .issue_document(vault.clone(), document("2026-11-30T08:01:00+08:00"), render)
         .await
         .unwrap();
-    assert_eq!(first.number, "示例政务受〔2026〕00001号");
-    assert_eq!(second.number, "示例政务受〔2026〕00002号");
+    assert_eq!(first.number, "示例政务01受〔2026〕1号");
+    assert_eq!(second.number, "示例政务01受〔2026〕2号");
     assert_eq!(
         first.pdf,
-        "%PDF receipt 示例政务受〔2026〕00001号".as_bytes()
+        "%PDF receipt 示例政务01受〔2026〕1号".as_bytes()
     );
     assert_eq!(vault.get(&first.attachment_id).unwrap(), first.pdf);
     let listed = store.documents_of(&id).await.unwrap();
@@ -194,7 +194,7 @@ async fn case_numbers_count_up_per_day_and_are_never_reused() {
         (first.number.as_str(), first.pdf.as_slice())
     );
     let missing = store
-        .stored_document(vault.clone(), &id, "示例政务受〔2026〕99999号")
+        .stored_document(vault.clone(), &id, "示例政务01受〔2026〕99999号")
         .await
         .unwrap_err();
     assert_eq!(missing.code(), "bad_input");

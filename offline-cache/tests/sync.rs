@@ -91,8 +91,10 @@ async fn world_with(faults: Option<Faults>, request_timeout: Duration) -> World 
     let store_dir = tempfile::tempdir().unwrap();
     // Six-digit daily numbers: the long run takes 10,000 cases in one day.
     let options = StoreOptions {
-        case_numbers: offline_cache::numbering::NumberingRule::new("{hall}{yyyymmdd}{seq:6}")
-            .unwrap(),
+        case_numbers: offline_cache::numbering::NumberingRule::new(
+            "{hall}{window}{yyyymmdd}{seq:6}",
+        )
+        .unwrap(),
         ..StoreOptions::default()
     };
     let store = Arc::new(
@@ -127,6 +129,7 @@ async fn world_with(faults: Option<Faults>, request_timeout: Duration) -> World 
         request_timeout,
         backoff_base: Duration::from_millis(20),
         backoff_cap: Duration::from_millis(400),
+        pause_probe: Duration::from_millis(200),
     };
     let engine = Arc::new(SyncEngine::new(store.clone(), targets, settings).unwrap());
     World {
@@ -165,6 +168,8 @@ async fn every_case_reaches_its_system_exactly_once_through_faults() {
         // submissions are committed after the engine gave up.
         stall: 0.01,
         stall_ms: 1_500,
+        deduplicate_case_numbers: false,
+        answer_status: 0,
     };
     let world = world_with(Some(faults.clone()), Duration::from_secs(1)).await;
     // The market registration system is down (every request 500) for the
@@ -465,8 +470,10 @@ async fn killing_the_syncing_process_mid_drain_still_gives_exactly_once() {
     let total = (kills * 20).max(600);
     {
         let options = StoreOptions {
-            case_numbers: offline_cache::numbering::NumberingRule::new("{hall}{yyyymmdd}{seq:6}")
-                .unwrap(),
+            case_numbers: offline_cache::numbering::NumberingRule::new(
+                "{hall}{window}{yyyymmdd}{seq:6}",
+            )
+            .unwrap(),
             ..StoreOptions::default()
         };
         let store = CaseStore::<Production>::open(store_dir.path(), &key, options).unwrap();
@@ -594,5 +601,536 @@ async fn look_ups_find_people_entities_and_licences_and_say_when_nothing_answers
     assert!(
         matches!(gone, LookupOutcome::Unavailable { .. }),
         "{gone:?}"
+    );
+}
+
+/// A store and its engine for one workstation of `window` at the simulator.
+async fn workstation(
+    simulator: &Simulator,
+    options: StoreOptions,
+) -> (
+    Arc<CaseStore<Production>>,
+    Arc<SyncEngine>,
+    tempfile::TempDir,
+) {
+    let dir = tempfile::tempdir().unwrap();
+    let store =
+        Arc::new(CaseStore::<Production>::open(dir.path(), &StoreKey::random(), options).unwrap());
+    let catalog = forms::load_catalog(&forms_dir().join("catalog")).unwrap();
+    let standards =
+        forms::standards::load_standards(&forms_dir().join("standards"), &catalog).unwrap();
+    let key_store: std::sync::Arc<keyring_core::CredentialStore> =
+        keyring_core::mock::Store::new().unwrap();
+    for system in standards.systems.keys() {
+        offline_cache::key::save_backoffice_token(
+            &key_store,
+            system,
+            &format!("demo-token-{system}"),
+        )
+        .unwrap();
+    }
+    let url = simulator.url();
+    let (targets, _) =
+        offline_cache::sync::targets_from_key_store(&standards, |_| url.clone(), &key_store)
+            .unwrap();
+    let settings = SyncSettings {
+        per_system_concurrency: 4,
+        request_timeout: Duration::from_secs(10),
+        backoff_base: Duration::from_millis(20),
+        backoff_cap: Duration::from_millis(200),
+        pause_probe: Duration::from_millis(200),
+    };
+    let engine = Arc::new(SyncEngine::new(store.clone(), targets, settings).unwrap());
+    (store, engine, dir)
+}
+
+/// Two workstations that (wrongly) share a window number issue the same
+/// case number; a back office that de-duplicates on the case number answers
+/// the second with the first one's receipt. That receipt must never be
+/// attached to the second case: it is quarantined with a reason that names
+/// the clash. The configured hall code is what the payload carries.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_conflict_for_another_case_is_never_taken_as_this_cases_receipt() {
+    offline_cache::sync::ensure_tls_provider();
+    let sim_dir = tempfile::tempdir().unwrap();
+    let mut config = Config::demo(&sim_dir.path().join("sim.db"));
+    config.faults.insert(
+        "market-registration".into(),
+        Faults {
+            deduplicate_case_numbers: true,
+            ..Faults::default()
+        },
+    );
+    let simulator = Simulator::start(config).await.unwrap();
+    let options = StoreOptions {
+        hall_code: "420102".into(),
+        window: "03".into(),
+        agency: "江岸政务".into(),
+        ..StoreOptions::default()
+    };
+    let (first_store, first_engine, _first_dir) = workstation(&simulator, options.clone()).await;
+    let (second_store, second_engine, _second_dir) = workstation(&simulator, options).await;
+    let samples = samples();
+    let (system, item, values) = &samples[0];
+    let first = first_store
+        .record_intake(intake_for(1, system, item, values))
+        .await
+        .unwrap();
+    let second = second_store
+        .record_intake(intake_for(2, system, item, values))
+        .await
+        .unwrap();
+    assert_eq!(
+        first.case_number, second.case_number,
+        "the set-up clashes on purpose"
+    );
+    assert!(
+        first.case_number.starts_with("42010203"),
+        "{}",
+        first.case_number
+    );
+
+    let report = first_engine
+        .drain_until_idle(Duration::from_secs(20))
+        .await
+        .unwrap();
+    assert_eq!(report.acknowledged, 1, "{report:?}");
+    let report = second_engine
+        .drain_until_idle(Duration::from_secs(20))
+        .await
+        .unwrap();
+    assert_eq!(report.quarantined, 1, "{report:?}");
+    assert_eq!(report.acknowledged, 0, "{report:?}");
+
+    let first_receipt = first_store.sub_cases_of(&first.id).await.unwrap()[0]
+        .receipt
+        .clone()
+        .expect("the first case has its receipt");
+    let second_sub = second_store.sub_cases_of(&second.id).await.unwrap();
+    assert!(
+        second_sub.iter().all(|sub| sub.receipt.is_none()),
+        "another case's receipt was attached: {second_sub:?}"
+    );
+    let quarantined = second_engine.quarantined().await.unwrap();
+    assert_eq!(quarantined.len(), 1, "{quarantined:?}");
+    assert!(
+        quarantined[0].reason_zh.contains(&second.case_number)
+            && quarantined[0].reason_zh.contains(&first_receipt)
+            && !quarantined[0].reason_zh.is_ascii(),
+        "{quarantined:?}"
+    );
+    assert!(
+        quarantined[0].reason_en.contains("numbering rule"),
+        "{quarantined:?}"
+    );
+
+    // The payload carried the configured hall code, not the sample's.
+    let sim = rusqlite::Connection::open(sim_dir.path().join("sim.db")).unwrap();
+    let body: String = sim
+        .query_row(
+            "SELECT body FROM submissions WHERE system = 'market-registration'",
+            [],
+            |row| row.get(0),
+        )
+        .unwrap();
+    let body: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(body["hallCode"], "420102", "{body}");
+    simulator.stop().await;
+}
+
+fn supervisor() -> offline_cache::cases::Actor {
+    offline_cache::cases::Actor {
+        user_id: "supervisor-01".into(),
+        role: offline_cache::lifecycle::Role::Supervisor,
+    }
+}
+
+impl World {
+    async fn set_faults(&self, system: &str, faults: Faults) {
+        let answer = self
+            .client
+            .post(format!("{}/admin/faults/{system}", self.simulator.url()))
+            .json(&faults)
+            .send()
+            .await
+            .unwrap();
+        assert!(answer.status().is_success());
+    }
+
+    async fn requests(&self, system: &str) -> u64 {
+        let counts: Value = self
+            .client
+            .get(format!("{}/admin/requests", self.simulator.url()))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        counts[system].as_u64().unwrap_or(0)
+    }
+
+    async fn terminate(&self, case_id: &str) {
+        self.store
+            .transition(
+                case_id,
+                offline_cache::lifecycle::Event::Terminate,
+                supervisor(),
+                chrono::Local::now().fixed_offset(),
+                Some("容缺材料逾期未补".into()),
+            )
+            .await
+            .unwrap();
+    }
+
+    /// What the back office holds for `case_number`: each submission's state.
+    async fn held_for(&self, case_number: &str) -> Vec<String> {
+        self.submissions()
+            .await
+            .into_iter()
+            .filter(|submission| submission.case_number.as_deref() == Some(case_number))
+            .map(|submission| submission.state)
+            .collect()
+    }
+}
+
+/// Terminated while its submission was being retried (the system down):
+/// when the system is back, the submission is never sent; the withdrawal
+/// (the first attempt may have arrived) is sent and the outbox is empty.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_case_terminated_while_its_submission_is_retried_never_reaches_the_back_office() {
+    let world = world(None).await;
+    world
+        .set_faults(
+            "market-registration",
+            Faults {
+                server_error: 1.0,
+                ..Faults::default()
+            },
+        )
+        .await;
+    let samples = samples();
+    let (system, item, values) = &samples[0];
+    let case = world
+        .store
+        .record_intake(intake_for(1, system, item, values))
+        .await
+        .unwrap();
+    let first = world.engine.drain().await.unwrap();
+    assert_eq!(first.retried, 1, "{first:?}");
+    world.terminate(&case.id).await;
+    world
+        .set_faults("market-registration", Faults::default())
+        .await;
+    world
+        .engine
+        .drain_until_idle(Duration::from_secs(20))
+        .await
+        .unwrap();
+    let held = world.held_for(&case.case_number).await;
+    assert!(
+        held.iter().all(|state| state == "withdrawn"),
+        "a terminated case reached the back office: {held:?}"
+    );
+    assert!(world.store.outbox().await.unwrap().is_empty());
+    let sub_cases = world.store.sub_cases_of(&case.id).await.unwrap();
+    assert_eq!(sub_cases[0].state, "withdrawn", "{sub_cases:?}");
+}
+
+/// Terminated while the first attempt is in flight (the system answers
+/// slowly): the acceptance that comes back is recorded, not dropped, and
+/// the submission it accepted is withdrawn at the back office.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_case_terminated_while_its_first_attempt_is_in_flight_is_withdrawn_at_the_back_office() {
+    let world = world(None).await;
+    world
+        .set_faults(
+            "market-registration",
+            Faults {
+                delay_ms: 1_500,
+                ..Faults::default()
+            },
+        )
+        .await;
+    let samples = samples();
+    let (system, item, values) = &samples[0];
+    let case = world
+        .store
+        .record_intake(intake_for(1, system, item, values))
+        .await
+        .unwrap();
+    let drain = {
+        let engine = world.engine.clone();
+        tokio::spawn(async move { engine.drain().await.unwrap() })
+    };
+    // The request is out (its row marked as sent) before the answer comes.
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let requests: Value = world
+            .client
+            .get(format!("{}/admin/requests", world.simulator.url()))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if requests["total"].as_u64().unwrap_or(0) >= 1 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{requests}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    world.terminate(&case.id).await;
+    let pass = drain.await.unwrap();
+    assert_eq!(pass.acknowledged, 1, "{pass:?}");
+    // The late acceptance was kept, with its receipt.
+    let sub_cases = world.store.sub_cases_of(&case.id).await.unwrap();
+    assert!(sub_cases[0].receipt.is_some(), "{sub_cases:?}");
+    let timeline = world.store.case_timeline(&case.id).await.unwrap();
+    assert!(
+        format!("{timeline:?}").contains("sync.acknowledged_late"),
+        "{timeline:?}"
+    );
+    world
+        .set_faults("market-registration", Faults::default())
+        .await;
+    world
+        .engine
+        .drain_until_idle(Duration::from_secs(20))
+        .await
+        .unwrap();
+    assert_eq!(
+        world.held_for(&case.case_number).await,
+        ["withdrawn"],
+        "the accepted submission of a terminated case stayed at the back office"
+    );
+    assert!(world.store.outbox().await.unwrap().is_empty());
+}
+
+/// Terminated after the system took the submission but its answer was
+/// lost: the withdrawal names the submission by its key, and the back
+/// office withdraws it.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_submission_whose_answer_was_lost_is_withdrawn_by_its_key() {
+    let world = world(None).await;
+    world
+        .set_faults(
+            "market-registration",
+            Faults {
+                lost_answer: 1.0,
+                ..Faults::default()
+            },
+        )
+        .await;
+    let samples = samples();
+    let (system, item, values) = &samples[0];
+    let case = world
+        .store
+        .record_intake(intake_for(1, system, item, values))
+        .await
+        .unwrap();
+    let first = world.engine.drain().await.unwrap();
+    assert_eq!(first.retried, 1, "{first:?}");
+    assert_eq!(world.held_for(&case.case_number).await, ["submitted"]);
+    world.terminate(&case.id).await;
+    world
+        .set_faults("market-registration", Faults::default())
+        .await;
+    world
+        .engine
+        .drain_until_idle(Duration::from_secs(20))
+        .await
+        .unwrap();
+    assert_eq!(world.held_for(&case.case_number).await, ["withdrawn"]);
+    assert!(world.store.outbox().await.unwrap().is_empty());
+}
+
+/// A system that refuses the window itself (an expired token: 401) pauses:
+/// nothing is quarantined, the cases wait, the administrator reads why, one
+/// request probes it now and then; once it answers again every case goes.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_system_that_refuses_the_window_itself_is_paused_and_its_cases_wait() {
+    for status in [401_u16, 403, 404] {
+        let world = world(None).await;
+        world
+            .set_faults(
+                "market-registration",
+                Faults {
+                    answer_status: status,
+                    ..Faults::default()
+                },
+            )
+            .await;
+        let samples = samples();
+        let (system, item, values) = &samples[0];
+        for number in 0..5 {
+            world
+                .store
+                .record_intake(intake_for(number, system, item, values))
+                .await
+                .unwrap();
+        }
+        let first = world.engine.drain().await.unwrap();
+        assert_eq!(first.quarantined, 0, "{status}: {first:?}");
+        assert!(first.paused >= 1, "{status}: {first:?}");
+        // Within the probe interval nothing more is sent to it.
+        let requests_before = world.requests("market-registration").await;
+        for _ in 0..3 {
+            world.engine.drain().await.unwrap();
+        }
+        assert_eq!(
+            world.requests("market-registration").await,
+            requests_before,
+            "{status}: a paused system is not hammered"
+        );
+        let status_now = world.engine.status().await.unwrap();
+        let market = status_now
+            .iter()
+            .find(|one| one.system == "market-registration")
+            .unwrap();
+        assert_eq!(market.pending, 5, "{status}: {market:?}");
+        assert_eq!(market.quarantined, 0, "{status}: {market:?}");
+        let paused = market.paused.as_ref().expect("paused");
+        assert!(paused.reason_zh.contains(&status.to_string()), "{paused:?}");
+        assert!(paused.reason_en.contains("administrator"), "{paused:?}");
+        assert!(world.engine.quarantined().await.unwrap().is_empty());
+        // Mended: the next probe finds it working, and everything goes.
+        world
+            .set_faults("market-registration", Faults::default())
+            .await;
+        let report = world
+            .engine
+            .drain_until_idle(Duration::from_secs(20))
+            .await
+            .unwrap();
+        assert_eq!(report.acknowledged, 5, "{status}: {report:?}");
+        let market = world
+            .engine
+            .status()
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|one| one.system == "market-registration")
+            .unwrap();
+        assert_eq!(market.paused, None);
+        assert_eq!(market.pending, 0);
+    }
+}
+
+/// A supervisor corrects a refused case's field (old and new value kept in
+/// the store, the audit naming the field only) and it goes; "send all
+/// again" puts every refused case of a system back in the queue.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_supervisor_corrects_a_refused_case_and_sends_it_again() {
+    let world = world(None).await;
+    let samples = samples();
+    let (system, item, values) = &samples[0];
+    let mut bad_values: Map<String, Value> = values.as_object().unwrap().clone();
+    let good = bad_values["registered_capital"].clone();
+    bad_values.insert("registered_capital".into(), json!("一百万"));
+    let case = world
+        .store
+        .record_intake(intake_for(1, system, item, &Value::Object(bad_values)))
+        .await
+        .unwrap();
+    let report = world
+        .engine
+        .drain_until_idle(Duration::from_secs(10))
+        .await
+        .unwrap();
+    assert_eq!(report.quarantined, 1, "{report:?}");
+    let row = world.engine.quarantined().await.unwrap()[0].row_id;
+    // A clerk may not change a committed case's data.
+    let refused = world
+        .engine
+        .correct_and_retry(
+            row,
+            vec![offline_cache::sync::FieldCorrection {
+                item_id: item.to_string(),
+                field_id: "registered_capital".into(),
+                value: good.clone(),
+            }],
+            "申请书填写为 100 万元".into(),
+            sample::clerk(),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), "not_allowed");
+    world
+        .engine
+        .correct_and_retry(
+            row,
+            vec![offline_cache::sync::FieldCorrection {
+                item_id: item.to_string(),
+                field_id: "registered_capital".into(),
+                value: good.clone(),
+            }],
+            "申请书填写为 100 万元".into(),
+            supervisor(),
+        )
+        .await
+        .unwrap();
+    let report = world
+        .engine
+        .drain_until_idle(Duration::from_secs(10))
+        .await
+        .unwrap();
+    assert_eq!(report.acknowledged, 1, "{report:?}");
+    let values = world.store.case_values(&case.id).await.unwrap();
+    assert_eq!(values[*item]["registered_capital"], good);
+    let timeline = world.store.case_timeline(&case.id).await.unwrap();
+    let corrected = timeline
+        .iter()
+        .find(|entry| entry.action == "case.corrected")
+        .expect("the correction is audited");
+    assert_eq!(corrected.actor, "supervisor-01");
+    let kept: (String, String) =
+        world
+            .store
+            .read(move |connection| {
+                Ok(connection.query_row(
+                    "SELECT old_value, new_value FROM corrections",
+                    [],
+                    |row| Ok((row.get(0)?, row.get(1)?)),
+                )?)
+            })
+            .await
+            .unwrap();
+    assert_eq!(kept.0, "\"一百万\"");
+    assert_eq!(kept.1, good.to_string());
+
+    // Send all again: two refused cases of the system go back at once.
+    for number in 2..4 {
+        let mut bad_values: Map<String, Value> = values[*item].clone();
+        bad_values.insert("registered_capital".into(), json!("很多"));
+        world
+            .store
+            .record_intake(intake_for(number, system, item, &Value::Object(bad_values)))
+            .await
+            .unwrap();
+    }
+    world
+        .engine
+        .drain_until_idle(Duration::from_secs(10))
+        .await
+        .unwrap();
+    assert_eq!(world.engine.quarantined().await.unwrap().len(), 2);
+    let again = world
+        .engine
+        .retry_all_quarantined(system.to_string(), supervisor())
+        .await
+        .unwrap();
+    assert_eq!(again, 2);
+    assert_eq!(
+        world
+            .store
+            .outbox()
+            .await
+            .unwrap()
+            .iter()
+            .filter(|row| !row.quarantined)
+            .count(),
+        2
     );
 }

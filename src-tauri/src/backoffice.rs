@@ -50,6 +50,8 @@ pub struct ServiceOptions {
     pub standards_dir: PathBuf,
     /// Run sync passes in the background (the app); tests call `sync_now`.
     pub background: bool,
+    /// The store's hall, window and numbering rules (from the configuration).
+    pub store: StoreOptions,
 }
 
 impl ServiceOptions {
@@ -70,6 +72,7 @@ impl ServiceOptions {
             interval: settings.sync_interval,
             standards_dir: settings.folders.standards.clone(),
             background: true,
+            store: settings.store_options(),
         }
     }
 }
@@ -99,6 +102,18 @@ pub struct SystemSync {
     pub last_success_at: Option<String>,
     /// False when no token is saved for it: it is not synced.
     pub has_token: bool,
+    /// Set while the system refuses the window itself (token, address,
+    /// TLS): sending to it is paused, its cases wait; why, for the
+    /// administrator.
+    pub paused: Option<SystemPause>,
+}
+
+/// Why sending to a system is paused, and since when.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
+pub struct SystemPause {
+    pub since: String,
+    pub reason_zh: String,
+    pub reason_en: String,
 }
 
 /// A case held back by a back office's refusal, until corrected.
@@ -295,7 +310,7 @@ impl SyncService {
     ) -> Result<Self, UiError> {
         let key = key.clone();
         let store =
-            CaseStore::<Production>::open(&data_dir.join("cases"), &key, StoreOptions::default())
+            CaseStore::<Production>::open(&data_dir.join("cases"), &key, options.store.clone())
                 .map_err(|error| cache_error(&error))?;
         let store = Arc::new(store);
         let vault =
@@ -428,6 +443,11 @@ impl SyncService {
                 quarantined: count(entry.quarantined),
                 last_success_at: entry.last_success_at.clone(),
                 has_token: !self.without_token.contains(&entry.system),
+                paused: entry.paused.as_ref().map(|paused| SystemPause {
+                    since: paused.since.clone(),
+                    reason_zh: paused.reason_zh.clone(),
+                    reason_en: paused.reason_en.clone(),
+                }),
             })
             .collect();
         systems.sort_by(|a, b| a.system.cmp(&b.system));
@@ -450,6 +470,51 @@ impl SyncService {
                 .collect(),
             key_store_warning: self.key_warning.clone(),
         })
+    }
+
+    /// "Send all again" for one system; wakes the sync loop.
+    pub async fn retry_all(
+        &self,
+        system: String,
+        actor: offline_cache::cases::Actor,
+    ) -> Result<usize, UiError> {
+        let count = self
+            .engine
+            .retry_all_quarantined(system, actor)
+            .await
+            .map_err(|error| cache_error(&error))?;
+        self.wake.notify_one();
+        Ok(count)
+    }
+
+    /// A supervisor's correction of a refused case, then its retry.
+    pub async fn correct(
+        &self,
+        row_id: u32,
+        corrections: Vec<offline_cache::sync::FieldCorrection>,
+        note: String,
+        actor: offline_cache::cases::Actor,
+    ) -> Result<(), UiError> {
+        self.engine
+            .correct_and_retry(i64::from(row_id), corrections, note, actor)
+            .await
+            .map_err(|error| cache_error(&error))?;
+        self.wake.notify_one();
+        Ok(())
+    }
+
+    /// Ends a system's pause now; wakes the sync loop.
+    pub async fn resume(
+        &self,
+        system: String,
+        actor: offline_cache::cases::Actor,
+    ) -> Result<(), UiError> {
+        self.engine
+            .resume(system, actor)
+            .await
+            .map_err(|error| cache_error(&error))?;
+        self.wake.notify_one();
+        Ok(())
     }
 
     /// Puts a corrected case back in the queue and wakes the sync loop.

@@ -117,6 +117,7 @@ pub fn start_services(
     let sandbox = ServiceOptions {
         backoffice: BackOfficeSetting::Demo,
         token_store: Some(tokens),
+        store: options.store.for_practice(),
         ..options.clone()
     };
     SyncService::start_with_key(&practice_dir(data_dir), catalog, &sandbox, &key).map(Arc::new)
@@ -268,6 +269,114 @@ pub async fn end_practice<R: Runtime>(
         .practice
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner()) = None;
+    crate::commands::session::announce(&app, &state).await
+}
+
+/// An administrator ends a practice session that cannot be ended the
+/// usual way (the practice store does not open, so nobody can sign in; or
+/// its trainer is gone). No session is needed: the administrator's login
+/// and password are checked against the real store's accounts, which is
+/// opened for it. The ending is audited in the real store
+/// (`practice.ended_by_admin`: who, which session, its trainer and trainee,
+/// why) and logged; the window is back in real work, signed out. A real
+/// store that does not open cannot check the administrator, so practice
+/// stays and the error says why.
+#[tauri::command]
+#[specta::specta]
+pub async fn end_practice_as_admin<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+    login: String,
+    password: String,
+) -> Result<crate::commands::session::SessionView, UiError> {
+    if state.mode() != Mode::Practice {
+        return Err(UiError {
+            code: "not_practising".into(),
+            message_zh: "当前不在练习模式。".into(),
+            message_en: "Practice is not running.".into(),
+        });
+    }
+    let real = open_in_background(&state, false).await.inspect_err(|error| {
+        tracing::warn!(code = %error.code, "an administrator could not end practice: the real store does not open");
+    })?;
+    let admin = match real.store.verify_user(login, password, now()).await {
+        Ok(user) if user.role == offline_cache::lifecycle::Role::Admin => user,
+        refused => {
+            real.stop().await;
+            return Err(match refused {
+                Ok(_) => UiError {
+                    code: "not_allowed".into(),
+                    message_zh: "只有管理员可以强制结束练习。".into(),
+                    message_en: "Only an administrator can end practice this way.".into(),
+                },
+                Err(error) => cache_error(&error),
+            });
+        }
+    };
+    let session = state
+        .practice
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .clone()
+        .or_else(|| marked_session(&state.paths.data_dir));
+    let practice_open = state.service().is_ok();
+    let reason = if practice_open {
+        "ended by an administrator"
+    } else {
+        "the practice store did not open"
+    };
+    let (session_id, trainer_id, trainee_id) = session
+        .as_ref()
+        .map(|session| {
+            (
+                session.session_id.clone(),
+                session.trainer_id.clone(),
+                session.trainee_id.clone(),
+            )
+        })
+        .unwrap_or_default();
+    real.store
+        .record_practice_ended_by_admin(
+            admin.actor(),
+            session_id.clone(),
+            trainer_id,
+            trainee_id,
+            reason.into(),
+            now(),
+        )
+        .await
+        .map_err(|error| cache_error(&error))?;
+    tracing::warn!(
+        admin = %admin.id,
+        session = %session_id,
+        reason,
+        "practice ended by an administrator (audited in the real store)"
+    );
+    if let (Some(session), Ok(practice)) = (&session, state.service()) {
+        if let Err(error) = practice
+            .store
+            .end_practice_session(session.session_id.clone(), now())
+            .await
+        {
+            tracing::warn!(%error, "the practice store did not record the end of its session");
+        }
+    }
+    match std::fs::remove_file(marker(&state.paths.data_dir)) {
+        Err(error) if error.kind() != std::io::ErrorKind::NotFound => {
+            return Err(UiError {
+                code: "practice_marker".into(),
+                message_zh: "无法删除练习状态标记，请检查数据目录的权限。".into(),
+                message_en: format!("The practice session mark cannot be removed ({error}); check the data folder's permissions."),
+            });
+        }
+        _ => {}
+    }
+    switch_to(&app, &state, Ok(real), Mode::Production).await;
+    *state
+        .practice
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner()) = None;
+    state.devices.clear_capture_target();
     crate::commands::session::announce(&app, &state).await
 }
 
@@ -628,7 +737,7 @@ pub async fn practice_results(state: State<'_, AppState>) -> Result<Vec<AttemptR
             let store = offline_cache::CaseStore::<offline_cache::Production>::open(
                 &practice_dir(&state.paths.data_dir).join("cases"),
                 &key,
-                offline_cache::StoreOptions::default(),
+                state.service_options.store.for_practice(),
             )
             .map_err(|error| cache_error(&error))?;
             let rows = store

@@ -206,7 +206,7 @@ fn sync(dir: &str, key: &str, rest: &[String]) {
     let standards = forms::standards::load_standards(&forms_dir.join("standards"), &catalog)
         .expect("the standards load");
     let options = StoreOptions {
-        case_numbers: offline_cache::numbering::NumberingRule::new("{hall}{yyyymmdd}{seq:6}")
+        case_numbers: offline_cache::numbering::NumberingRule::new("{hall}{window}{yyyymmdd}{seq:6}")
             .expect("valid"),
         ..StoreOptions::default()
     };
@@ -233,6 +233,7 @@ fn sync(dir: &str, key: &str, rest: &[String]) {
         request_timeout: std::time::Duration::from_secs(10),
         backoff_base: std::time::Duration::from_millis(20),
         backoff_cap: std::time::Duration::from_millis(300),
+        pause_probe: std::time::Duration::from_secs(60),
     };
     let runtime = tokio::runtime::Runtime::new().expect("a runtime");
     let report = runtime.block_on(async {

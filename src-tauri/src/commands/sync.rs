@@ -5,6 +5,7 @@ use tauri::State;
 
 use crate::access::require;
 use crate::backoffice::{unavailable_overview, SyncOverview};
+use crate::commands::printing::window_actor;
 use crate::error::UiError;
 use crate::state::AppState;
 
@@ -43,11 +44,69 @@ pub async fn retry_quarantined(
 ) -> Result<SyncOverview, UiError> {
     require(&state, "retry_quarantined")?;
     let sync = state.service()?;
-    // Until sign-in exists (accounts issue), the window's clerk acts.
-    let actor = offline_cache::cases::Actor {
-        user_id: format!("window-{}", state.workstation.window_number),
-        role: offline_cache::lifecycle::Role::Clerk,
-    };
-    sync.retry(row_id, actor).await?;
+    sync.retry(row_id, window_actor(&state)?).await?;
     sync.pass().await
+}
+
+/// "Send all again": every case of `system` a back office refused goes
+/// back in the queue (each audited under the signed-in user).
+#[tauri::command]
+#[specta::specta]
+pub async fn retry_all_quarantined(
+    state: State<'_, AppState>,
+    system: String,
+) -> Result<SyncOverview, UiError> {
+    require(&state, "retry_all_quarantined")?;
+    let sync = state.service()?;
+    sync.retry_all(system, window_actor(&state)?).await?;
+    sync.pass().await
+}
+
+/// A supervisor corrects fields of a refused case (old and new values kept,
+/// audited) and sends it again.
+#[tauri::command]
+#[specta::specta]
+pub async fn correct_quarantined(
+    state: State<'_, AppState>,
+    row_id: u32,
+    corrections: Vec<FieldCorrectionInput>,
+    note: String,
+) -> Result<SyncOverview, UiError> {
+    require(&state, "correct_quarantined")?;
+    let sync = state.service()?;
+    let corrections = corrections
+        .into_iter()
+        .map(|correction| offline_cache::sync::FieldCorrection {
+            item_id: correction.item_id,
+            field_id: correction.field_id,
+            value: correction.value,
+        })
+        .collect();
+    sync.correct(row_id, corrections, note, window_actor(&state)?)
+        .await?;
+    sync.pass().await
+}
+
+/// Sending to a paused system starts again now (its token or address was
+/// mended).
+#[tauri::command]
+#[specta::specta]
+pub async fn resume_system(
+    state: State<'_, AppState>,
+    system: String,
+) -> Result<SyncOverview, UiError> {
+    require(&state, "resume_system")?;
+    let sync = state.service()?;
+    sync.resume(system, window_actor(&state)?).await?;
+    sync.pass().await
+}
+
+/// One field of a refused case as the supervisor corrects it.
+#[derive(Debug, Clone, serde::Deserialize, specta::Type)]
+pub struct FieldCorrectionInput {
+    pub item_id: String,
+    pub field_id: String,
+    /// The new value, as the form holds it (text, number, ...).
+    #[specta(type = specta_typescript::Unknown)]
+    pub value: serde_json::Value,
 }

@@ -60,6 +60,9 @@ pub struct Faults {
     /// new Idempotency-Key whose case number is already held gets a 409
     /// with the receipt (and key) of the submission that holds it.
     pub deduplicate_case_numbers: bool,
+    /// Answer every request with this HTTP status (0: none), as a system
+    /// does whose token expired (401), that moved (404) or refuses (403).
+    pub answer_status: u16,
 }
 
 /// One emulated system.
@@ -514,6 +517,7 @@ enum Fault {
     RateLimited(u64),
     Reset,
     LoseAnswer,
+    Status(u16),
 }
 
 async fn roll(shared: &Shared, system: System, submission: bool) -> Fault {
@@ -536,6 +540,9 @@ async fn roll(shared: &Shared, system: System, submission: bool) -> Fault {
     let stall: f64 = shared.random.lock().expect("lock").random();
     if stall < faults.stall {
         tokio::time::sleep(Duration::from_millis(faults.stall_ms)).await;
+    }
+    if faults.answer_status != 0 {
+        return Fault::Status(faults.answer_status);
     }
     let dice: f64 = shared.random.lock().expect("lock").random();
     let mut edge = faults.reset;
@@ -577,6 +584,11 @@ fn fault_answer(fault: &Fault) -> Option<Response> {
             )
                 .into_response(),
         ),
+        Fault::Status(code) => Some(problem(
+            StatusCode::from_u16(*code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            "",
+            "simulated answer",
+        )),
         Fault::None | Fault::LoseAnswer => None,
     }
 }

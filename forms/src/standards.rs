@@ -49,6 +49,11 @@ pub struct Endpoints {
     /// `reason`). A system without one gets its withdrawals by phone.
     #[serde(default)]
     pub withdraw: Option<String>,
+    /// Tells the system that the materials it asked for (a case in
+    /// `supplement_requested`) were handed in (JSON: `receipts`, `caseNo`,
+    /// `note`); it takes the case up again.
+    #[serde(default)]
+    pub supplement: Option<String>,
     #[serde(default)]
     pub person: Option<String>,
     #[serde(default)]
@@ -70,6 +75,7 @@ impl Endpoints {
             submit: path(&self.submit),
             status: path(&self.status),
             withdraw: self.withdraw.as_ref().map(path),
+            supplement: self.supplement.as_ref().map(path),
             person: self.person.as_ref().map(path),
             entity: self.entity.as_ref().map(path),
             licence: self.licence.as_ref().map(path),

@@ -17,9 +17,9 @@
 //! - A row leaves the outbox only when the system acknowledged it with its
 //!   receipt id.
 //!
-//! This pass sends submissions and a terminated case's withdrawals; rows
-//! for later actions (supplement, issuance, rating) wait in the outbox
-//! until those endpoints exist. Every row is marked `sent_at` before its
+//! This pass sends submissions, a terminated case's withdrawals and the
+//! supplements a back office asked for; rows for later actions (issuance,
+//! rating) wait in the outbox until those endpoints exist. Every row is marked `sent_at` before its
 //! request leaves; what that decides when a case is terminated mid-flight
 //! is `crate::outbox`'s, in one place.
 //!
@@ -159,13 +159,16 @@ struct Job {
     case_id: String,
     case_number: String,
     intakes: Vec<UnifiedIntake>,
-    /// For a withdrawal: what it names.
+    /// For a withdrawal or a supplement: what it names.
     withdrawal: Option<Withdrawal>,
 }
 
-/// What a withdrawal names at the back office.
+/// What a follow-up of a case already at the back office names there: a
+/// withdrawal (the case was terminated) or a supplement (the materials the
+/// back office asked for were handed in at the window).
 #[derive(Debug, Clone)]
 struct Withdrawal {
+    supplement: bool,
     receipts: Vec<String>,
     submission_key: Option<String>,
     note: Option<String>,
@@ -487,6 +490,9 @@ impl SyncEngine {
                     .await
                     .expect("the semaphore is never closed");
                 let outcome = match &job.withdrawal {
+                    Some(follow_up) if follow_up.supplement => {
+                        send_supplement(&client, &target, &job, follow_up, &settings).await
+                    }
                     Some(withdrawal) => {
                         send_withdrawal(&client, &target, &job, withdrawal, &settings).await
                     }
@@ -544,7 +550,7 @@ impl SyncEngine {
                 .store
                 .read(|connection| {
                     Ok(connection.query_row(
-                        "SELECT count(*) FROM outbox WHERE quarantined = 0 AND action IN ('submit', 'withdraw')",
+                        "SELECT count(*) FROM outbox WHERE quarantined = 0 AND action IN ('submit', 'withdraw', 'supplement')",
                         [],
                         |row| row.get::<_, i64>(0),
                     )?)
@@ -553,7 +559,7 @@ impl SyncEngine {
             if pending == 0 || tokio::time::Instant::now() >= deadline {
                 return Ok(total);
             }
-            let next: Option<String> = self.store.read(|connection| Ok(connection.query_row("SELECT min(next_attempt_at) FROM outbox WHERE quarantined = 0 AND action IN ('submit', 'withdraw')", [], |row| row.get(0))?)).await?;
+            let next: Option<String> = self.store.read(|connection| Ok(connection.query_row("SELECT min(next_attempt_at) FROM outbox WHERE quarantined = 0 AND action IN ('submit', 'withdraw', 'supplement')", [], |row| row.get(0))?)).await?;
             let wait = next
                 .and_then(|next| DateTime::parse_from_rfc3339(&next).ok())
                 .map(|next| (next - now()).to_std().unwrap_or_default())
@@ -1024,6 +1030,53 @@ async fn send_withdrawal(
     }
 }
 
+/// Sends one supplement: the materials the back office asked for were
+/// handed in at the window; the back office takes the case up again.
+async fn send_supplement(
+    client: &reqwest::Client,
+    target: &Target,
+    job: &Job,
+    supplement: &Withdrawal,
+    settings: &SyncSettings,
+) -> Outcome {
+    let Some(path) = &target.standard.endpoints.supplement else {
+        return Outcome::Quarantine(
+            format!("{}没有线上补正接口：办件 {} 的补正材料已在窗口收齐，请通知该部门。", target.standard.name_zh, job.case_number),
+            format!("{} offers no supplement endpoint: the materials of case {} were handed in at the window; tell the department.", target.standard.system, job.case_number),
+        );
+    };
+    let answer = client
+        .post(format!("{}{}", target.base_url, path))
+        .bearer_auth(&target.token)
+        .header("Idempotency-Key", &job.key)
+        .json(&json!({
+            "receipts": supplement.receipts,
+            "caseNo": job.case_number,
+            "note": supplement.note,
+        }))
+        .send()
+        .await;
+    let answer = match answer {
+        Ok(answer) => answer,
+        Err(error) => return network_outcome(&error, target, job, settings),
+    };
+    let status = answer.status().as_u16();
+    if let Some(pause) = refusal_of_the_window(status, target) {
+        return pause;
+    }
+    match status {
+        200 | 201 => Outcome::Acknowledged(Vec::new(), false),
+        429 | 500..=599 => Outcome::Retry(
+            backoff(job.attempts, settings),
+            format!("supplement: server answered {status}"),
+        ),
+        _ => Outcome::Quarantine(
+            format!("{}未接受办件 {} 的补正（状态码 {status}）。请核对补正材料后重新推送，或电话通知该部门。", target.standard.name_zh, job.case_number),
+            format!("{} did not take the supplement of case {} ({status}). Check the materials and send it again, or phone the department.", target.standard.system, job.case_number),
+        ),
+    }
+}
+
 /// Capped exponential backoff with ±20 % jitter.
 fn backoff(attempts: i64, settings: &SyncSettings) -> Duration {
     let exponent = attempts.clamp(0, 20) as u32;
@@ -1044,7 +1097,7 @@ fn due_jobs(connection: &Connection, hall_code: &str) -> Result<Vec<Job>, CacheE
          FROM outbox o JOIN sub_cases s ON s.id = o.sub_case_id JOIN cases c ON c.id = o.case_id
          WHERE o.quarantined = 0 AND (o.next_attempt_at IS NULL OR o.next_attempt_at <= ?1)
            AND ((o.action = 'submit' AND c.state != 'terminated')
-             OR (o.action = 'withdraw' AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.sub_case_id = o.sub_case_id AND p.action = 'submit')))
+             OR (o.action IN ('withdraw', 'supplement') AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.sub_case_id = o.sub_case_id AND p.action = 'submit')))
          ORDER BY o.id LIMIT 20000",
     )?;
     type DueRow = (
@@ -1096,10 +1149,10 @@ fn due_jobs(connection: &Connection, hall_code: &str) -> Result<Vec<Job>, CacheE
             }
             *probe_due = false;
         }
-        if action == "withdraw" {
+        if action == "withdraw" || action == "supplement" {
             let payload: Value = serde_json::from_str(&payload).unwrap_or(Value::Null);
             let text = |name: &str| payload[name].as_str().map(str::to_owned);
-            let receipts = payload["receipts"]
+            let mut receipts: Vec<String> = payload["receipts"]
                 .as_array()
                 .map(|all| {
                     all.iter()
@@ -1108,6 +1161,21 @@ fn due_jobs(connection: &Connection, hall_code: &str) -> Result<Vec<Job>, CacheE
                         .collect()
                 })
                 .unwrap_or_default();
+            if action == "supplement" {
+                // The receipts the back office asked about, as held now.
+                let held: Option<String> = connection
+                    .query_row(
+                        "SELECT s.remote_receipt FROM outbox o JOIN sub_cases s ON s.id = o.sub_case_id WHERE o.id = ?1",
+                        params![row_id],
+                        |row| row.get(0),
+                    )
+                    .optional()?
+                    .flatten();
+                receipts = held
+                    .map(|text| text.split(',').map(str::to_owned).collect())
+                    .unwrap_or_default();
+            }
+            let supplement = action == "supplement";
             jobs.push(Job {
                 row_id,
                 back_office,
@@ -1118,6 +1186,7 @@ fn due_jobs(connection: &Connection, hall_code: &str) -> Result<Vec<Job>, CacheE
                 case_number,
                 intakes: Vec::new(),
                 withdrawal: Some(Withdrawal {
+                    supplement,
                     receipts,
                     submission_key: text("submission_key"),
                     note: text("note"),
@@ -1214,7 +1283,7 @@ fn record_outcomes(
         }
         match outcome {
             Outcome::Acknowledged(_, _) if job.withdrawal.is_some() => {
-                withdrawn(&transaction, job)?
+                followed_up(&transaction, job)?
             }
             Outcome::Acknowledged(receipts, reconciled) => {
                 acknowledge(&transaction, job, receipts, *reconciled)?
@@ -1232,10 +1301,35 @@ fn record_outcomes(
     Ok(())
 }
 
-/// The back office confirmed a withdrawal: the row leaves, the sub-case is
-/// `withdrawn`.
-fn withdrawn(transaction: &rusqlite::Transaction, job: &Job) -> Result<(), CacheError> {
+/// The back office confirmed a withdrawal (the sub-case is `withdrawn`) or
+/// took a supplement (the sub-case is `in_review` again): the row leaves.
+fn followed_up(transaction: &rusqlite::Transaction, job: &Job) -> Result<(), CacheError> {
     let at = now().to_rfc3339();
+    if job
+        .withdrawal
+        .as_ref()
+        .is_some_and(|follow_up| follow_up.supplement)
+    {
+        exec(
+            transaction,
+            "DELETE FROM outbox WHERE id = ?1",
+            params![job.row_id],
+        )?;
+        exec(
+            transaction,
+            "UPDATE sub_cases SET state = 'in_review', updated_at = ?2 WHERE case_id = ?1 AND back_office = ?3",
+            params![job.case_id, at, job.back_office],
+        )?;
+        audit::append(
+            transaction,
+            &at,
+            "sync",
+            "sync.supplemented",
+            &job.case_id,
+            &json!({ "system": job.back_office }),
+        )?;
+        return Ok(());
+    }
     exec(
         transaction,
         "DELETE FROM outbox WHERE id = ?1",

@@ -1134,3 +1134,78 @@ async fn a_supervisor_corrects_a_refused_case_and_sends_it_again() {
         2
     );
 }
+
+/// A back office asks for more materials: the case shows it
+/// (supplement_requested), the clerk records them at the window, the
+/// supplement is sent, the back office takes the case up again and decides
+/// it; the row does not wait in the outbox for ever.
+#[tokio::test(flavor = "multi_thread")]
+async fn materials_asked_for_reach_the_back_office_and_the_case_goes_on() {
+    let world = world(None).await;
+    let samples = samples();
+    let (system, item, values) = &samples[0];
+    let case = world
+        .store
+        .record_intake(intake_for(1, system, item, values))
+        .await
+        .unwrap();
+    world
+        .engine
+        .drain_until_idle(Duration::from_secs(10))
+        .await
+        .unwrap();
+    let receipt = world.store.sub_cases_of(&case.id).await.unwrap()[0]
+        .receipt
+        .clone()
+        .unwrap();
+    for state in ["supplement_requested"] {
+        let answer = world
+            .client
+            .post(format!(
+                "{}/admin/receipts/{receipt}/state",
+                world.simulator.url()
+            ))
+            .json(&json!({ "state": state }))
+            .send()
+            .await
+            .unwrap();
+        assert!(answer.status().is_success());
+        world.engine.poll_results().await.unwrap();
+    }
+    assert_eq!(
+        world.store.case(&case.id).await.unwrap().state,
+        CaseState::SupplementRequested
+    );
+    world
+        .store
+        .transition(
+            &case.id,
+            offline_cache::lifecycle::Event::Supplement,
+            sample::clerk(),
+            chrono::Local::now().fixed_offset(),
+            Some("补正股东会决议原件".into()),
+        )
+        .await
+        .unwrap();
+    let outbox = world.store.outbox().await.unwrap();
+    assert_eq!(outbox.len(), 1, "{outbox:?}");
+    assert_eq!(outbox[0].action, "supplement");
+    let report = world
+        .engine
+        .drain_until_idle(Duration::from_secs(10))
+        .await
+        .unwrap();
+    assert_eq!(report.acknowledged, 1, "{report:?}");
+    assert!(world.store.outbox().await.unwrap().is_empty());
+    assert_eq!(world.held_for(&case.case_number).await, ["in_review"]);
+    // Taken up again, it is decided (materials are asked for once).
+    for _ in 0..3 {
+        world.engine.poll_results().await.unwrap();
+    }
+    assert_eq!(world.held_for(&case.case_number).await, ["result_ready"]);
+    let state = world.store.case(&case.id).await.unwrap().state;
+    assert!(
+        !matches!(state, CaseState::SupplementRequested | CaseState::InReview),
+        "{state:?}"
+    );
+}

@@ -124,6 +124,41 @@ pub async fn search_cases(
     Ok(rows(&state, cases))
 }
 
+/// The materials a back office asked for (a case in supplement_requested)
+/// were handed in at the window: the case goes back to review and the
+/// supplement is sent to the back office. The note says what was received.
+#[tauri::command]
+#[specta::specta]
+pub async fn record_supplement(
+    state: State<'_, AppState>,
+    case_id: String,
+    note: String,
+) -> Result<CaseRow, UiError> {
+    let actor = require(&state, "record_supplement")?;
+    if note.trim().is_empty() {
+        return Err(UiError {
+            code: "note_required".into(),
+            message_zh: "请写明收到了哪些补正材料".into(),
+            message_en: "Say which materials were handed in".into(),
+        });
+    }
+    let sync = state.service()?;
+    let error = |error: offline_cache::CacheError| cache_error(&error);
+    sync.store
+        .transition(
+            &case_id,
+            offline_cache::lifecycle::Event::Supplement,
+            actor,
+            chrono::Local::now().fixed_offset(),
+            Some(note),
+        )
+        .await
+        .map_err(error)?;
+    sync.wake();
+    let summary = sync.store.case(&case_id).await.map_err(error)?;
+    Ok(row(&state, summary))
+}
+
 /// One case's timeline, documents and sync state.
 #[tauri::command]
 #[specta::specta]

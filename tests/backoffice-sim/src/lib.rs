@@ -253,6 +253,7 @@ CREATE TABLE IF NOT EXISTS submissions (
     UNIQUE (system, idempotency_key)
 );
 CREATE TABLE IF NOT EXISTS sequences (system TEXT PRIMARY KEY, last INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS supplements (receipt TEXT PRIMARY KEY, taken_at TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS persons (id_number TEXT PRIMARY KEY, record TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS entities (credit_code TEXT PRIMARY KEY, record TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS licences (number TEXT NOT NULL, kind TEXT NOT NULL, record TEXT NOT NULL, PRIMARY KEY (number, kind));
@@ -352,6 +353,12 @@ impl Simulator {
                 }),
             )
             .route(
+                "/market/api/v1/applications/supplements",
+                post(|state, headers, body| {
+                    supplement(state, headers, body, System::MarketRegistration)
+                }),
+            )
+            .route(
                 "/market/api/v1/persons/{id}",
                 get(|state, headers, id| person(state, headers, id, System::MarketRegistration)),
             )
@@ -376,6 +383,12 @@ impl Simulator {
                 }),
             )
             .route(
+                "/si/api/submissions/supplements",
+                post(|state, headers, body| {
+                    supplement(state, headers, body, System::SocialInsurance)
+                }),
+            )
+            .route(
                 "/si/api/persons/{id}",
                 get(|state, headers, id| person(state, headers, id, System::SocialInsurance)),
             )
@@ -395,6 +408,12 @@ impl Simulator {
                 "/gcjs/services/chehui",
                 post(|state, headers, body| {
                     withdraw(state, headers, body, System::ConstructionApproval)
+                }),
+            )
+            .route(
+                "/gcjs/services/buzheng",
+                post(|state, headers, body| {
+                    supplement(state, headers, body, System::ConstructionApproval)
                 }),
             )
             .route("/gcjs/services/zhengzhao/{number}", get(licence))
@@ -426,6 +445,17 @@ impl Simulator {
                     |state, UrlPath(system): UrlPath<String>, headers, body| async move {
                         match exchange_system(&system) {
                             Some(system) => withdraw(state, headers, body, system).await,
+                            None => unknown_system(&system),
+                        }
+                    },
+                ),
+            )
+            .route(
+                "/exchange/api/v1/{system}/cases/supplements",
+                post(
+                    |state, UrlPath(system): UrlPath<String>, headers, body| async move {
+                        match exchange_system(&system) {
+                            Some(system) => supplement(state, headers, body, system).await,
                             None => unknown_system(&system),
                         }
                     },
@@ -781,6 +811,86 @@ async fn withdraw(
     (StatusCode::OK, Json(json!({ "withdrawn": withdrawn }))).into_response()
 }
 
+/// Takes the materials a reviewer asked for: the receipts named go from
+/// `supplement_requested` back to `in_review`. A receipt not waiting for
+/// materials is a 409 (nothing was asked), an unknown one a 404.
+async fn supplement(
+    State(shared): State<SharedState>,
+    headers: HeaderMap,
+    body: Bytes,
+    system: System,
+) -> Response {
+    if !authorised(&shared, &headers, system) {
+        return problem(
+            StatusCode::UNAUTHORIZED,
+            "Authorization",
+            "a valid bearer token is required",
+        );
+    }
+    let fault = roll(&shared, system, false).await;
+    if let Some(answer) = fault_answer(&fault) {
+        return answer;
+    }
+    let Ok(request) = serde_json::from_slice::<Value>(&body) else {
+        return problem(StatusCode::UNPROCESSABLE_ENTITY, "", "not JSON");
+    };
+    let receipts: Vec<String> = request["receipts"]
+        .as_array()
+        .map(|all| {
+            all.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default();
+    if receipts.is_empty() {
+        return problem(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "receipts",
+            "name the receipts",
+        );
+    }
+    let connection = shared.database.lock().expect("lock");
+    for receipt in &receipts {
+        let state: Option<String> = connection
+            .query_row(
+                "SELECT state FROM submissions WHERE system = ?1 AND receipt = ?2",
+                params![system.id(), receipt],
+                |row| row.get(0),
+            )
+            .optional()
+            .unwrap_or(None);
+        match state.as_deref() {
+            None => {
+                return problem(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "receipts",
+                    "no such receipt",
+                )
+            }
+            Some("supplement_requested" | "in_review") => {}
+            Some(_) => {
+                return problem(
+                    StatusCode::CONFLICT,
+                    "receipts",
+                    "no materials were asked for this receipt",
+                )
+            }
+        }
+    }
+    for receipt in &receipts {
+        let _ = connection.execute(
+            "UPDATE submissions SET state = 'in_review' WHERE system = ?1 AND receipt = ?2 AND state = 'supplement_requested'",
+            params![system.id(), receipt],
+        );
+        let _ = connection.execute(
+            "INSERT OR IGNORE INTO supplements (receipt, taken_at) VALUES (?1, ?2)",
+            params![receipt, chrono::Local::now().to_rfc3339()],
+        );
+    }
+    (StatusCode::OK, Json(json!({ "taken": receipts.len() }))).into_response()
+}
+
 enum Recorded {
     New(String),
     Again(String, String),
@@ -836,15 +946,16 @@ fn record(
     Ok(Recorded::New(receipt))
 }
 
-/// The next state of a receipt on a status poll, along a path fixed by the seed.
-fn next_state(seed: u64, receipt: &str, state: &str) -> Option<&'static str> {
+/// The next state of a receipt on a status poll, along a path fixed by the
+/// seed; materials are asked for once (a supplemented receipt is decided).
+fn next_state(seed: u64, receipt: &str, state: &str, supplemented: bool) -> Option<&'static str> {
     let digest = Sha256::digest(format!("{seed}:{receipt}").as_bytes());
     let dice = digest[0] % 10;
     match state {
         "submitted" => Some("in_review"),
         "in_review" => Some(match dice {
             0 => "refused",
-            1 => "supplement_requested",
+            1 if !supplemented => "supplement_requested",
             _ => "approved",
         }),
         "approved" | "refused" => Some("result_ready"),
@@ -898,7 +1009,16 @@ async fn status(
             states.insert(receipt, Value::Null);
             continue;
         };
-        let shown = match next_state(shared.seed, &receipt, &current) {
+        let supplemented = connection
+            .query_row(
+                "SELECT 1 FROM supplements WHERE receipt = ?1",
+                params![receipt],
+                |_| Ok(()),
+            )
+            .optional()
+            .unwrap_or(None)
+            .is_some();
+        let shown = match next_state(shared.seed, &receipt, &current, supplemented) {
             Some(next) => {
                 if matches!(next, "approved" | "refused") {
                     outcome = Some(next.to_owned());

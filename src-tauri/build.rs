@@ -11,6 +11,7 @@ const APP_COMMANDS: &[&str] = &[
     "sign_out",
     "lock_session",
     "unlock_session",
+    "note_activity",
     "list_accounts",
     "create_account",
     "set_account_disabled",

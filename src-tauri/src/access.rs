@@ -8,10 +8,13 @@
 //!
 //! A locked session (idle lock) keeps its user and the open draft, but
 //! refuses every command of the table except those the lock screen needs.
+//! The idle lock is kept here, not only in the window: a session with no
+//! command for longer than the idle lock is locked on its next call.
 //! This module never looks at cases: what a role may do to a case is
 //! `offline_cache::lifecycle`.
 
 use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use offline_cache::accounts::User;
 use offline_cache::cases::Actor;
@@ -45,6 +48,9 @@ pub const COMMANDS: &[(&str, Access)] = &[
     ("sign_out", Access::Anyone),
     ("lock_session", Access::Anyone),
     ("unlock_session", Access::Anyone),
+    // Key or pointer input in the window: a command that needs a session,
+    // so it renews the session's activity (or finds it idle and locks it).
+    ("note_activity", Access::Roles(EVERYONE)),
     ("list_accounts", Access::Roles(&[Admin])),
     ("create_account", Access::Roles(&[Admin])),
     ("set_account_disabled", Access::Roles(&[Admin])),
@@ -150,29 +156,123 @@ pub struct Session {
     pub locked: bool,
 }
 
-/// The workstation's session slot.
+/// The workstation's session slot, with the time of the session's last
+/// activity (every command that requires a session, and the window's
+/// `note_activity`): a session idle for longer than the idle lock is locked
+/// here, in Rust, whatever the window does ([`SessionSlot::active`]).
 #[derive(Debug, Default)]
-pub struct SessionSlot(Mutex<Option<Session>>);
+pub struct SessionSlot {
+    slot: Mutex<Option<(Session, Instant)>>,
+    /// Added to the clock: [`SessionSlot::advance_clock`] (tests).
+    skew: Mutex<Duration>,
+}
 
 impl SessionSlot {
     pub fn get(&self) -> Option<Session> {
-        self.0.lock().map(|slot| slot.clone()).unwrap_or(None)
+        self.slot
+            .lock()
+            .map(|slot| slot.as_ref().map(|(session, _)| session.clone()))
+            .unwrap_or(None)
     }
 
     pub fn set(&self, session: Option<Session>) {
-        if let Ok(mut slot) = self.0.lock() {
-            *slot = session;
+        let now = self.now();
+        if let Ok(mut slot) = self.slot.lock() {
+            *slot = session.map(|session| (session, now));
         }
     }
+    fn now(&self) -> Instant {
+        Instant::now() + *self.skew.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
 }
 
 pub fn not_signed_in() -> UiError {
     UiError {
+    /// Puts a session in place (or none); its activity starts now.
         code: "not_signed_in".into(),
         message_zh: "请先登录。".into(),
         message_en: "Sign in first.".into(),
     }
 }
+
+    /// The session, as of now: an unlocked session idle for longer than
+    /// `idle_lock` is locked first (and `Expired` says so); otherwise, when
+    /// `renew`, an unlocked session's activity is renewed.
+    pub fn active(&self, idle_lock: Duration, renew: bool) -> Activity {
+        let now = self.now();
+        let Ok(mut slot) = self.slot.lock() else {
+            return Activity::None;
+        };
+        match slot.as_mut() {
+            None => Activity::None,
+            Some((session, _)) if session.locked => Activity::Locked(session.clone()),
+            Some((session, last)) if now.saturating_duration_since(*last) > idle_lock => {
+                session.locked = true;
+                Activity::Expired(session.clone())
+            }
+            Some((session, last)) => {
+                if renew {
+                    *last = now;
+                }
+                Activity::Active(session.clone())
+            }
+        }
+    }
+
+    /// Moves this slot's clock forward, as if `by` had passed: the tests'
+    /// way to an idle session without waiting minutes.
+    pub fn advance_clock(&self, by: Duration) {
+        *self.skew.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) += by;
+    }
+}
+
+/// The session as [`SessionSlot::active`] finds it.
+#[derive(Debug, Clone)]
+pub enum Activity {
+    None,
+    /// Locked before.
+    Locked(Session),
+    /// Locked now: idle for longer than the idle lock.
+    Expired(Session),
+    Active(Session),
+}
+
+/// The idle lock in force (the preferences', range-checked on load).
+pub fn idle_lock(state: &AppState) -> Duration {
+    let minutes = state
+        .preferences
+        .lock()
+        .map(|preferences| preferences.idle_lock_minutes)
+        .unwrap_or(crate::preferences::DEFAULT_IDLE_LOCK_MINUTES);
+    let minutes = minutes.clamp(
+        *crate::preferences::IDLE_LOCK_RANGE.start(),
+        *crate::preferences::IDLE_LOCK_RANGE.end(),
+    );
+    Duration::from_secs(u64::from(minutes) * 60)
+}
+
+/// Checks the session against the idle lock (renewing its activity when
+/// `renew`): a session that has just been locked for idleness is logged and
+/// the clerk's capture target cleared.
+pub fn session_now(state: &AppState, renew: bool) -> Activity {
+    let activity = state.session.active(idle_lock(state), renew);
+    if let Activity::Expired(session) = &activity {
+        tracing::info!(
+            role = session.user.role.as_str(),
+            "the session was idle longer than the idle lock and is locked"
+        );
+        state.devices.clear_capture_target();
+    }
+    activity
+}
+
+fn locked() -> UiError {
+    UiError {
+        code: "session_locked".into(),
+        message_zh: "工作站已锁定，请输入密码解锁。".into(),
+        message_en: "The workstation is locked: enter your password to unlock it.".into(),
+    }
 
 fn refused(command: &str, role: Role) -> UiError {
     UiError {
@@ -205,14 +305,11 @@ pub fn require_user(state: &AppState, command: &str) -> Result<User, UiError> {
             message_en: format!("The command {command} has no access rule and is refused."),
         });
     };
-    let session = state.session.get().ok_or_else(not_signed_in)?;
-    if session.locked {
-        return Err(UiError {
-            code: "session_locked".into(),
-            message_zh: "工作站已锁定，请输入密码解锁。".into(),
-            message_en: "The workstation is locked: enter your password to unlock it.".into(),
-        });
-    }
+    let session = match session_now(state, true) {
+        Activity::None => return Err(not_signed_in()),
+        Activity::Locked(_) | Activity::Expired(_) => return Err(locked()),
+        Activity::Active(session) => session,
+    };
     if roles.contains(&session.user.role) {
         Ok(session.user)
     } else {

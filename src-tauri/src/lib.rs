@@ -43,6 +43,7 @@ macro_rules! specta_builder_for {
                 commands::session::sign_out::<$runtime>,
                 commands::session::lock_session::<$runtime>,
                 commands::session::unlock_session::<$runtime>,
+                commands::session::note_activity,
                 commands::session::list_accounts,
                 commands::session::create_account,
                 commands::session::set_account_disabled,

@@ -42,6 +42,10 @@ pub struct Preferences {
 /// The idle lock's default: five minutes.
 pub const DEFAULT_IDLE_LOCK_MINUTES: u32 = 5;
 
+/// The idle lock's allowed range, in minutes (it cannot be switched off),
+/// the same as the configuration's `lock.idle_minutes`.
+pub const IDLE_LOCK_RANGE: std::ops::RangeInclusive<u32> = 1..=60;
+
 impl Default for Preferences {
     fn default() -> Self {
         Preferences {
@@ -83,16 +87,31 @@ impl PreferencesFile {
                 return Preferences::default();
             }
         };
-        match serde_json::from_str(&text) {
-            Ok(preferences) => preferences,
+        match serde_json::from_str::<Preferences>(&text) {
+            Ok(preferences) if IDLE_LOCK_RANGE.contains(&preferences.idle_lock_minutes) => {
+                preferences
+            }
+            Ok(mut preferences) => {
+                // The rest of the file stands; the bad value is replaced and
+                // the file as it was kept aside for inspection.
+                let found = preferences.idle_lock_minutes;
+                preferences.idle_lock_minutes = DEFAULT_IDLE_LOCK_MINUTES;
+                let aside = self.aside();
+                let moved = std::fs::rename(&self.path, &aside).is_ok();
+                let saved = self.save(&preferences);
+                tracing::warn!(
+                    path = %self.path.display(),
+                    found,
+                    allowed = ?IDLE_LOCK_RANGE,
+                    default = DEFAULT_IDLE_LOCK_MINUTES,
+                    moved_aside_to = %if moved { aside.display().to_string() } else { "(could not move)".into() },
+                    saved_again = saved.is_ok(),
+                    "preferences: idle_lock_minutes is out of range; the default applies"
+                );
+                preferences
+            }
             Err(error) => {
-                let aside = self.path.with_extension(format!(
-                    "json.unreadable-{}",
-                    std::time::SystemTime::now()
-                        .duration_since(std::time::UNIX_EPOCH)
-                        .map(|elapsed| elapsed.as_secs())
-                        .unwrap_or(0)
-                ));
+                let aside = self.aside();
                 let moved = std::fs::rename(&self.path, &aside).is_ok();
                 tracing::warn!(
                     path = %self.path.display(),
@@ -105,6 +124,17 @@ impl PreferencesFile {
                 Preferences::default()
             }
         }
+    }
+
+    /// Where a bad file is kept.
+    fn aside(&self) -> PathBuf {
+        self.path.with_extension(format!(
+            "json.unreadable-{}",
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|elapsed| elapsed.as_secs())
+                .unwrap_or(0)
+        ))
     }
 
     /// Saves the preferences atomically.
@@ -166,6 +196,38 @@ mod tests {
             .filter(|name| name.starts_with("preferences.json.unreadable-"))
             .collect();
         assert_eq!(kept.len(), 1, "the bad file must be kept for inspection");
+    }
+
+    #[test]
+    fn an_idle_lock_out_of_range_is_replaced_by_the_default_and_the_file_kept() {
+        for bad in [0, 61, 100_000] {
+            let dir = tempfile::tempdir().unwrap();
+            let file = PreferencesFile::in_dir(dir.path());
+            let text = format!("{{\"language\": \"en\", \"idle_lock_minutes\": {bad}}}");
+            std::fs::write(file.path(), &text).unwrap();
+            let loaded = file.load();
+            assert_eq!(loaded.idle_lock_minutes, DEFAULT_IDLE_LOCK_MINUTES, "{bad}");
+            assert_eq!(loaded.language, Language::English, "the rest stands");
+            let kept: Vec<_> = std::fs::read_dir(dir.path())
+                .unwrap()
+                .map(|entry| entry.unwrap().path())
+                .filter(|path| {
+                    path.file_name()
+                        .unwrap()
+                        .to_string_lossy()
+                        .starts_with("preferences.json.unreadable-")
+                })
+                .collect();
+            assert_eq!(kept.len(), 1, "the bad file is kept aside");
+            assert_eq!(std::fs::read_to_string(&kept[0]).unwrap(), text);
+            assert_eq!(file.load(), loaded, "the corrected file reads back");
+        }
+        for good in [1, 60] {
+            let dir = tempfile::tempdir().unwrap();
+            let file = PreferencesFile::in_dir(dir.path());
+            std::fs::write(file.path(), format!("{{\"idle_lock_minutes\": {good}}}")).unwrap();
+            assert_eq!(file.load().idle_lock_minutes, good);
+        }
     }
 
     #[test]

@@ -255,3 +255,120 @@ fn a_trainees_name_that_is_a_formula_is_exported_as_text() {
         .collect();
     assert_eq!(trainees, [format!("'{EVIL_NAME}")]);
 }
+
+fn search(mock: &Mock) -> Result<Value, Value> {
+    invoke(mock, "search_catalog", json!({ "query": "公司" }))
+}
+
+fn minutes(count: u64) -> std::time::Duration {
+    std::time::Duration::from_secs(count * 60)
+}
+
+fn target_draft(mock: &Mock) -> Option<String> {
+    state(mock).devices.capture_target().draft_id
+}
+
+#[test]
+fn a_session_idle_past_the_idle_lock_is_locked_in_rust_whatever_the_window_does() {
+    let root = tempfile::tempdir().unwrap();
+    let mock = start_with(root.path(), &services());
+    sign_in_as(&mock, "clerk");
+    let slot = &state(&mock).session;
+    // Every command that needs a session is activity: 4 + 4 minutes with a
+    // command between them stays open (the default idle lock is 5).
+    slot.advance_clock(minutes(4));
+    search(&mock).expect("active after 4 minutes");
+    slot.advance_clock(minutes(4));
+    invoke(&mock, "note_activity", json!({})).expect("the window's input counts");
+    slot.advance_clock(minutes(4));
+    search(&mock).expect("still active");
+    invoke(
+        &mock,
+        "set_capture_target",
+        json!({ "draftId": "draft-1", "itemId": null, "materialId": null }),
+    )
+    .unwrap();
+    assert_eq!(target_draft(&mock).as_deref(), Some("draft-1"));
+
+    // Asking for the session view is not activity.
+    slot.advance_clock(minutes(3));
+    assert_eq!(invoke(&mock, "session_status", json!({})).unwrap()["locked"], false);
+    slot.advance_clock(minutes(3));
+    let status = invoke(&mock, "session_status", json!({})).unwrap();
+    assert_eq!(status["locked"], true, "idle 6 minutes: locked by Rust");
+    assert_eq!(status["user"]["role"], "clerk", "the user stays");
+    assert_eq!(search(&mock).unwrap_err()["code"], "session_locked");
+    assert_eq!(
+        invoke(&mock, "note_activity", json!({})).unwrap_err()["code"],
+        "session_locked",
+        "input after the lock does not reopen it"
+    );
+    assert_eq!(target_draft(&mock), None, "the capture target is cleared");
+    invoke(&mock, "unlock_session", json!({ "password": PASSWORD })).unwrap();
+    search(&mock).expect("open again after the password");
+
+    // Without session_status in between, the next command finds it idle.
+    slot.advance_clock(minutes(5) + std::time::Duration::from_secs(1));
+    assert_eq!(search(&mock).unwrap_err()["code"], "session_locked");
+
+    // The administrator's 1 minute holds in Rust too.
+    sign_in_as(&mock, "admin");
+    invoke(&mock, "set_idle_lock", json!({ "minutes": 1 })).unwrap();
+    slot.advance_clock(std::time::Duration::from_secs(61));
+    assert_eq!(
+        invoke(&mock, "list_accounts", json!({})).unwrap_err()["code"],
+        "session_locked"
+    );
+}
+
+#[test]
+fn the_capture_target_is_cleared_on_sign_out_and_lock() {
+    let root = tempfile::tempdir().unwrap();
+    let mock = start_with(root.path(), &services());
+    sign_in_as(&mock, "clerk");
+    let aim = |mock: &Mock| {
+        invoke(
+            mock,
+            "set_capture_target",
+            json!({ "draftId": "draft-1", "itemId": "x", "materialId": "y" }),
+        )
+        .unwrap();
+        assert_eq!(target_draft(mock).as_deref(), Some("draft-1"));
+    };
+    aim(&mock);
+    invoke(&mock, "sign_out", json!({})).unwrap();
+    assert_eq!(state(&mock).devices.capture_target(), Default::default());
+    sign_in_as(&mock, "clerk");
+    aim(&mock);
+    invoke(&mock, "lock_session", json!({})).unwrap();
+    assert_eq!(state(&mock).devices.capture_target(), Default::default());
+}
+
+#[test]
+fn an_idle_lock_of_zero_in_the_preferences_file_is_refused_on_load() {
+    let root = tempfile::tempdir().unwrap();
+    let config = root.path().join("config");
+    std::fs::create_dir_all(&config).unwrap();
+    let text = r#"{"language": "en", "idle_lock_minutes": 0}"#;
+    std::fs::write(config.join("preferences.json"), text).unwrap();
+    let mock = start_with(root.path(), &services());
+    let preferences = invoke(&mock, "get_preferences", json!({})).unwrap();
+    assert_eq!(preferences["idle_lock_minutes"], 5, "{preferences}");
+    assert_eq!(preferences["language"], "en");
+    let kept: Vec<String> = std::fs::read_dir(&config)
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().into_string().unwrap())
+        .filter(|name| name.starts_with("preferences.json.unreadable-"))
+        .collect();
+    assert_eq!(kept.len(), 1, "the bad file is kept aside");
+    assert_eq!(
+        std::fs::read_to_string(config.join(&kept[0])).unwrap(),
+        text
+    );
+    // And the session locks after the default five minutes.
+    sign_in_as(&mock, "clerk");
+    state(&mock)
+        .session
+        .advance_clock(minutes(5) + std::time::Duration::from_secs(1));
+    assert_eq!(search(&mock).unwrap_err()["code"], "session_locked");
+}

@@ -70,7 +70,7 @@ pub fn set_language<R: Runtime>(
 }
 
 /// The idle lock's allowed range, in minutes (it cannot be switched off).
-pub const IDLE_LOCK_RANGE: std::ops::RangeInclusive<u32> = 1..=60;
+pub const IDLE_LOCK_RANGE: std::ops::RangeInclusive<u32> = crate::preferences::IDLE_LOCK_RANGE;
 
 /// Sets the minutes without input before the workstation locks itself
 /// (an administrator's setting, 1 to 60).

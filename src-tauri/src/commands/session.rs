@@ -123,7 +123,19 @@ async fn changed<R: Runtime>(app: &AppHandle<R>, state: &AppState) -> Result<Ses
 #[tauri::command]
 #[specta::specta]
 pub async fn session_status(state: State<'_, AppState>) -> Result<SessionView, UiError> {
+    // A session idle past the idle lock shows as locked (it does not count
+    // as activity: the window asks this when it starts and when it checks).
+    crate::access::session_now(&state, false);
     view(&state).await
+}
+
+/// The window saw key or pointer input: the session stays active. Answers
+/// `session_locked` when the session was idle longer than the idle lock
+/// (the Rust side locks it whatever the window's own timer did).
+#[tauri::command]
+#[specta::specta]
+pub fn note_activity(state: State<'_, AppState>) -> Result<(), UiError> {
+    require(&state, "note_activity").map(|_| ())
 }
 
 /// Makes the first administrator at first start and signs them in.
@@ -180,6 +192,7 @@ pub async fn sign_out<R: Runtime>(
     state: State<'_, AppState>,
 ) -> Result<SessionView, UiError> {
     state.session.set(None);
+    state.devices.clear_capture_target();
     changed(&app, &state).await
 }
 
@@ -195,6 +208,7 @@ pub async fn lock_session<R: Runtime>(
         session.locked = true;
         state.session.set(Some(session));
     }
+    state.devices.clear_capture_target();
     changed(&app, &state).await
 }
 

@@ -24,6 +24,12 @@ export const commands = {
 	lockSession: () => typedError<SessionView_Serialize, UiError>(__TAURI_INVOKE("lock_session")),
 	/**  Unlocks with the signed-in user's own password. */
 	unlockSession: (password: string) => typedError<SessionView_Serialize, UiError>(__TAURI_INVOKE("unlock_session", { password })),
+	/**
+	 *  The window saw key or pointer input: the session stays active. Answers
+	 *  `session_locked` when the session was idle longer than the idle lock
+	 *  (the Rust side locks it whatever the window's own timer did).
+	 */
+	noteActivity: () => typedError<null, UiError>(__TAURI_INVOKE("note_activity")),
 	/**  Every account (administrators only). */
 	listAccounts: () => typedError<AccountView[], UiError>(__TAURI_INVOKE("list_accounts")),
 	/**  Creates an account (administrators only). */

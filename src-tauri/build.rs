@@ -66,6 +66,7 @@ const APP_COMMANDS: &[&str] = &[
     "device_folders",
     "catalog_status",
     "reload_catalog_now",
+    "load_calendar_file",
     "start_practice",
     "end_practice",
     "practice_scenarios",

@@ -105,6 +105,7 @@ pub const COMMANDS: &[(&str, Access)] = &[
     ("device_folders", Access::Roles(EVERYONE)),
     ("catalog_status", Access::Roles(&[Supervisor, Admin])),
     ("reload_catalog_now", Access::Roles(&[Admin])),
+    ("load_calendar_file", Access::Roles(&[Admin])),
     ("start_practice", Access::Roles(&[Trainer])),
     ("end_practice", Access::Roles(&[Trainer])),
     ("practice_scenarios", Access::Roles(EVERYONE)),

@@ -107,6 +107,7 @@ macro_rules! specta_builder_for {
                 practice::export_practice_results,
                 practice::save_scenario,
                 devices::reload_catalog_now::<$runtime>,
+                commands::calendar::load_calendar_file,
                 commands::preferences::get_preferences,
                 commands::preferences::set_language::<$runtime>,
                 commands::sync::sync_status,

@@ -11,7 +11,7 @@
 //! This is plumbing only; domain state (cases, the catalogue) belongs to the
 //! core crates and is reached through them.
 
-use std::sync::{Arc, Condvar, Mutex, OnceLock, RwLock};
+use std::sync::{Arc, Condvar, Mutex, RwLock};
 
 use serde::Serialize;
 
@@ -144,8 +144,9 @@ pub struct AppState {
     pub settings: Arc<crate::config::Settings>,
     /// The service-item catalogue (and its search index), when it loaded.
     catalogs: CatalogSlot,
-    /// The working-day calendar (promised dates, gap deadlines), when it loaded.
-    calendar: OnceLock<Arc<forms::calendar::WorkingCalendar>>,
+    /// The working-day calendar (promised dates, gap deadlines), when it
+    /// loaded; replaced as a whole when the administrator loads a year.
+    calendar: RwLock<Option<Arc<forms::calendar::WorkingCalendar>>>,
     mode: Mutex<Mode>,
     pub workstation: Workstation,
     pub preferences_file: PreferencesFile,
@@ -188,7 +189,20 @@ impl AppState {
     /// The working-day calendar, if it loaded.
     pub fn calendar(&self) -> Option<Arc<forms::calendar::WorkingCalendar>> {
         self.opened.wait();
-        self.calendar.get().cloned()
+        self.calendar
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
+    }
+
+    /// Puts a calendar in place of the one in use (a year's file loaded in
+    /// Settings); a proposal already made keeps the dates it had.
+    pub fn replace_calendar(&self, calendar: forms::calendar::WorkingCalendar) {
+        self.opened.wait();
+        *self
+            .calendar
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(Arc::new(calendar));
     }
 
     /// The practice scenarios, or why they did not load.
@@ -301,7 +315,7 @@ impl AppState {
             devices,
             paths,
             catalogs: CatalogSlot::default(),
-            calendar: OnceLock::new(),
+            calendar: RwLock::new(None),
             service: RwLock::new(Err(not_opened())),
             service_options: services.clone(),
             mode: Mutex::new(if practice.is_some() {
@@ -361,7 +375,10 @@ impl AppState {
         };
         match forms::calendar::WorkingCalendar::load_dir(&settings.folders.calendar) {
             Ok(calendar) => {
-                let _ = self.calendar.set(Arc::new(calendar));
+                *self
+                    .calendar
+                    .write()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(Arc::new(calendar));
             }
             Err(error) => tracing::warn!(
                 code = error.code(),

@@ -1643,6 +1643,8 @@ fn walk_arguments(command: &str) -> Value {
         "queue_watch" => json!({ "from": "2026-11-01", "to": "2026-11-30" }),
         "export_statistics" => json!({ "from": "2026-11-01", "to": "2026-11-30", "format": "csv" }),
         "close_follow_up" => json!({ "ratingId": 999, "note": "x" }),
+        // Not a calendar file: nothing is written into the shipped folder.
+        "load_calendar_file" => json!({ "fileName": "2099.toml", "text": "year = " }),
         "desk_action" => json!({ "caseId": "nope", "action": "approve_handoff", "reason": null }),
         "audit_entries" => {
             json!({ "query": { "from": null, "to": null, "actor": null, "action": null, "subject": null } })
@@ -2788,3 +2790,120 @@ fn a_key_store_chosen_by_the_administrator_is_warned_about_in_the_window() {
         .unwrap()
         .contains("密钥文件"));
 }
+
+/// From 1 October the administrator is told that next year's holiday notice
+/// is missing (`app_info`), and loads it in Settings: a file with problems is
+/// refused with its file and line and changes nothing; a good one is copied
+/// into the calendar folder in use and counts at once; only an
+/// administrator may.
+#[test]
+fn next_years_holiday_notice_is_asked_for_and_loaded_in_settings() {
+    let root = tempfile::tempdir().unwrap();
+    let folder = root.path().join("calendar");
+    std::fs::create_dir_all(&folder).unwrap();
+    let shipped = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../forms/calendar");
+    std::fs::copy(shipped.join("2026.toml"), folder.join("2026.toml")).unwrap();
+    std::fs::create_dir_all(root.path().join("config")).unwrap();
+    std::fs::write(
+        root.path().join("config/onewindow.toml"),
+        format!("[folders]\ncalendar = {:?}\n", folder.display().to_string()),
+    )
+    .unwrap();
+    let mock = start(root.path(), "main");
+    let today = chrono::Local::now().date_naive();
+    let only_2026 = forms::calendar::WorkingCalendar::load_dir(&folder).unwrap();
+    // On the day this was written, 4 December 2026, that is 2027.
+    assert_eq!(
+        only_2026.missing_notice(chrono::NaiveDate::from_ymd_opt(2026, 12, 4).unwrap()),
+        Some(2027)
+    );
+    let info = invoke(&mock, "app_info", json!({})).unwrap();
+    assert_eq!(
+        info["calendar_missing_year"],
+        json!(only_2026.missing_notice(today)),
+        "{info}"
+    );
+
+    let good = "year = 2027\nsource = \"国务院办公厅关于2027年部分节假日安排的通知\"\n\n[[holiday]]\nname_zh = \"元旦\"\nname_en = \"New Year's Day\"\nfrom = 2027-01-01\nto = 2027-01-03\nworking_weekends = []\n";
+    let refused = invoke(
+        &mock,
+        "load_calendar_file",
+        json!({ "fileName": "2027.toml", "text": good }),
+    )
+    .unwrap_err();
+    assert_eq!(refused["code"], "not_allowed", "a clerk may not: {refused}");
+
+    invoke(&mock, "sign_out", json!({})).unwrap();
+    sign_in_as(&mock, "admin");
+    let bad = good.replace("to = 2027-01-03", "to = 2026-12-31");
+    let error = invoke(
+        &mock,
+        "load_calendar_file",
+        json!({ "fileName": "/home/admin/下载/2027.toml", "text": bad }),
+    )
+    .unwrap_err();
+    assert_eq!(error["code"], "calendar_invalid", "{error}");
+    assert!(
+        error["message_en"]
+            .as_str()
+            .unwrap()
+            .contains("2027.toml:7:"),
+        "the file and line of the problem: {error}"
+    );
+    assert!(
+        error["message_zh"]
+            .as_str()
+            .unwrap()
+            .contains("2027.toml:7:"),
+        "{error}"
+    );
+    assert!(!folder.join("2027.toml").exists(), "nothing written");
+
+    let loaded = invoke(
+        &mock,
+        "load_calendar_file",
+        json!({ "fileName": "/home/admin/下载/2027.toml", "text": good }),
+    )
+    .unwrap();
+    assert_eq!(loaded["year"], 2027);
+    assert_eq!(loaded["years"], json!([2026, 2027]));
+    assert_eq!(
+        std::fs::read_to_string(folder.join("2027.toml")).unwrap(),
+        good
+    );
+    let with_2027 = forms::calendar::WorkingCalendar::load_dir(&folder).unwrap();
+    let info = invoke(&mock, "app_info", json!({})).unwrap();
+    assert_eq!(
+        info["calendar_missing_year"],
+        json!(with_2027.missing_notice(today)),
+        "the calendar in use is the reloaded one: {info}"
+    );
+    assert_ne!(
+        with_2027.missing_notice(chrono::NaiveDate::from_ymd_opt(2026, 12, 4).unwrap()),
+        Some(2027)
+    );
+
+    // The same year again is refused, and the file stays as it was.
+    let twice = invoke(
+        &mock,
+        "load_calendar_file",
+        json!({ "fileName": "2027-again.toml", "text": good.replace("元旦", "新年") }),
+    )
+    .unwrap_err();
+    assert_eq!(twice["code"], "calendar_invalid", "{twice}");
+    assert!(
+        twice["message_en"]
+            .as_str()
+            .unwrap()
+            .contains("defined twice"),
+        "{twice}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(folder.join("2027.toml")).unwrap(),
+        good
+    );
+}
+
+/// A back office that refuses the window's token (401) pauses sending to
+/// it: the supervisor sees why in the sync status, no case is sent back,
+/// and "resume" is the supervisor's (audited), not the clerk's.

@@ -15,6 +15,10 @@ pub struct AppInfo {
     pub config_dir: String,
     /// The loaded service-item catalogue's version; `None` while none is loaded.
     pub catalog_version: Option<String>,
+    /// The year whose holiday notice (calendar file) is missing today: this
+    /// year without one, or from 1 October next year. Dates counted into it
+    /// are provisional; an administrator loads the file in Settings.
+    pub calendar_missing_year: Option<i32>,
     pub mode: Mode,
     pub workstation: Workstation,
 }
@@ -33,6 +37,13 @@ pub async fn app_info(state: State<'_, AppState>) -> Result<AppInfo, UiError> {
             .catalog()
             .as_ref()
             .map(|catalog| catalog.version.clone()),
+        calendar_missing_year: {
+            let today = chrono::Local::now().date_naive();
+            match state.calendar() {
+                Some(calendar) => calendar.missing_notice(today),
+                None => Some(chrono::Datelike::year(&today)),
+            }
+        },
         mode: state.mode(),
         workstation: state.workstation.clone(),
     })

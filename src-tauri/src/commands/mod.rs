@@ -3,6 +3,7 @@
 //! belongs in a core crate with its tests.
 
 pub mod app;
+pub mod calendar;
 pub mod cases;
 pub mod catalog;
 pub mod desk;

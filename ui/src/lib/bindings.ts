@@ -220,6 +220,14 @@ export const commands = {
 	 *  change; this is the administrator's "reload" and the tests' way in).
 	 */
 	reloadCatalogNow: () => typedError<CatalogChanged_Serialize, UiError>(__TAURI_INVOKE("reload_catalog_now")),
+	/**
+	 *  Loads a year's calendar file: `file_name` is what the administrator
+	 *  chose (it names the file in the problems), `text` its content. The file
+	 *  is checked with every file already in the calendar folder, written there
+	 *  as `<year>.toml` (never over an existing file) and the calendar in use
+	 *  replaced by the folder loaded again. On any problem nothing changes.
+	 */
+	loadCalendarFile: (fileName: string, text: string) => typedError<CalendarLoaded_Serialize, UiError>(__TAURI_INVOKE("load_calendar_file", { fileName, text })),
 	getPreferences: () => typedError<Preferences_Serialize, UiError>(__TAURI_INVOKE("get_preferences")),
 	/**  Saves the interface language; the change survives a restart. */
 	setLanguage: (language: Language) => typedError<Preferences_Serialize, UiError>(__TAURI_INVOKE("set_language", { language })),
@@ -311,6 +319,12 @@ export type AppInfo_Deserialize = {
 	config_dir: string,
 	/**  The loaded service-item catalogue's version; `None` while none is loaded. */
 	catalog_version?: string | null,
+	/**
+	 *  The year whose holiday notice (calendar file) is missing today: this
+	 *  year without one, or from 1 October next year. Dates counted into it
+	 *  are provisional; an administrator loads the file in Settings.
+	 */
+	calendar_missing_year?: number | null,
 	mode: Mode,
 	workstation: Workstation,
 };
@@ -323,6 +337,12 @@ export type AppInfo_Serialize = {
 	config_dir: string,
 	/**  The loaded service-item catalogue's version; `None` while none is loaded. */
 	catalog_version: string | null,
+	/**
+	 *  The year whose holiday notice (calendar file) is missing today: this
+	 *  year without one, or from 1 October next year. Dates counted into it
+	 *  are provisional; an administrator loads the file in Settings.
+	 */
+	calendar_missing_year: number | null,
 	mode: Mode,
 	workstation: Workstation,
 };
@@ -516,6 +536,33 @@ export type AuditRow = {
 	action: string,
 	subject: string,
 	detail: string,
+};
+
+/**  The calendar after a year's file was loaded. */
+export type CalendarLoaded = CalendarLoaded_Serialize | CalendarLoaded_Deserialize;
+
+/**  The calendar after a year's file was loaded. */
+export type CalendarLoaded_Deserialize = {
+	/**  The year the file was for. */
+	year: number,
+	/**  The years with a holiday notice now. */
+	years: number[],
+	/**  Where the file was put. */
+	file: string,
+	/**  The year still missing today, if any (as `app_info` says). */
+	missing_year?: number | null,
+};
+
+/**  The calendar after a year's file was loaded. */
+export type CalendarLoaded_Serialize = {
+	/**  The year the file was for. */
+	year: number,
+	/**  The years with a holiday notice now. */
+	years: number[],
+	/**  Where the file was put. */
+	file: string,
+	/**  The year still missing today, if any (as `app_info` says). */
+	missing_year: number | null,
 };
 
 /**  Sent to the window when a file arrived in the capture inbox. */

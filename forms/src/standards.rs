@@ -54,6 +54,9 @@ pub struct Endpoints {
     /// `note`); it takes the case up again.
     #[serde(default)]
     pub supplement: Option<String>,
+    /// A person look-up: with `{id}` the ID number is in the path (GET);
+    /// without, it is sent as `{"idNumber": …}` in a POST body, so it never
+    /// appears in an address.
     #[serde(default)]
     pub person: Option<String>,
     #[serde(default)]

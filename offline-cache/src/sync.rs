@@ -322,11 +322,19 @@ impl SyncEngine {
         let mut asked = 0;
         for (system, target) in &self.targets {
             let endpoints = &target.standard.endpoints;
+            // An ID number goes in the request's body, never in its address
+            // (addresses end up in the logs of every proxy on the way), unless
+            // the standard can only take it in the path (`{id}`).
+            let mut body = None;
             let path = match lookup {
-                Lookup::Person { id_number } => endpoints
-                    .person
-                    .as_ref()
-                    .map(|path| path.replace("{id}", &urlencoding(id_number))),
+                Lookup::Person { id_number } => endpoints.person.as_ref().map(|path| {
+                    if path.contains("{id}") {
+                        path.replace("{id}", &urlencoding(id_number))
+                    } else {
+                        body = Some(json!({ "idNumber": id_number }));
+                        path.clone()
+                    }
+                }),
                 Lookup::Entity { credit_code } => endpoints
                     .entity
                     .as_ref()
@@ -342,12 +350,11 @@ impl SyncEngine {
             let Some(path) = path else { continue };
             asked += 1;
             let url = format!("{}{path}", target.base_url.trim_end_matches('/'));
-            let answer = self
-                .client
-                .get(&url)
-                .bearer_auth(&target.token)
-                .send()
-                .await;
+            let request = match &body {
+                Some(body) => self.client.post(&url).json(body),
+                None => self.client.get(&url),
+            };
+            let answer = request.bearer_auth(&target.token).send().await;
             match answer {
                 Ok(response) if response.status() == reqwest::StatusCode::NOT_FOUND => {}
                 Ok(response) if response.status().is_success() => {

@@ -589,6 +589,24 @@ async fn look_ups_find_people_entities_and_licences_and_say_when_nothing_answers
         })
         .await;
     assert_eq!(unknown, LookupOutcome::NotFound);
+    // No ID number travelled in an address (proxies and servers log them).
+    let addresses: Vec<String> = world
+        .client
+        .get(format!("{}/admin/addresses", world.simulator.url()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(!addresses.is_empty());
+    assert!(
+        addresses
+            .iter()
+            .all(|address| !address.contains("34052419800101001X")
+                && !address.contains("11010519491231002Y")),
+        "{addresses:?}"
+    );
 
     // The back office gone: the window is told, and goes on.
     world.simulator.stop().await;

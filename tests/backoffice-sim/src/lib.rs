@@ -183,6 +183,9 @@ struct Shared {
     random: Mutex<rand::rngs::StdRng>,
     seed: u64,
     requests: Mutex<HashMap<String, u64>>,
+    /// The address (path and query) of every request but the admin ones,
+    /// so tests can see that no personal number travels in one.
+    addresses: Mutex<Vec<String>>,
 }
 
 /// A running simulator.
@@ -332,6 +335,7 @@ impl Simulator {
             random: Mutex::new(rand::rngs::StdRng::seed_from_u64(config.seed)),
             seed: config.seed,
             requests: Mutex::new(HashMap::new()),
+            addresses: Mutex::new(Vec::new()),
         });
         let router = Router::new()
             .route(
@@ -356,6 +360,12 @@ impl Simulator {
                 "/market/api/v1/applications/supplements",
                 post(|state, headers, body| {
                     supplement(state, headers, body, System::MarketRegistration)
+                }),
+            )
+            .route(
+                "/market/api/v1/persons/search",
+                post(|state, headers, body| {
+                    person_by_body(state, headers, body, System::MarketRegistration)
                 }),
             )
             .route(
@@ -386,6 +396,12 @@ impl Simulator {
                 "/si/api/submissions/supplements",
                 post(|state, headers, body| {
                     supplement(state, headers, body, System::SocialInsurance)
+                }),
+            )
+            .route(
+                "/si/api/persons/search",
+                post(|state, headers, body| {
+                    person_by_body(state, headers, body, System::SocialInsurance)
                 }),
             )
             .route(
@@ -466,6 +482,7 @@ impl Simulator {
             .route("/admin/receipts/{receipt}/state", post(set_state))
             .route("/admin/submissions", get(list_submissions))
             .route("/admin/requests", get(request_counts))
+            .route("/admin/addresses", get(request_addresses))
             .layer(axum::middleware::from_fn_with_state(
                 shared.clone(),
                 count_every_request,
@@ -1053,6 +1070,33 @@ async fn person(
     .await
 }
 
+/// A person look-up with the ID number in the body (`{"idNumber": …}`).
+async fn person_by_body(
+    State(shared): State<SharedState>,
+    headers: HeaderMap,
+    body: Bytes,
+    system: System,
+) -> Response {
+    let id = serde_json::from_slice::<Value>(&body)
+        .ok()
+        .and_then(|request| request["idNumber"].as_str().map(str::to_owned));
+    let Some(id) = id else {
+        return problem(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "idNumber",
+            "the ID number is required",
+        );
+    };
+    lookup(
+        &shared,
+        &headers,
+        system,
+        "SELECT record FROM persons WHERE id_number = ?1",
+        &id,
+    )
+    .await
+}
+
 async fn entity(
     State(shared): State<SharedState>,
     headers: HeaderMap,
@@ -1311,6 +1355,11 @@ async fn count_every_request(
     next: axum::middleware::Next,
 ) -> Response {
     if !request.uri().path().starts_with("/admin") {
+        shared
+            .addresses
+            .lock()
+            .expect("lock")
+            .push(request.uri().to_string());
         *shared
             .requests
             .lock()
@@ -1319,6 +1368,10 @@ async fn count_every_request(
             .or_insert(0) += 1;
     }
     next.run(request).await
+}
+
+async fn request_addresses(State(shared): State<SharedState>) -> Response {
+    Json(shared.addresses.lock().expect("lock").clone()).into_response()
 }
 
 async fn request_counts(State(shared): State<SharedState>) -> Response {

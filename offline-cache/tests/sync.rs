@@ -170,6 +170,7 @@ async fn every_case_reaches_its_system_exactly_once_through_faults() {
         stall_ms: 1_500,
         deduplicate_case_numbers: false,
         answer_status: 0,
+        redirect_to: String::new(),
     };
     let world = world_with(Some(faults.clone()), Duration::from_secs(1)).await;
     // The market registration system is down (every request 500) for the
@@ -1226,4 +1227,44 @@ async fn materials_asked_for_reach_the_back_office_and_the_case_goes_on() {
         !matches!(state, CaseState::SupplementRequested | CaseState::InReview),
         "{state:?}"
     );
+}
+
+/// A back office (or a proxy before it) that redirects to plain http: the
+/// redirect is not followed (the case would travel in clear), nothing is
+/// quarantined, and the system is paused with the reason.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_redirect_to_plain_http_is_refused_and_pauses_the_system() {
+    let world = world(None).await;
+    world
+        .set_faults(
+            "market-registration",
+            Faults {
+                // Never contacted: the redirect is refused before any
+                // connection is made.
+                redirect_to: "http://backoffice.example/market/api/v1/applications".into(),
+                ..Faults::default()
+            },
+        )
+        .await;
+    let samples = samples();
+    let (system, item, values) = &samples[0];
+    world
+        .store
+        .record_intake(intake_for(1, system, item, values))
+        .await
+        .unwrap();
+    let report = world.engine.drain().await.unwrap();
+    assert_eq!(report.paused, 1, "{report:?}");
+    assert_eq!(report.quarantined, 0, "{report:?}");
+    let market = world
+        .engine
+        .status()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|one| one.system == "market-registration")
+        .unwrap();
+    let paused = market.paused.expect("paused");
+    assert!(paused.reason_en.contains("plain http"), "{paused:?}");
+    assert!(world.submissions().await.is_empty());
 }

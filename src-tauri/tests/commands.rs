@@ -31,6 +31,8 @@ fn services() -> onewindow_lib::backoffice::ServiceOptions {
         // No background passes: a pass still running when the test process
         // exits would race OpenSSL's clean-up. Tests call `sync_now`.
         background: false,
+        // Replaced by the configuration's at start (the app's own rule).
+        store: offline_cache::StoreOptions::default(),
     }
 }
 
@@ -308,7 +310,19 @@ fn the_built_in_demo_back_office_syncs_cases_and_quarantines_a_refusal() {
     );
     assert_eq!(again["quarantined_cases"][0]["attempts"], 1, "{again}");
     let wrong = invoke(&mock, "retry_quarantined", json!({ "rowId": 999_999 })).unwrap_err();
-    assert_eq!(wrong["code"], "bad_input", "{wrong}");
+    assert_eq!(wrong["code"], "not_quarantined", "{wrong}");
+    // The retry is audited under the supervisor who did it (it was a
+    // made-up `window-NN` clerk).
+    let entries = invoke(
+        &mock,
+        "audit_entries",
+        json!({ "query": { "from": null, "to": null, "actor": null, "action": "sync.retried", "subject": null } }),
+    )
+    .unwrap();
+    let entries = entries.as_array().unwrap();
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    assert!(entries[0].to_string().contains("supervisor"), "{entries:?}");
+    assert!(!entries[0].to_string().contains("window-"), "{entries:?}");
 }
 
 #[test]
@@ -329,6 +343,52 @@ fn the_configuration_file_names_the_hall_window_printer_and_lock() {
     assert_eq!(preferences["paper"], "roll80");
     let session = invoke(&mock, "session_status", json!({})).unwrap();
     assert_eq!(session["idle_lock_minutes"], 12);
+}
+
+/// The hall's configuration reaches what the window issues: the case
+/// number carries the hall and the window, the document number the hall's
+/// agency short name and the window, without padding zeros (GB/T 9704).
+#[test]
+fn a_configured_hall_numbers_its_cases_and_documents() {
+    let root = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(root.path().join("config")).unwrap();
+    std::fs::write(
+        root.path().join("config/onewindow.toml"),
+        "[workstation]\nhall_code = \"310104\"\nhall_name_zh = \"徐汇区行政服务中心\"\nhall_name_en = \"Xuhui District Administrative Service Centre\"\nwindow_number = \"07\"\nagency_short_name = \"徐汇政务\"\n\n[progress]\nurl = \"https://zwfw.xuhui.example/progress?case={case_number}\"\nphone = \"021-12345\"\n",
+    )
+    .unwrap();
+    let mock = start(root.path(), "main");
+    let item = "market.company-establishment";
+    let session = invoke(
+        &mock,
+        "start_intake",
+        json!({ "subject": { "kind": "item", "id": item }, "ticket": null }),
+    )
+    .unwrap();
+    let draft = filled_draft(&session, item, &[]);
+    invoke(&mock, "save_intake", json!({ "draft": draft })).unwrap();
+    let outcome = invoke(
+        &mock,
+        "commit_intake",
+        json!({ "draft": draft, "confirmed": "accept" }),
+    )
+    .expect("commit_intake");
+    let case_number = outcome["case_number"].as_str().unwrap();
+    let today = chrono::Local::now().format("%Y%m%d").to_string();
+    assert_eq!(case_number, format!("31010407{today}0001"), "{outcome}");
+    let year = chrono::Local::now().format("%Y").to_string();
+    let document_number = outcome["document"]["number"].as_str().unwrap();
+    assert_eq!(
+        document_number,
+        format!("徐汇政务07受〔{year}〕1号"),
+        "{outcome}"
+    );
+    let text = pdf_text(outcome["document"]["pdf_base64"].as_str().unwrap());
+    assert!(
+        !text.contains("SAMPLE") && !text.contains("示例政务"),
+        "{text}"
+    );
+    assert!(text.contains("021-12345"), "{text}");
 }
 
 #[test]
@@ -1620,6 +1680,7 @@ fn walk_arguments(command: &str) -> Value {
         "set_capture_target" => json!({ "draftId": null, "itemId": null, "materialId": null }),
         "captures" => json!({ "draftId": null }),
         "start_practice" => json!({ "traineeLogin": "nobody" }),
+        "end_practice_as_admin" => json!({ "login": "nobody", "password": "x" }),
         "start_scenario" => json!({ "scenarioId": "nope" }),
         "finish_scenario" => json!({ "keystrokes": 0 }),
         "save_scenario" => {
@@ -1630,6 +1691,15 @@ fn walk_arguments(command: &str) -> Value {
         }
         "set_language" => json!({ "language": "zh-CN" }),
         "retry_quarantined" => json!({ "rowId": 1 }),
+        "retry_all_quarantined" | "resume_system" => json!({ "system": "market-registration" }),
+        "record_supplement" => {
+            json!({ "caseId": "00000000-0000-4000-8000-000000000000", "note": "原件" })
+        }
+        "correct_quarantined" => json!({
+            "rowId": 1,
+            "corrections": [{ "item_id": "market.company-establishment", "field_id": "entity_name", "value": "x" }],
+            "note": "核对"
+        }),
         "set_printing" => json!({ "printer": null, "paper": "a4" }),
         "preview_test_page" => json!({ "paper": "a4" }),
         "issue_document" => json!({ "caseId": "nope", "kind": "acceptance_receipt" }),
@@ -2907,3 +2977,154 @@ fn next_years_holiday_notice_is_asked_for_and_loaded_in_settings() {
 /// A back office that refuses the window's token (401) pauses sending to
 /// it: the supervisor sees why in the sync status, no case is sent back,
 /// and "resume" is the supervisor's (audited), not the clerk's.
+#[test]
+fn a_back_office_refusing_the_token_pauses_its_sending_and_shows_why() {
+    let root = tempfile::tempdir().unwrap();
+    let simulator = tauri::async_runtime::block_on(backoffice_sim::Simulator::start(
+        backoffice_sim::Config::demo(&root.path().join("backoffice.sqlite")),
+    ))
+    .unwrap();
+    let keys: std::sync::Arc<keyring_core::CredentialStore> =
+        keyring_core::mock::Store::new().unwrap();
+    for system in backoffice_sim::System::all() {
+        // The market registration's token has expired.
+        let token = if system.id() == "market-registration" {
+            "expired-token".to_owned()
+        } else {
+            format!("demo-token-{}", system.id())
+        };
+        offline_cache::key::save_backoffice_token(&keys, system.id(), &token).unwrap();
+    }
+    let options = onewindow_lib::backoffice::ServiceOptions {
+        key: offline_cache::KeySource::Store {
+            store: keys.clone(),
+            account: "cases".into(),
+        },
+        token_store: Some(keys),
+        backoffice: onewindow_lib::backoffice::BackOfficeSetting::Url(simulator.url()),
+        ..services()
+    };
+    let mock = start_with(&root.path().join("data"), "main", &options);
+    sign_in_as(&mock, "clerk");
+    let store = store(&mock);
+    let (item, values) = backoffice_sim::sample_intakes().remove(0);
+    tauri::async_runtime::block_on(store.record_intake(intake(
+        1,
+        "market-registration",
+        item,
+        values,
+    )))
+    .unwrap();
+    let status = invoke(&mock, "sync_now", json!({})).unwrap();
+    assert_eq!(status["quarantined"], 0, "{status}");
+    assert_eq!(status["pending"], 1, "{status}");
+    let market = status["systems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|system| system["system"] == "market-registration")
+        .unwrap()
+        .clone();
+    let reason = market["paused"]["reason_zh"].as_str().unwrap();
+    assert!(
+        reason.contains("401") && reason.contains("令牌"),
+        "{market}"
+    );
+    assert!(market["paused"]["reason_en"]
+        .as_str()
+        .unwrap()
+        .contains("administrator"));
+    let refused = invoke(
+        &mock,
+        "resume_system",
+        json!({ "system": "market-registration" }),
+    )
+    .unwrap_err();
+    assert_eq!(refused["code"], "not_allowed", "{refused}");
+    sign_in_as(&mock, "supervisor");
+    invoke(
+        &mock,
+        "resume_system",
+        json!({ "system": "market-registration" }),
+    )
+    .expect("a supervisor resumes");
+    let entries = invoke(
+        &mock,
+        "audit_entries",
+        json!({ "query": { "from": null, "to": null, "actor": null, "action": "sync.resumed", "subject": null } }),
+    )
+    .expect("the supervisor reads the audit");
+    let entries = entries.as_array().expect("a list");
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    assert!(entries[0].to_string().contains("supervisor"), "{entries:?}");
+    tauri::async_runtime::block_on(simulator.stop());
+}
+
+/// A case whose back office asked for more materials: the clerk records
+/// what was handed in (a note is required), the case goes back to review
+/// and the supplement waits in the outbox for the back office.
+#[test]
+fn the_clerk_records_the_materials_a_back_office_asked_for() {
+    let root = tempfile::tempdir().unwrap();
+    let services = onewindow_lib::backoffice::ServiceOptions {
+        backoffice: onewindow_lib::backoffice::BackOfficeSetting::None,
+        ..services()
+    };
+    let mock = start_with(root.path(), "main", &services);
+    sign_in_as(&mock, "clerk");
+    let store = store(&mock);
+    let (item, values) = backoffice_sim::sample_intakes().remove(0);
+    let case = tauri::async_runtime::block_on(store.record_intake(intake(
+        1,
+        "market-registration",
+        item,
+        values,
+    )))
+    .unwrap();
+    let system = offline_cache::cases::Actor {
+        user_id: "sync".into(),
+        role: offline_cache::lifecycle::Role::System,
+    };
+    for event in [
+        offline_cache::lifecycle::Event::BackOfficeReview,
+        offline_cache::lifecycle::Event::RequestSupplement,
+    ] {
+        tauri::async_runtime::block_on(store.transition(
+            &case.id,
+            event,
+            system.clone(),
+            chrono::Local::now().fixed_offset(),
+            None,
+        ))
+        .unwrap();
+    }
+    let empty = invoke(
+        &mock,
+        "record_supplement",
+        json!({ "caseId": case.id, "note": " " }),
+    )
+    .unwrap_err();
+    assert_eq!(empty["code"], "note_required", "{empty}");
+    let row = invoke(
+        &mock,
+        "record_supplement",
+        json!({ "caseId": case.id, "note": "股东会决议原件" }),
+    )
+    .expect("the supplement is recorded");
+    assert_eq!(row["state"], "in_review", "{row}");
+    let outbox = tauri::async_runtime::block_on(store.outbox()).unwrap();
+    assert!(
+        outbox
+            .iter()
+            .any(|entry| entry.action == "supplement" && entry.case_id == case.id),
+        "{outbox:?}"
+    );
+    // Not twice: the case is no longer waiting for materials.
+    let again = invoke(
+        &mock,
+        "record_supplement",
+        json!({ "caseId": case.id, "note": "again" }),
+    )
+    .unwrap_err();
+    assert_eq!(again["code"], "illegal_transition", "{again}");
+}

@@ -63,6 +63,9 @@ pub struct Faults {
     /// Answer every request with this HTTP status (0: none), as a system
     /// does whose token expired (401), that moved (404) or refuses (403).
     pub answer_status: u16,
+    /// Answer every request with a 307 to this address (empty: none), as a
+    /// misconfigured proxy that sends the window to plain http does.
+    pub redirect_to: String,
 }
 
 /// One emulated system.
@@ -565,6 +568,7 @@ enum Fault {
     Reset,
     LoseAnswer,
     Status(u16),
+    Redirect(String),
 }
 
 async fn roll(shared: &Shared, system: System, submission: bool) -> Fault {
@@ -590,6 +594,9 @@ async fn roll(shared: &Shared, system: System, submission: bool) -> Fault {
     }
     if faults.answer_status != 0 {
         return Fault::Status(faults.answer_status);
+    }
+    if !faults.redirect_to.is_empty() {
+        return Fault::Redirect(faults.redirect_to.clone());
     }
     let dice: f64 = shared.random.lock().expect("lock").random();
     let mut edge = faults.reset;
@@ -636,6 +643,14 @@ fn fault_answer(fault: &Fault) -> Option<Response> {
             "",
             "simulated answer",
         )),
+        Fault::Redirect(to) => Some(
+            (
+                StatusCode::TEMPORARY_REDIRECT,
+                [("location", to.clone())],
+                "moved",
+            )
+                .into_response(),
+        ),
         Fault::None | Fault::LoseAnswer => None,
     }
 }

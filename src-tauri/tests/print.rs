@@ -89,7 +89,7 @@ fn every_document_carries_what_the_applicant_must_be_told() {
                 kind.title_zh().to_owned(),
                 "示例区政务服务中心".into(),
                 input.document_number.clone(),
-                "SAMPLE202611270042".into(),
+                "SAMPLE01202611270042".into(),
                 "张示例".into(),
                 "420102********0116".into(),
                 if kind == DocumentKind::NotAcceptedNotice {

@@ -95,13 +95,13 @@ pub fn input(
         hall_name_zh: "示例区政务服务中心".into(),
         window: "01".into(),
         clerk_name: "陈示例".into(),
-        document_number: format!("示例政务{}〔2026〕0007号", kind.number_word()),
-        case_number: "SAMPLE202611270042".into(),
+        document_number: format!("示例政务01{}〔2026〕7号", kind.number_word()),
+        case_number: "SAMPLE01202611270042".into(),
         applicant_name: "张示例".into(),
         applicant_identifier: APPLICANT_ID.into(),
         accepted_at: accepted_at(),
         proposal: proposal(&catalog, &calendar, decision)?,
-        progress_url: Some("https://zwfw.example.gov.cn/progress?case=SAMPLE202611270042".into()),
+        progress_url: Some("https://zwfw.example.gov.cn/progress?case=SAMPLE01202611270042".into()),
         progress_phone: "12345".into(),
         delivery: if kind == DocumentKind::IssuanceReceipt {
             Delivery::Mail {

@@ -69,6 +69,7 @@ const APP_COMMANDS: &[&str] = &[
     "load_calendar_file",
     "start_practice",
     "end_practice",
+    "end_practice_as_admin",
     "practice_scenarios",
     "start_scenario",
     "open_attempt",

@@ -12,6 +12,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::cases::Actor;
 use crate::error::CacheError;
 use crate::store::{CaseStore, StoreMode};
 
@@ -323,5 +324,60 @@ impl<M: StoreMode> CaseStore<M> {
 
     pub async fn practice_attempts(&self) -> Result<Vec<(AttemptRecord, String)>, CacheError> {
         self.read(attempts).await
+    }
+}
+
+/// Records in the store's audit chain (the real store's) that an
+/// administrator ended practice session `session_id`, which could not be
+/// ended otherwise, and why. Names account ids only.
+pub fn record_ended_by_admin(
+    connection: &mut Connection,
+    admin: &Actor,
+    session_id: &str,
+    trainer_id: &str,
+    trainee_id: &str,
+    reason: &str,
+    at: DateTime<FixedOffset>,
+) -> Result<(), CacheError> {
+    let transaction = connection.transaction()?;
+    crate::audit::append(
+        &transaction,
+        &at.to_rfc3339(),
+        &admin.user_id,
+        "practice.ended_by_admin",
+        session_id,
+        &serde_json::json!({
+            "trainer_id": trainer_id,
+            "trainee_id": trainee_id,
+            "reason": reason,
+        }),
+    )?;
+    transaction.commit()?;
+    Ok(())
+}
+
+impl<M: StoreMode> CaseStore<M> {
+    /// [`record_ended_by_admin`] on the writer thread.
+    pub async fn record_practice_ended_by_admin(
+        &self,
+        admin: Actor,
+        session_id: String,
+        trainer_id: String,
+        trainee_id: String,
+        reason: String,
+        at: DateTime<FixedOffset>,
+    ) -> Result<(), CacheError> {
+        self.write(move |connection| {
+            record_ended_by_admin(
+                connection,
+                &admin,
+                &session_id,
+                &trainer_id,
+                &trainee_id,
+                &reason,
+                at,
+            )
+        })
+        .await
     }
 }

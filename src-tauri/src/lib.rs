@@ -99,6 +99,7 @@ macro_rules! specta_builder_for {
                 devices::catalog_status,
                 practice::start_practice::<$runtime>,
                 practice::end_practice::<$runtime>,
+                practice::end_practice_as_admin::<$runtime>,
                 practice::practice_scenarios,
                 practice::start_scenario,
                 practice::open_attempt,

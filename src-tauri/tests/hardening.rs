@@ -372,3 +372,79 @@ fn an_idle_lock_of_zero_in_the_preferences_file_is_refused_on_load() {
         .advance_clock(minutes(5) + std::time::Duration::from_secs(1));
     assert_eq!(search(&mock).unwrap_err()["code"], "session_locked");
 }
+
+#[test]
+fn an_administrator_ends_a_practice_session_whose_store_does_not_open_and_it_is_audited() {
+    let root = tempfile::tempdir().unwrap();
+    let options = services();
+    let mock = start_with(root.path(), &options);
+    sign_in_as(&mock, "trainer");
+    invoke(&mock, "start_practice", json!({ "traineeLogin": "clerk" })).unwrap();
+    let marker = root.path().join("practice/session.json");
+    let marked: Value = serde_json::from_str(&std::fs::read_to_string(&marker).unwrap()).unwrap();
+    drop(mock);
+
+    // The practice store is damaged: at the next start nobody can sign in,
+    // so no trainer can end practice.
+    let practice_cases = root.path().join("practice/cases");
+    for entry in std::fs::read_dir(&practice_cases).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if name == "cases.db" {
+            std::fs::write(&path, vec![0x5a; 64 * 1024]).unwrap();
+        } else if name.starts_with("cases.db-") {
+            std::fs::remove_file(&path).unwrap();
+        }
+    }
+    let mock = start_with(root.path(), &options);
+    assert_eq!(invoke(&mock, "app_info", json!({})).unwrap()["mode"], "practice");
+    assert!(invoke(
+        &mock,
+        "sign_in",
+        json!({ "login": "trainer", "password": PASSWORD })
+    )
+    .is_err());
+    assert_eq!(
+        invoke(&mock, "end_practice", json!({})).unwrap_err()["code"],
+        "not_signed_in"
+    );
+
+    // Only an administrator's own password ends it.
+    let end = |mock: &Mock, login: &str, password: &str| {
+        invoke(
+            mock,
+            "end_practice_as_admin",
+            json!({ "login": login, "password": password }),
+        )
+    };
+    assert_eq!(end(&mock, "trainer", PASSWORD).unwrap_err()["code"], "not_allowed");
+    assert_eq!(end(&mock, "admin", "wrong-pass").unwrap_err()["code"], "sign_in_failed");
+    assert_eq!(invoke(&mock, "app_info", json!({})).unwrap()["mode"], "practice");
+    assert!(marker.exists(), "a refused attempt changes nothing");
+
+    let back = end(&mock, "admin", PASSWORD).expect("the administrator ends practice");
+    assert_eq!(back["mode"], "production");
+    assert_eq!(back["user"], Value::Null, "signed out, back in real work");
+    assert!(!marker.exists());
+    let entries = audit(&mock, "practice.ended_by_admin");
+    assert_eq!(entries.len(), 1, "audited in the real store: {entries:?}");
+    let (actor, subject, detail) = &entries[0];
+    let detail: Value = serde_json::from_str(detail).unwrap();
+    assert_eq!(subject, marked["session_id"].as_str().unwrap());
+    assert_eq!(detail["trainer_id"], marked["trainer_id"]);
+    assert_eq!(detail["trainee_id"], marked["trainee_id"]);
+    assert_eq!(detail["reason"], "the practice store did not open");
+    sign_in_as(&mock, "admin");
+    assert_eq!(&state(&mock).session.get().unwrap().user.id, actor);
+
+    // Real work again, and it stays so after a restart.
+    sign_in_as(&mock, "clerk");
+    invoke(&mock, "cases_today", json!({})).expect("the real store is open");
+    drop(mock);
+    let mock = start_with(root.path(), &options);
+    assert_eq!(invoke(&mock, "app_info", json!({})).unwrap()["mode"], "production");
+    assert_eq!(
+        end(&mock, "admin", PASSWORD).map_err(|error| error["code"].clone()),
+        Err(json!("not_practising"))
+    );
+}

@@ -192,6 +192,18 @@ export const commands = {
 	 *  practice store closes and the real one opens again.
 	 */
 	endPractice: () => typedError<SessionView_Serialize, UiError>(__TAURI_INVOKE("end_practice")),
+	/**
+	 *  An administrator ends a practice session that cannot be ended the
+	 *  usual way (the practice store does not open, so nobody can sign in; or
+	 *  its trainer is gone). No session is needed: the administrator's login
+	 *  and password are checked against the real store's accounts, which is
+	 *  opened for it. The ending is audited in the real store
+	 *  (`practice.ended_by_admin`: who, which session, its trainer and trainee,
+	 *  why) and logged; the window is back in real work, signed out. A real
+	 *  store that does not open cannot check the administrator, so practice
+	 *  stays and the error says why.
+	 */
+	endPracticeAsAdmin: (login: string, password: string) => typedError<SessionView_Serialize, UiError>(__TAURI_INVOKE("end_practice_as_admin", { login, password })),
 	/**  The practice scenarios. */
 	practiceScenarios: () => typedError<ScenarioView[], UiError>(__TAURI_INVOKE("practice_scenarios")),
 	/**  The trainee starts a scenario (the clock starts). */

@@ -466,6 +466,13 @@ export const en: MessageShape = {
     attempts: "Attempts",
     average: "Average",
     trend: "Scores, oldest first",
+    adminEnd: {
+      title: "End practice as administrator",
+      hint: "When practice cannot be ended the usual way (the practice store does not open, or the trainer is not here), an administrator ends it with their own login and password and the window returns to real work. This is recorded in the real store's audit log.",
+      login: "Administrator login",
+      password: "Password",
+      submit: "End practice",
+    },
     editor: {
       title: "Write a scenario",
       open: "New scenario…",

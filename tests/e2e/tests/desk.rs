@@ -131,3 +131,75 @@ async fn the_queue_watch_charts_waiting_and_serving_times() {
     app.screenshot("queue-watch-zh").await;
     app.close().await;
 }
+
+/// A back office asked for more materials: the clerk finds the case, its
+/// detail offers to record what was handed in, and once recorded the case
+/// is back in review (the supplement queued for the back office).
+#[tokio::test(flavor = "multi_thread")]
+async fn the_clerk_records_the_materials_a_back_office_asked_for() {
+    let home = Home::with_key_file();
+    let app = App::start(&home, "supplement").await; // makes the accounts
+    app.close().await;
+    let key = offline_cache::KeySource::File(home.key_file())
+        .obtain(&home.data_dir().join("cases").join("cases.db"))
+        .expect("the key file the app made");
+    let case_number = {
+        let store = offline_cache::CaseStore::<offline_cache::Production>::open(
+            &home.data_dir().join("cases"),
+            &key,
+            offline_cache::StoreOptions::default(),
+        )
+        .expect("the store opens with its key");
+        let case = store
+            .write_blocking(|connection| {
+                let intake = offline_cache::sample::intake(
+                    "6c1f8a3e-2f4b-4c55-9d1e-7a0b8c9d0e1f",
+                    7,
+                    chrono::Local::now().fixed_offset(),
+                    1,
+                    0,
+                );
+                let case = offline_cache::cases::record_intake(
+                    connection,
+                    &offline_cache::StoreOptions::default(),
+                    &intake,
+                )?;
+                let system = offline_cache::cases::Actor {
+                    user_id: "sync".into(),
+                    role: offline_cache::lifecycle::Role::System,
+                };
+                for event in [
+                    offline_cache::lifecycle::Event::BackOfficeReview,
+                    offline_cache::lifecycle::Event::RequestSupplement,
+                ] {
+                    offline_cache::cases::transition(
+                        connection,
+                        &case.id,
+                        event,
+                        &system,
+                        chrono::Local::now().fixed_offset(),
+                        None,
+                    )?;
+                }
+                Ok(case)
+            })
+            .expect("the case is seeded");
+        case.case_number
+    };
+
+    let app = App::start_signed_out(&home, "supplement-window").await;
+    app.sign_in_as("clerk").await;
+    app.press_alt_digit('3').await;
+    let search = app.wait_for("[data-testid=case-search]").await;
+    search.send_keys(&case_number).await.unwrap();
+    app.click("[data-testid=case-row] button").await;
+    app.wait_for("[data-testid=supplement-form]").await;
+    let note = app.wait_for("[data-testid=supplement-form] input").await;
+    note.send_keys("股东会决议原件").await.unwrap();
+    app.screenshot("cases-supplement-zh").await;
+    app.click("[data-testid=supplement-send]").await;
+    app.wait_until_gone("[data-testid=supplement-form]").await;
+    let detail = app.text("[data-testid=case-detail] p").await;
+    assert!(detail.contains("in_review"), "{detail}");
+    app.close().await;
+}

@@ -167,7 +167,10 @@ impl AttachmentVault {
 /// The file under `id` is not that attachment.
 fn mismatch(id: &str) -> CacheError {
     let short = &id[..12.min(id.len())];
-    tracing::error!(attachment = short, "an attachment file does not match its id; not opened");
+    tracing::error!(
+        attachment = short,
+        "an attachment file does not match its id; not opened"
+    );
     CacheError::Refused {
         code: "attachment_mismatch",
         message_zh: format!(
@@ -251,13 +254,24 @@ mod tests {
         std::fs::copy(vault.path_of(&a).unwrap(), vault.path_of(&b).unwrap()).unwrap();
         let error = vault.get(&b).unwrap_err();
         assert_eq!(error.code(), "attachment_mismatch", "{error}");
-        assert!(error.message_zh().contains("不符"), "{}", error.message_zh());
-        assert_eq!(vault.get(&a).unwrap(), b"case A: ID card 420102199003071234");
+        assert!(
+            error.message_zh().contains("不符"),
+            "{}",
+            error.message_zh()
+        );
+        assert_eq!(
+            vault.get(&a).unwrap(),
+            b"case A: ID card 420102199003071234"
+        );
 
         // Old files have no associated data: the content hash catches the swap.
         let old_a = write_old_format(dir.path(), &key, b"old scan of case A");
         let old_b = write_old_format(dir.path(), &key, b"old scan of case B");
-        std::fs::copy(vault.path_of(&old_a).unwrap(), vault.path_of(&old_b).unwrap()).unwrap();
+        std::fs::copy(
+            vault.path_of(&old_a).unwrap(),
+            vault.path_of(&old_b).unwrap(),
+        )
+        .unwrap();
         assert_eq!(vault.get(&old_b).unwrap_err().code(), "attachment_mismatch");
         assert_eq!(vault.get(&old_a).unwrap(), b"old scan of case A");
     }

@@ -195,7 +195,12 @@ mod tests {
         // file already there stays whole.
         drop(stage(&path, b"second").unwrap());
         assert_eq!(std::fs::read(&path).unwrap(), b"%PDF-1.7 first");
-        assert_eq!(std::fs::read_dir(dir.path().join("exports")).unwrap().count(), 1);
+        assert_eq!(
+            std::fs::read_dir(dir.path().join("exports"))
+                .unwrap()
+                .count(),
+            1
+        );
         write_private(&path, b"third").unwrap();
         assert_eq!(std::fs::read(&path).unwrap(), b"third");
         assert_eq!(mode(&path), 0o600);

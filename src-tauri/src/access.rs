@@ -108,12 +108,12 @@ pub const COMMANDS: &[(&str, Access)] = &[
     ("load_calendar_file", Access::Roles(&[Admin])),
     ("start_practice", Access::Roles(&[Trainer])),
     ("end_practice", Access::Roles(&[Trainer])),
-    ("practice_scenarios", Access::Roles(EVERYONE)),
     // Practice no trainer can end (its store does not open, the trainer is
     // gone): an administrator's password, checked against the real store's
     // accounts, is the proof, as nobody may be able to sign in.
     ("end_practice_as_admin", Access::Anyone),
     ("start_scenario", Access::Roles(&[Clerk])),
+    ("practice_scenarios", Access::Roles(EVERYONE)),
     ("open_attempt", Access::Roles(WINDOW)),
     ("finish_scenario", Access::Roles(&[Clerk])),
     ("practice_results", Access::Roles(&[Trainer])),
@@ -177,6 +177,14 @@ impl SessionSlot {
         self.slot
             .lock()
             .map(|slot| slot.as_ref().map(|(session, _)| session.clone()))
+    fn now(&self) -> Instant {
+        Instant::now()
+            + *self
+                .skew
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
             .unwrap_or(None)
     }
 
@@ -184,22 +192,9 @@ impl SessionSlot {
         let now = self.now();
         if let Ok(mut slot) = self.slot.lock() {
             *slot = session.map(|session| (session, now));
+    /// Puts a session in place (or none); its activity starts now.
         }
     }
-    fn now(&self) -> Instant {
-        Instant::now() + *self.skew.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-
-}
-
-pub fn not_signed_in() -> UiError {
-    UiError {
-    /// Puts a session in place (or none); its activity starts now.
-        code: "not_signed_in".into(),
-        message_zh: "请先登录。".into(),
-        message_en: "Sign in first.".into(),
-    }
-}
 
     /// The session, as of now: an unlocked session idle for longer than
     /// `idle_lock` is locked first (and `Expired` says so); otherwise, when
@@ -228,7 +223,10 @@ pub fn not_signed_in() -> UiError {
     /// Moves this slot's clock forward, as if `by` had passed: the tests'
     /// way to an idle session without waiting minutes.
     pub fn advance_clock(&self, by: Duration) {
-        *self.skew.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) += by;
+        *self
+            .skew
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) += by;
     }
 }
 
@@ -282,6 +280,15 @@ fn locked() -> UiError {
 fn refused(command: &str, role: Role) -> UiError {
     UiError {
         code: "not_allowed".into(),
+}
+
+pub fn not_signed_in() -> UiError {
+    UiError {
+        code: "not_signed_in".into(),
+        message_zh: "请先登录。".into(),
+        message_en: "Sign in first.".into(),
+    }
+}
         message_zh: format!("当前账号（{}）无权执行此操作（{command}）。", role_zh(role)),
         message_en: format!(
             "Your account ({}) may not do this ({command}).",

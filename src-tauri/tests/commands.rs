@@ -581,7 +581,11 @@ fn documents_are_issued_stored_printed_reprinted_and_saved() {
         Ok(rows.collect::<Result<_, _>>()?)
     }))
     .unwrap();
-    assert_eq!(actions, ["document.issued", "document.reprinted"]);
+    // Saving is audited too (issue 19).
+    assert_eq!(
+        actions,
+        ["document.issued", "document.saved", "document.reprinted"]
+    );
 
     // A notice that does not fit the decision is refused, and nothing is stored.
     let wrong = invoke(

@@ -108,7 +108,11 @@ fn state(mock: &Mock) -> tauri::State<'_, onewindow_lib::state::AppState> {
 }
 
 fn store(mock: &Mock) -> std::sync::Arc<offline_cache::CaseStore<offline_cache::Production>> {
-    state(mock).service().expect("the store is open").store.clone()
+    state(mock)
+        .service()
+        .expect("the store is open")
+        .store
+        .clone()
 }
 
 fn audit(mock: &Mock, action: &'static str) -> Vec<(String, String, String)> {
@@ -116,7 +120,8 @@ fn audit(mock: &Mock, action: &'static str) -> Vec<(String, String, String)> {
         let mut statement = connection.prepare(
             "SELECT actor, subject, detail FROM audit_log WHERE action = ?1 ORDER BY seq",
         )?;
-        let rows = statement.query_map([action], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?;
+        let rows =
+            statement.query_map([action], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?;
         Ok(rows.collect::<Result<_, _>>()?)
     }))
     .unwrap()
@@ -145,10 +150,8 @@ fn case_with_receipt(mock: &Mock) -> (String, String) {
         0,
     );
     intake.applicant.profile.id_type = Some("111".into());
-    intake.values = std::collections::BTreeMap::from([(
-        item.to_owned(),
-        values.as_object().unwrap().clone(),
-    )]);
+    intake.values =
+        std::collections::BTreeMap::from([(item.to_owned(), values.as_object().unwrap().clone())]);
     intake.item_versions = std::collections::BTreeMap::from([(item.to_owned(), 1)]);
     intake.sub_cases = std::collections::BTreeMap::from([(
         "market-registration".to_owned(),
@@ -292,7 +295,10 @@ fn a_session_idle_past_the_idle_lock_is_locked_in_rust_whatever_the_window_does(
 
     // Asking for the session view is not activity.
     slot.advance_clock(minutes(3));
-    assert_eq!(invoke(&mock, "session_status", json!({})).unwrap()["locked"], false);
+    assert_eq!(
+        invoke(&mock, "session_status", json!({})).unwrap()["locked"],
+        false
+    );
     slot.advance_clock(minutes(3));
     let status = invoke(&mock, "session_status", json!({})).unwrap();
     assert_eq!(status["locked"], true, "idle 6 minutes: locked by Rust");
@@ -397,7 +403,10 @@ fn an_administrator_ends_a_practice_session_whose_store_does_not_open_and_it_is_
         }
     }
     let mock = start_with(root.path(), &options);
-    assert_eq!(invoke(&mock, "app_info", json!({})).unwrap()["mode"], "practice");
+    assert_eq!(
+        invoke(&mock, "app_info", json!({})).unwrap()["mode"],
+        "practice"
+    );
     assert!(invoke(
         &mock,
         "sign_in",
@@ -417,9 +426,18 @@ fn an_administrator_ends_a_practice_session_whose_store_does_not_open_and_it_is_
             json!({ "login": login, "password": password }),
         )
     };
-    assert_eq!(end(&mock, "trainer", PASSWORD).unwrap_err()["code"], "not_allowed");
-    assert_eq!(end(&mock, "admin", "wrong-pass").unwrap_err()["code"], "sign_in_failed");
-    assert_eq!(invoke(&mock, "app_info", json!({})).unwrap()["mode"], "practice");
+    assert_eq!(
+        end(&mock, "trainer", PASSWORD).unwrap_err()["code"],
+        "not_allowed"
+    );
+    assert_eq!(
+        end(&mock, "admin", "wrong-pass").unwrap_err()["code"],
+        "sign_in_failed"
+    );
+    assert_eq!(
+        invoke(&mock, "app_info", json!({})).unwrap()["mode"],
+        "practice"
+    );
     assert!(marker.exists(), "a refused attempt changes nothing");
 
     let back = end(&mock, "admin", PASSWORD).expect("the administrator ends practice");
@@ -442,7 +460,10 @@ fn an_administrator_ends_a_practice_session_whose_store_does_not_open_and_it_is_
     invoke(&mock, "cases_today", json!({})).expect("the real store is open");
     drop(mock);
     let mock = start_with(root.path(), &options);
-    assert_eq!(invoke(&mock, "app_info", json!({})).unwrap()["mode"], "production");
+    assert_eq!(
+        invoke(&mock, "app_info", json!({})).unwrap()["mode"],
+        "production"
+    );
     assert_eq!(
         end(&mock, "admin", PASSWORD).map_err(|error| error["code"].clone()),
         Err(json!("not_practising"))

@@ -469,7 +469,7 @@ mod tests {
 
     #[test]
     fn a_csv_cell_that_would_be_a_formula_comes_out_as_text() {
-        let bytes = csv_bytes(&["分类", "项目", "数值"], &rows()).unwrap();
+        let bytes = csv_bytes(&["分类", "项目", "数值"], rows()).unwrap();
         let mut reader = csv::Reader::from_reader(bytes.as_slice());
         let read: Vec<Vec<String>> = reader
             .records()

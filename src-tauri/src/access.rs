@@ -112,8 +112,8 @@ pub const COMMANDS: &[(&str, Access)] = &[
     // gone): an administrator's password, checked against the real store's
     // accounts, is the proof, as nobody may be able to sign in.
     ("end_practice_as_admin", Access::Anyone),
-    ("start_scenario", Access::Roles(&[Clerk])),
     ("practice_scenarios", Access::Roles(EVERYONE)),
+    ("start_scenario", Access::Roles(&[Clerk])),
     ("open_attempt", Access::Roles(WINDOW)),
     ("finish_scenario", Access::Roles(&[Clerk])),
     ("practice_results", Access::Roles(&[Trainer])),
@@ -173,10 +173,6 @@ pub struct SessionSlot {
 }
 
 impl SessionSlot {
-    pub fn get(&self) -> Option<Session> {
-        self.slot
-            .lock()
-            .map(|slot| slot.as_ref().map(|(session, _)| session.clone()))
     fn now(&self) -> Instant {
         Instant::now()
             + *self
@@ -185,14 +181,18 @@ impl SessionSlot {
                 .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
+    pub fn get(&self) -> Option<Session> {
+        self.slot
+            .lock()
+            .map(|slot| slot.as_ref().map(|(session, _)| session.clone()))
             .unwrap_or(None)
     }
 
+    /// Puts a session in place (or none); its activity starts now.
     pub fn set(&self, session: Option<Session>) {
         let now = self.now();
         if let Ok(mut slot) = self.slot.lock() {
             *slot = session.map(|session| (session, now));
-    /// Puts a session in place (or none); its activity starts now.
         }
     }
 
@@ -276,10 +276,6 @@ fn locked() -> UiError {
         message_zh: "工作站已锁定，请输入密码解锁。".into(),
         message_en: "The workstation is locked: enter your password to unlock it.".into(),
     }
-
-fn refused(command: &str, role: Role) -> UiError {
-    UiError {
-        code: "not_allowed".into(),
 }
 
 pub fn not_signed_in() -> UiError {
@@ -289,6 +285,10 @@ pub fn not_signed_in() -> UiError {
         message_en: "Sign in first.".into(),
     }
 }
+
+fn refused(command: &str, role: Role) -> UiError {
+    UiError {
+        code: "not_allowed".into(),
         message_zh: format!("当前账号（{}）无权执行此操作（{command}）。", role_zh(role)),
         message_en: format!(
             "Your account ({}) may not do this ({command}).",

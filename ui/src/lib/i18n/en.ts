@@ -462,10 +462,6 @@ export const en: MessageShape = {
     window: "Window {window}",
   },
   practice: {
-    byTrainee: "Scores by trainee",
-    attempts: "Attempts",
-    average: "Average",
-    trend: "Scores, oldest first",
     adminEnd: {
       title: "End practice as administrator",
       hint: "When practice cannot be ended the usual way (the practice store does not open, or the trainer is not here), an administrator ends it with their own login and password and the window returns to real work. This is recorded in the real store's audit log.",
@@ -473,6 +469,10 @@ export const en: MessageShape = {
       password: "Password",
       submit: "End practice",
     },
+    byTrainee: "Scores by trainee",
+    attempts: "Attempts",
+    average: "Average",
+    trend: "Scores, oldest first",
     editor: {
       title: "Write a scenario",
       open: "New scenario…",

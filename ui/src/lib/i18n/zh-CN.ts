@@ -450,10 +450,6 @@ export const zhCN = {
     window: "{window}号窗口",
   },
   practice: {
-    byTrainee: "学员成绩汇总",
-    attempts: "练习次数",
-    average: "平均分",
-    trend: "历次得分（由早到晚）",
     adminEnd: {
       title: "管理员结束练习",
       hint: "练习无法正常结束时（练习库打不开，或培训师不在），由管理员输入本人账号和密码结束练习，回到正式办件。此操作记入正式办件库的审计日志。",
@@ -461,6 +457,10 @@ export const zhCN = {
       password: "密码",
       submit: "结束练习",
     },
+    byTrainee: "学员成绩汇总",
+    attempts: "练习次数",
+    average: "平均分",
+    trend: "历次得分（由早到晚）",
     editor: {
       title: "编写练习场景",
       open: "新建场景…",

@@ -73,8 +73,10 @@ async fn main() {
     }
 
     let options = StoreOptions {
-        case_numbers: offline_cache::numbering::NumberingRule::new("{hall}{window}{yyyymmdd}{seq:6}")
-            .unwrap(),
+        case_numbers: offline_cache::numbering::NumberingRule::new(
+            "{hall}{window}{yyyymmdd}{seq:6}",
+        )
+        .unwrap(),
         ..StoreOptions::default()
     };
     let store = Arc::new(

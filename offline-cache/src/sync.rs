@@ -160,14 +160,14 @@ struct Job {
     case_number: String,
     intakes: Vec<UnifiedIntake>,
     /// For a withdrawal or a supplement: what it names.
-    withdrawal: Option<Withdrawal>,
+    follow_up: Option<FollowUp>,
 }
 
 /// What a follow-up of a case already at the back office names there: a
 /// withdrawal (the case was terminated) or a supplement (the materials the
 /// back office asked for were handed in at the window).
 #[derive(Debug, Clone)]
-struct Withdrawal {
+struct FollowUp {
     supplement: bool,
     receipts: Vec<String>,
     submission_key: Option<String>,
@@ -496,12 +496,9 @@ impl SyncEngine {
                     .acquire_owned()
                     .await
                     .expect("the semaphore is never closed");
-                let outcome = match &job.withdrawal {
-                    Some(follow_up) if follow_up.supplement => {
-                        send_supplement(&client, &target, &job, follow_up, &settings).await
-                    }
-                    Some(withdrawal) => {
-                        send_withdrawal(&client, &target, &job, withdrawal, &settings).await
+                let outcome = match &job.follow_up {
+                    Some(follow_up) => {
+                        send_follow_up(&client, &target, &job, follow_up, &settings).await
                     }
                     None => send(&client, &target, &job, &settings).await,
                 };
@@ -986,81 +983,56 @@ fn refusal_of_the_window(status: u16, target: &Target) -> Option<Outcome> {
     ))
 }
 
-/// Sends one withdrawal: the receipts it names, or the submission's key.
-async fn send_withdrawal(
+/// Sends one follow-up of a case already at the back office: a withdrawal
+/// (the receipts it names, or the submission's key) or a supplement (the
+/// materials asked for were handed in; the back office takes the case up
+/// again).
+async fn send_follow_up(
     client: &reqwest::Client,
     target: &Target,
     job: &Job,
-    withdrawal: &Withdrawal,
+    follow_up: &FollowUp,
     settings: &SyncSettings,
 ) -> Outcome {
-    let Some(path) = &target.standard.endpoints.withdraw else {
-        return Outcome::Quarantine(
-            format!("{}没有线上撤回接口：办件 {} 已终止，请电话通知该部门撤回。", target.standard.name_zh, job.case_number),
-            format!("{} offers no withdrawal: case {} was terminated; phone the department to withdraw it.", target.standard.system, job.case_number),
-        );
+    let (name, system, number) = (
+        &target.standard.name_zh,
+        &target.standard.system,
+        &job.case_number,
+    );
+    let (path, body) = if follow_up.supplement {
+        (
+            &target.standard.endpoints.supplement,
+            json!({ "receipts": follow_up.receipts, "caseNo": number, "note": follow_up.note }),
+        )
+    } else {
+        (
+            &target.standard.endpoints.withdraw,
+            json!({
+                "receipts": follow_up.receipts,
+                "submissionKey": follow_up.submission_key,
+                "caseNo": number,
+                "reason": follow_up.note,
+            }),
+        )
     };
-    let answer = client
-        .post(format!("{}{}", target.base_url, path))
-        .bearer_auth(&target.token)
-        .header("Idempotency-Key", &job.key)
-        .json(&json!({
-            "receipts": withdrawal.receipts,
-            "submissionKey": withdrawal.submission_key,
-            "caseNo": job.case_number,
-            "reason": withdrawal.note,
-        }))
-        .send()
-        .await;
-    let answer = match answer {
-        Ok(answer) => answer,
-        Err(error) => return network_outcome(&error, target, job, settings),
-    };
-    let status = answer.status().as_u16();
-    if let Some(pause) = refusal_of_the_window(status, target) {
-        return pause;
-    }
-    let body: Value = answer.json().await.unwrap_or(Value::Null);
-    match status {
-        200 | 201 => Outcome::Acknowledged(Vec::new(), false),
-        429 | 500..=599 => Outcome::Retry(
-            backoff(job.attempts, settings),
-            format!("withdrawal: server answered {status}"),
-        ),
-        _ => {
-            let message = body["message"].as_str().unwrap_or("");
+    let Some(path) = path else {
+        return if follow_up.supplement {
             Outcome::Quarantine(
-                format!("{}拒绝撤回已终止的办件 {}（状态码 {status}）。请电话通知该部门撤回。", target.standard.name_zh, job.case_number),
-                format!("{} refused to withdraw terminated case {} ({status}): {message}. Phone the department to withdraw it.", target.standard.system, job.case_number),
+                format!("{name}没有线上补正接口：办件 {number} 的补正材料已在窗口收齐，请通知该部门。"),
+                format!("{system} offers no supplement endpoint: the materials of case {number} were handed in at the window; tell the department."),
             )
-        }
-    }
-}
-
-/// Sends one supplement: the materials the back office asked for were
-/// handed in at the window; the back office takes the case up again.
-async fn send_supplement(
-    client: &reqwest::Client,
-    target: &Target,
-    job: &Job,
-    supplement: &Withdrawal,
-    settings: &SyncSettings,
-) -> Outcome {
-    let Some(path) = &target.standard.endpoints.supplement else {
-        return Outcome::Quarantine(
-            format!("{}没有线上补正接口：办件 {} 的补正材料已在窗口收齐，请通知该部门。", target.standard.name_zh, job.case_number),
-            format!("{} offers no supplement endpoint: the materials of case {} were handed in at the window; tell the department.", target.standard.system, job.case_number),
-        );
+        } else {
+            Outcome::Quarantine(
+                format!("{name}没有线上撤回接口：办件 {number} 已终止，请电话通知该部门撤回。"),
+                format!("{system} offers no withdrawal: case {number} was terminated; phone the department to withdraw it."),
+            )
+        };
     };
     let answer = client
         .post(format!("{}{}", target.base_url, path))
         .bearer_auth(&target.token)
         .header("Idempotency-Key", &job.key)
-        .json(&json!({
-            "receipts": supplement.receipts,
-            "caseNo": job.case_number,
-            "note": supplement.note,
-        }))
+        .json(&body)
         .send()
         .await;
     let answer = match answer {
@@ -1071,15 +1043,19 @@ async fn send_supplement(
     if let Some(pause) = refusal_of_the_window(status, target) {
         return pause;
     }
-    match status {
-        200 | 201 => Outcome::Acknowledged(Vec::new(), false),
-        429 | 500..=599 => Outcome::Retry(
+    match (status, follow_up.supplement) {
+        (200 | 201, _) => Outcome::Acknowledged(Vec::new(), false),
+        (429 | 500..=599, _) => Outcome::Retry(
             backoff(job.attempts, settings),
-            format!("supplement: server answered {status}"),
+            format!("{}: server answered {status}", job.action),
         ),
-        _ => Outcome::Quarantine(
-            format!("{}未接受办件 {} 的补正（状态码 {status}）。请核对补正材料后重新推送，或电话通知该部门。", target.standard.name_zh, job.case_number),
-            format!("{} did not take the supplement of case {} ({status}). Check the materials and send it again, or phone the department.", target.standard.system, job.case_number),
+        (_, true) => Outcome::Quarantine(
+            format!("{name}未接受办件 {number} 的补正（状态码 {status}）。请核对补正材料后重新推送，或电话通知该部门。"),
+            format!("{system} did not take the supplement of case {number} ({status}). Check the materials and send it again, or phone the department."),
+        ),
+        (_, false) => Outcome::Quarantine(
+            format!("{name}拒绝撤回已终止的办件 {number}（状态码 {status}）。请电话通知该部门撤回。"),
+            format!("{system} refused to withdraw terminated case {number} ({status}). Phone the department to withdraw it."),
         ),
     }
 }
@@ -1192,7 +1168,7 @@ fn due_jobs(connection: &Connection, hall_code: &str) -> Result<Vec<Job>, CacheE
                 case_id,
                 case_number,
                 intakes: Vec::new(),
-                withdrawal: Some(Withdrawal {
+                follow_up: Some(FollowUp {
                     supplement,
                     receipts,
                     submission_key: text("submission_key"),
@@ -1242,7 +1218,7 @@ fn due_jobs(connection: &Connection, hall_code: &str) -> Result<Vec<Job>, CacheE
             case_id,
             case_number,
             intakes,
-            withdrawal: None,
+            follow_up: None,
         });
     }
     Ok(jobs)
@@ -1268,7 +1244,7 @@ fn record_outcomes(
         // answer is recorded and acted on, never dropped.
         if !crate::outbox::row_is_queued(&transaction, job.row_id, &job.key)? {
             match outcome {
-                Outcome::Acknowledged(receipts, _) if job.withdrawal.is_none() => {
+                Outcome::Acknowledged(receipts, _) if job.follow_up.is_none() => {
                     crate::outbox::late_acknowledgement(
                         &transaction,
                         job.row_id,
@@ -1289,7 +1265,7 @@ fn record_outcomes(
             continue;
         }
         match outcome {
-            Outcome::Acknowledged(_, _) if job.withdrawal.is_some() => {
+            Outcome::Acknowledged(_, _) if job.follow_up.is_some() => {
                 followed_up(&transaction, job)?
             }
             Outcome::Acknowledged(receipts, reconciled) => {
@@ -1312,31 +1288,15 @@ fn record_outcomes(
 /// took a supplement (the sub-case is `in_review` again): the row leaves.
 fn followed_up(transaction: &rusqlite::Transaction, job: &Job) -> Result<(), CacheError> {
     let at = now().to_rfc3339();
-    if job
-        .withdrawal
+    let supplement = job
+        .follow_up
         .as_ref()
-        .is_some_and(|follow_up| follow_up.supplement)
-    {
-        exec(
-            transaction,
-            "DELETE FROM outbox WHERE id = ?1",
-            params![job.row_id],
-        )?;
-        exec(
-            transaction,
-            "UPDATE sub_cases SET state = 'in_review', updated_at = ?2 WHERE case_id = ?1 AND back_office = ?3",
-            params![job.case_id, at, job.back_office],
-        )?;
-        audit::append(
-            transaction,
-            &at,
-            "sync",
-            "sync.supplemented",
-            &job.case_id,
-            &json!({ "system": job.back_office }),
-        )?;
-        return Ok(());
-    }
+        .is_some_and(|follow_up| follow_up.supplement);
+    let (state, action) = if supplement {
+        ("in_review", "sync.supplemented")
+    } else {
+        ("withdrawn", "sync.withdrawn")
+    };
     exec(
         transaction,
         "DELETE FROM outbox WHERE id = ?1",
@@ -1344,14 +1304,14 @@ fn followed_up(transaction: &rusqlite::Transaction, job: &Job) -> Result<(), Cac
     )?;
     exec(
         transaction,
-        "UPDATE sub_cases SET state = 'withdrawn', updated_at = ?2 WHERE case_id = ?1 AND back_office = ?3",
-        params![job.case_id, at, job.back_office],
+        "UPDATE sub_cases SET state = ?4, updated_at = ?2 WHERE case_id = ?1 AND back_office = ?3",
+        params![job.case_id, at, job.back_office, state],
     )?;
     audit::append(
         transaction,
         &at,
         "sync",
-        "sync.withdrawn",
+        action,
         &job.case_id,
         &json!({ "system": job.back_office }),
     )?;

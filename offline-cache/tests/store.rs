@@ -172,10 +172,7 @@ async fn case_numbers_count_up_per_day_and_are_never_reused() {
         .unwrap();
     assert_eq!(first.number, "示例政务01受〔2026〕1号");
     assert_eq!(second.number, "示例政务01受〔2026〕2号");
-    assert_eq!(
-        first.pdf,
-        "%PDF receipt 示例政务01受〔2026〕1号".as_bytes()
-    );
+    assert_eq!(first.pdf, "%PDF receipt 示例政务01受〔2026〕1号".as_bytes());
     assert_eq!(vault.get(&first.attachment_id).unwrap(), first.pdf);
     let listed = store.documents_of(&id).await.unwrap();
     assert_eq!(listed.len(), 2);

@@ -206,8 +206,10 @@ fn sync(dir: &str, key: &str, rest: &[String]) {
     let standards = forms::standards::load_standards(&forms_dir.join("standards"), &catalog)
         .expect("the standards load");
     let options = StoreOptions {
-        case_numbers: offline_cache::numbering::NumberingRule::new("{hall}{window}{yyyymmdd}{seq:6}")
-            .expect("valid"),
+        case_numbers: offline_cache::numbering::NumberingRule::new(
+            "{hall}{window}{yyyymmdd}{seq:6}",
+        )
+        .expect("valid"),
         ..StoreOptions::default()
     };
     let store = std::sync::Arc::new(

@@ -780,6 +780,41 @@ async fn submit(
     }
 }
 
+/// A follow-up's request (withdrawal, supplement) once its token and the
+/// system's faults let it through; else the answer to give.
+async fn follow_up_request(
+    shared: &Shared,
+    headers: &HeaderMap,
+    body: &[u8],
+    system: System,
+) -> Result<Value, Response> {
+    if !authorised(shared, headers, system) {
+        return Err(problem(
+            StatusCode::UNAUTHORIZED,
+            "Authorization",
+            "a valid bearer token is required",
+        ));
+    }
+    if let Some(answer) = fault_answer(&roll(shared, system, false).await) {
+        return Err(answer);
+    }
+    serde_json::from_slice::<Value>(body)
+        .map_err(|_| problem(StatusCode::UNPROCESSABLE_ENTITY, "", "not JSON"))
+}
+
+/// The receipts a follow-up names (`receipts`: a list of strings).
+fn receipts_named(request: &Value) -> Vec<String> {
+    request["receipts"]
+        .as_array()
+        .map(|all| {
+            all.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// Withdraws submissions (a terminated case): named by their receipts, or,
 /// when the window never heard its answer, by the submission's own
 /// Idempotency-Key (`submissionKey`; a bundle's parts are `key/N`). A
@@ -791,29 +826,11 @@ async fn withdraw(
     body: Bytes,
     system: System,
 ) -> Response {
-    if !authorised(&shared, &headers, system) {
-        return problem(
-            StatusCode::UNAUTHORIZED,
-            "Authorization",
-            "a valid bearer token is required",
-        );
-    }
-    let fault = roll(&shared, system, false).await;
-    if let Some(answer) = fault_answer(&fault) {
-        return answer;
-    }
-    let Ok(request) = serde_json::from_slice::<Value>(&body) else {
-        return problem(StatusCode::UNPROCESSABLE_ENTITY, "", "not JSON");
+    let request = match follow_up_request(&shared, &headers, &body, system).await {
+        Ok(request) => request,
+        Err(answer) => return answer,
     };
-    let receipts: Vec<String> = request["receipts"]
-        .as_array()
-        .map(|all| {
-            all.iter()
-                .filter_map(Value::as_str)
-                .map(str::to_owned)
-                .collect()
-        })
-        .unwrap_or_default();
+    let receipts = receipts_named(&request);
     let key = request["submissionKey"].as_str().unwrap_or("").to_owned();
     if receipts.is_empty() && key.is_empty() {
         return problem(
@@ -852,29 +869,11 @@ async fn supplement(
     body: Bytes,
     system: System,
 ) -> Response {
-    if !authorised(&shared, &headers, system) {
-        return problem(
-            StatusCode::UNAUTHORIZED,
-            "Authorization",
-            "a valid bearer token is required",
-        );
-    }
-    let fault = roll(&shared, system, false).await;
-    if let Some(answer) = fault_answer(&fault) {
-        return answer;
-    }
-    let Ok(request) = serde_json::from_slice::<Value>(&body) else {
-        return problem(StatusCode::UNPROCESSABLE_ENTITY, "", "not JSON");
+    let request = match follow_up_request(&shared, &headers, &body, system).await {
+        Ok(request) => request,
+        Err(answer) => return answer,
     };
-    let receipts: Vec<String> = request["receipts"]
-        .as_array()
-        .map(|all| {
-            all.iter()
-                .filter_map(Value::as_str)
-                .map(str::to_owned)
-                .collect()
-        })
-        .unwrap_or_default();
+    let receipts = receipts_named(&request);
     if receipts.is_empty() {
         return problem(
             StatusCode::UNPROCESSABLE_ENTITY,

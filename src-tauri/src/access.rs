@@ -145,6 +145,12 @@ pub const COMMANDS: &[(&str, Access)] = &[
     ("recover_store", Access::Anyone),
 ];
 
+/// Commands the window calls on a timer rather than on the user's input
+/// (the issuance list's refresh, a waiting sign-off's look): they need a
+/// session but are not activity, or a window left on those screens would
+/// never lock.
+pub const POLLED: &[&str] = &["results_ready", "draft_sign_off"];
+
 /// Who may call `command`; `None` for a command missing from the table.
 pub fn access_of(command: &str) -> Option<Access> {
     COMMANDS
@@ -317,7 +323,7 @@ pub fn require_user(state: &AppState, command: &str) -> Result<User, UiError> {
             message_en: format!("The command {command} has no access rule and is refused."),
         });
     };
-    let session = match session_now(state, true) {
+    let session = match session_now(state, !POLLED.contains(&command)) {
         Activity::None => return Err(not_signed_in()),
         Activity::Locked(_) | Activity::Expired(_) => return Err(locked()),
         Activity::Active(session) => session,

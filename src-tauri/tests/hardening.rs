@@ -313,6 +313,17 @@ fn a_session_idle_past_the_idle_lock_is_locked_in_rust_whatever_the_window_does(
     invoke(&mock, "unlock_session", json!({ "password": PASSWORD })).unwrap();
     search(&mock).expect("open again after the password");
 
+    // The window's timed refreshes need the session but are not activity.
+    slot.advance_clock(minutes(4));
+    invoke(&mock, "results_ready", json!({})).expect("a refresh while active");
+    slot.advance_clock(minutes(2));
+    assert_eq!(
+        invoke(&mock, "results_ready", json!({})).unwrap_err()["code"],
+        "session_locked",
+        "refreshes every few seconds do not keep the session open"
+    );
+    invoke(&mock, "unlock_session", json!({ "password": PASSWORD })).unwrap();
+
     // Without session_status in between, the next command finds it idle.
     slot.advance_clock(minutes(5) + std::time::Duration::from_secs(1));
     assert_eq!(search(&mock).unwrap_err()["code"], "session_locked");

@@ -178,6 +178,62 @@ impl WorkingCalendar {
         }
     }
 
+    /// The calendar of `folder` (the shipped or configured one) together with
+    /// the years an administrator loaded into `loaded` (a folder of the
+    /// app's own data, since an installed app's folders are read-only). A
+    /// year `folder` already has is left out of `loaded` (the configured
+    /// file wins) and returned, so the caller can say so; `loaded` may not
+    /// exist yet. Every problem of either folder is reported at once.
+    pub fn load_with_loaded(
+        folder: &Path,
+        loaded: &Path,
+    ) -> Result<(Self, Vec<std::path::PathBuf>), FormsError> {
+        let mut calendar = Self::load_dir(folder)?;
+        if !loaded.is_dir() {
+            return Ok((calendar, Vec::new()));
+        }
+        #[derive(Deserialize)]
+        struct YearOnly {
+            year: i32,
+        }
+        let mut paths: Vec<_> = std::fs::read_dir(loaded)
+            .map_err(|error| {
+                FormsError::Load(vec![SourceError::file(
+                    loaded,
+                    format!("cannot read the folder of loaded calendars: {error}"),
+                )])
+            })?
+            .filter_map(|entry| entry.ok().map(|entry| entry.path()))
+            .filter(|path| path.extension().is_some_and(|ext| ext == "toml"))
+            .collect();
+        paths.sort();
+        let mut errors = Vec::new();
+        let mut left_out = Vec::new();
+        for path in paths {
+            let text = match std::fs::read_to_string(&path) {
+                Ok(text) => text,
+                Err(error) => {
+                    errors.push(SourceError::file(&path, error.to_string()));
+                    continue;
+                }
+            };
+            if let Ok(YearOnly { year }) = toml::from_str::<YearOnly>(&text) {
+                if calendar.years.contains(&year) {
+                    left_out.push(path);
+                    continue;
+                }
+            }
+            if let Err(mut file_errors) = calendar.add_year_text(&path, &text) {
+                errors.append(&mut file_errors);
+            }
+        }
+        if errors.is_empty() {
+            Ok((calendar, left_out))
+        } else {
+            Err(FormsError::Load(errors))
+        }
+    }
+
     /// Adds one year from the text of a calendar file. A holiday may run
     /// into the year before or after (never further), as long as it has a
     /// day in the file's year; so may its adjusted working weekends. Nothing
@@ -529,6 +585,35 @@ mod tests {
             days,
             unit: DayUnit::WorkingDays,
         }
+    }
+
+    /// Years an administrator loaded into the app's own folder count with
+    /// the shipped ones; a year the shipped folder has wins and is named.
+    #[test]
+    fn loaded_years_count_beside_the_shipped_ones() {
+        let shipped_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("calendar");
+        let loaded = tempfile::tempdir().unwrap();
+        let none =
+            WorkingCalendar::load_with_loaded(&shipped_dir, &loaded.path().join("absent")).unwrap();
+        assert!(none.1.is_empty());
+        assert!(none.0.is_provisional(2027));
+        std::fs::write(
+            loaded.path().join("2027.toml"),
+            "year = 2027\nsource = \"国务院办公厅通知\"\n\n[[holiday]]\nname_zh = \"元旦\"\nname_en = \"New Year's Day\"\nfrom = 2027-01-01\nto = 2027-01-03\n",
+        )
+        .unwrap();
+        std::fs::copy(
+            shipped_dir.join("2026.toml"),
+            loaded.path().join("again-2026.toml"),
+        )
+        .unwrap();
+        let (calendar, left_out) =
+            WorkingCalendar::load_with_loaded(&shipped_dir, loaded.path()).unwrap();
+        assert!(!calendar.is_provisional(2027));
+        assert_eq!(left_out, [loaded.path().join("again-2026.toml")]);
+        std::fs::write(loaded.path().join("2028.toml"), "year = 2028\nsource = 1\n").unwrap();
+        let problems = WorkingCalendar::load_with_loaded(&shipped_dir, loaded.path()).unwrap_err();
+        assert!(problems.to_string().contains("2028.toml"), "{problems}");
     }
 
     #[test]

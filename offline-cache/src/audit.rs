@@ -68,6 +68,37 @@ pub fn append(
     Ok(())
 }
 
+impl<M: crate::store::StoreMode> crate::store::CaseStore<M> {
+    /// Records a workstation act that is not a case's (a calendar year
+    /// loaded, a setting of the administrator's) as an entry of its own.
+    /// `detail` names ids and codes, never applicant data.
+    pub async fn record_act(
+        &self,
+        actor: crate::cases::Actor,
+        action: &'static str,
+        subject: String,
+        detail: Value,
+    ) -> Result<(), CacheError> {
+        self.write(move |connection| {
+            let transaction =
+                connection.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let mut detail = detail;
+            detail["role"] = Value::from(actor.role.as_str());
+            append(
+                &transaction,
+                &chrono::Local::now().to_rfc3339(),
+                &actor.user_id,
+                action,
+                &subject,
+                &detail,
+            )?;
+            transaction.commit()?;
+            Ok(())
+        })
+        .await
+    }
+}
+
 /// The first entry whose link or content does not check out.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BrokenLink {

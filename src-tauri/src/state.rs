@@ -195,6 +195,26 @@ impl AppState {
             .clone()
     }
 
+    /// The folder where the years an administrator loads in Settings are
+    /// kept: the app's own data (the configured or shipped calendar folder
+    /// of an installed app is read-only).
+    pub fn loaded_calendar_dir(&self) -> std::path::PathBuf {
+        self.paths.data_dir.join("holiday-notices")
+    }
+
+    /// The calendar folder's years with those an administrator loaded (a
+    /// year in both: the folder's file counts, and the log says so).
+    pub fn load_calendar(&self) -> Result<forms::calendar::WorkingCalendar, forms::FormsError> {
+        let (calendar, left_out) = forms::calendar::WorkingCalendar::load_with_loaded(
+            &self.settings.folders.calendar,
+            &self.loaded_calendar_dir(),
+        )?;
+        for path in left_out {
+            tracing::warn!(file = %path.display(), "a loaded holiday notice is left out: the calendar folder has that year");
+        }
+        Ok(calendar)
+    }
+
     /// Puts a calendar in place of the one in use (a year's file loaded in
     /// Settings); a proposal already made keeps the dates it had.
     pub fn replace_calendar(&self, calendar: forms::calendar::WorkingCalendar) {
@@ -317,7 +337,12 @@ impl AppState {
             catalogs: CatalogSlot::default(),
             calendar: RwLock::new(None),
             service: RwLock::new(Err(not_opened())),
-            service_options: services.clone(),
+            // The store's hall, window and numbering always come from the
+            // configuration in force, whoever made the service options.
+            service_options: crate::backoffice::ServiceOptions {
+                store: settings.store_options(),
+                ..services.clone()
+            },
             mode: Mutex::new(if practice.is_some() {
                 Mode::Practice
             } else {
@@ -373,7 +398,7 @@ impl AppState {
                 None
             }
         };
-        match forms::calendar::WorkingCalendar::load_dir(&settings.folders.calendar) {
+        match self.load_calendar() {
             Ok(calendar) => {
                 *self
                     .calendar

@@ -2932,6 +2932,10 @@ fn next_years_holiday_notice_is_asked_for_and_loaded_in_settings() {
         "{error}"
     );
     assert!(!folder.join("2027.toml").exists(), "nothing written");
+    assert!(
+        !root.path().join("holiday-notices/2027.toml").exists(),
+        "nothing written"
+    );
 
     let loaded = invoke(
         &mock,
@@ -2941,11 +2945,24 @@ fn next_years_holiday_notice_is_asked_for_and_loaded_in_settings() {
     .unwrap();
     assert_eq!(loaded["year"], 2027);
     assert_eq!(loaded["years"], json!([2026, 2027]));
+    // Kept in the app's own data (an installed app's calendar folder is
+    // read-only); the configured folder is left as it was.
+    let notices = root.path().join("holiday-notices");
     assert_eq!(
-        std::fs::read_to_string(folder.join("2027.toml")).unwrap(),
+        std::fs::read_to_string(notices.join("2027.toml")).unwrap(),
         good
     );
-    let with_2027 = forms::calendar::WorkingCalendar::load_dir(&folder).unwrap();
+    assert!(!folder.join("2027.toml").exists());
+    let with_2027 = forms::calendar::WorkingCalendar::load_with_loaded(&folder, &notices)
+        .unwrap()
+        .0;
+    let entries = invoke(
+        &mock,
+        "audit_entries",
+        json!({ "query": { "from": null, "to": null, "actor": null, "action": "calendar.year_loaded", "subject": null } }),
+    )
+    .unwrap();
+    assert_eq!(entries.as_array().unwrap().len(), 1, "audited: {entries}");
     let info = invoke(&mock, "app_info", json!({})).unwrap();
     assert_eq!(
         info["calendar_missing_year"],
@@ -2973,7 +2990,7 @@ fn next_years_holiday_notice_is_asked_for_and_loaded_in_settings() {
         "{twice}"
     );
     assert_eq!(
-        std::fs::read_to_string(folder.join("2027.toml")).unwrap(),
+        std::fs::read_to_string(notices.join("2027.toml")).unwrap(),
         good
     );
 }

@@ -1,8 +1,9 @@
 //! The working-day calendar in Settings: loading a year's holiday notice
-//! file (checked by `forms::calendar` against the years loaded, every
-//! problem with its file and line; copied into the calendar folder the app
-//! uses; the calendar reloaded at once). Whether next year's file is
-//! missing is in `app_info`. Nothing here decides a date.
+//! file (checked by `forms::calendar` against the years in use, every
+//! problem with its file and line; kept in the app's own data folder,
+//! `<data>/holiday-notices`, since an installed app's calendar folder is
+//! read-only; the calendar reloaded at once; audited). Whether next year's
+//! file is missing is in `app_info`. Nothing here decides a date.
 
 use std::path::Path;
 
@@ -12,7 +13,6 @@ use tauri::State;
 use crate::access::require_user;
 use crate::error::UiError;
 use crate::state::AppState;
-use forms::calendar::WorkingCalendar;
 
 /// The calendar after a year's file was loaded.
 #[derive(Debug, Clone, Serialize, specta::Type)]
@@ -50,11 +50,11 @@ fn folder_problem(folder: &Path, error: &std::io::Error) -> UiError {
     UiError {
         code: "calendar_folder_unwritable".into(),
         message_zh: format!(
-            "无法写入日历目录 {}（{error}）。请在 onewindow.toml 的 [folders] calendar 中指定一个本程序可写的目录，或由系统管理员将文件复制到该目录。",
+            "无法写入本程序存放已载入日历的目录 {}（{error}）。请系统管理员检查该目录的权限和磁盘空间，或把文件复制到 onewindow.toml 中 [folders] calendar 所设的目录。",
             folder.display()
         ),
         message_en: format!(
-            "The calendar folder {} cannot be written ({error}). Set [folders] calendar in onewindow.toml to a folder this app can write, or have the system administrator copy the file there.",
+            "The folder where this app keeps loaded calendars, {}, cannot be written ({error}). Ask the administrator to check its permissions and free space, or to copy the file into the folder [folders] calendar names in onewindow.toml.",
             folder.display()
         ),
     }
@@ -73,12 +73,13 @@ pub async fn load_calendar_file(
     text: String,
 ) -> Result<CalendarLoaded, UiError> {
     let user = require_user(&state, "load_calendar_file")?;
-    let folder = state.settings.folders.calendar.clone();
+    let folder = state.loaded_calendar_dir();
+    std::fs::create_dir_all(&folder).map_err(|error| folder_problem(&folder, &error))?;
     let shown = Path::new(&file_name)
         .file_name()
         .map(|name| name.to_string_lossy().into_owned())
         .unwrap_or_else(|| "calendar.toml".into());
-    let loaded = match WorkingCalendar::load_dir(&folder) {
+    let loaded = match state.load_calendar() {
         Ok(calendar) => calendar,
         Err(forms::FormsError::Load(problems)) => return Err(invalid(&shown, &problems)),
         Err(other) => {
@@ -109,7 +110,7 @@ pub async fn load_calendar_file(
             let _ = std::fs::remove_file(&partial);
             folder_problem(&folder, &error)
         })?;
-    let calendar = match WorkingCalendar::load_dir(&folder) {
+    let calendar = match state.load_calendar() {
         Ok(calendar) => calendar,
         Err(error) => {
             // Checked above; should another file have changed meanwhile,
@@ -128,6 +129,25 @@ pub async fn load_calendar_file(
     let missing_year = calendar.missing_notice(chrono::Local::now().date_naive());
     state.replace_calendar(calendar);
     tracing::info!(year, file = %target.display(), login = %user.login, "a calendar year was loaded");
+    // Audited in the case store when it is open (the calendar counts at
+    // once either way; the log above always has it).
+    if let Ok(sync) = state.service() {
+        if let Err(error) = sync
+            .store
+            .record_act(
+                user.actor(),
+                "calendar.year_loaded",
+                format!("calendar:{year}"),
+                serde_json::json!({ "year": year }),
+            )
+            .await
+        {
+            tracing::warn!(
+                code = error.code(),
+                "the calendar load could not be audited"
+            );
+        }
+    }
     Ok(CalendarLoaded {
         year,
         years,

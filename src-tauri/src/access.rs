@@ -96,6 +96,7 @@ pub const COMMANDS: &[(&str, Access)] = &[
     ("check_in_appointment", Access::Roles(WINDOW)),
     ("request_override", Access::Roles(WINDOW)),
     ("request_reopen", Access::Roles(WINDOW)),
+    ("record_supplement", Access::Roles(WINDOW)),
     ("draft_sign_off", Access::Roles(WINDOW)),
     ("decide_sign_off", Access::Roles(&[Supervisor])),
     ("set_capture_target", Access::Roles(WINDOW)),
@@ -124,6 +125,9 @@ pub const COMMANDS: &[(&str, Access)] = &[
     ("sync_status", Access::Roles(EVERYONE)),
     ("sync_now", Access::Roles(&[Clerk, Supervisor, Admin])),
     ("retry_quarantined", Access::Roles(&[Supervisor, Admin])),
+    ("retry_all_quarantined", Access::Roles(&[Supervisor, Admin])),
+    ("correct_quarantined", Access::Roles(&[Supervisor])),
+    ("resume_system", Access::Roles(&[Supervisor, Admin])),
     ("list_printers", Access::Roles(&[Clerk, Supervisor, Admin])),
     ("set_printing", Access::Roles(&[Clerk, Supervisor, Admin])),
     (

@@ -19,6 +19,8 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use offline_cache::numbering::NumberingRule;
+
 use crate::backoffice::BackOfficeSetting;
 use crate::error::UiError;
 use crate::state::Workstation;
@@ -49,6 +51,10 @@ struct ConfigFile {
     lock: LockSection,
     #[serde(default)]
     key_store: KeyStoreSection,
+    #[serde(default)]
+    numbering: NumberingSection,
+    #[serde(default)]
+    progress: ProgressSection,
 }
 
 #[derive(Debug, Deserialize)]
@@ -58,6 +64,22 @@ struct WorkstationSection {
     hall_name_zh: String,
     hall_name_en: String,
     window_number: String,
+    /// The agency short name (机关代字) on document numbers.
+    agency_short_name: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NumberingSection {
+    case_numbers: Option<String>,
+    document_numbers: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ProgressSection {
+    url: Option<String>,
+    phone: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -114,6 +136,25 @@ pub enum KeyStore {
     File(PathBuf),
 }
 
+/// How the receipt tells the applicant to follow the case: the progress
+/// page its QR code opens, and the phone number printed beside it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProgressQuery {
+    /// An https address with `{case_number}`; `None`: no QR code is printed
+    /// (a receipt never points at a page that is not the hall's).
+    pub url: Option<String>,
+    pub phone: String,
+}
+
+impl ProgressQuery {
+    /// The page for one case, when the hall has one.
+    pub fn url_for(&self, case_number: &str) -> Option<String> {
+        self.url
+            .as_ref()
+            .map(|url| url.replace("{case_number}", case_number))
+    }
+}
+
 /// The folders the app reads its data files from and watches.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Folders {
@@ -142,6 +183,11 @@ pub struct Settings {
     pub idle_lock_minutes: Option<u32>,
     pub key_store: KeyStore,
     pub folders: Folders,
+    /// The agency short name (机关代字) on document numbers.
+    pub agency_short_name: String,
+    pub case_numbers: NumberingRule,
+    pub document_numbers: NumberingRule,
+    pub progress: ProgressQuery,
 }
 
 /// One problem of the file: which key, on which line, and what to do.
@@ -302,6 +348,25 @@ impl Settings {
                 id_card: None,
                 keep_capture_originals: false,
             },
+            agency_short_name: "示例政务".into(),
+            case_numbers: NumberingRule::default_case_numbers(),
+            document_numbers: NumberingRule::default_document_numbers(),
+            progress: ProgressQuery {
+                url: None,
+                phone: "12345".into(),
+            },
+        }
+    }
+
+    /// The case store's numbering: this hall, this window, its rules.
+    pub fn store_options(&self) -> offline_cache::StoreOptions {
+        offline_cache::StoreOptions {
+            hall_code: self.workstation.hall_code.clone(),
+            window: self.workstation.window_number.clone(),
+            agency: self.agency_short_name.clone(),
+            case_numbers: self.case_numbers.clone(),
+            document_numbers: self.document_numbers.clone(),
+            ..offline_cache::StoreOptions::default()
         }
     }
 
@@ -407,12 +472,112 @@ impl Settings {
                     format!("“{number}” is not a window number: at most 8 letters or digits"),
                 );
             }
+            let hall = workstation.hall_code.trim();
+            if !hall.is_empty()
+                && (hall.chars().count() > 20 || !hall.chars().all(|c| c.is_ascii_alphanumeric()))
+            {
+                problem(
+                    "workstation",
+                    "hall_code",
+                    format!("“{hall}”不是大厅编码：最多 20 个字母或数字（它出现在每个办件编号中）"),
+                    format!("“{hall}” is not a hall code: at most 20 letters or digits (it is part of every case number)"),
+                );
+            }
+            // A real hall's documents carry its own 机关代字; without one the
+            // hall's name stands in (never the sample's).
+            settings.agency_short_name = workstation.hall_name_zh.trim().to_owned();
+            if let Some(agency) = &workstation.agency_short_name {
+                let agency = agency.trim();
+                if agency.is_empty()
+                    || agency.chars().count() > 20
+                    || agency
+                        .chars()
+                        .any(|c| c.is_whitespace() || "{}〔〕".contains(c))
+                {
+                    problem(
+                        "workstation",
+                        "agency_short_name",
+                        format!("“{agency}”不是机关代字：1 到 20 个字，不含空格、花括号或六角括号"),
+                        format!("“{agency}” is not an agency short name: 1 to 20 characters, no spaces, braces or 〔〕"),
+                    );
+                } else {
+                    settings.agency_short_name = agency.to_owned();
+                }
+            }
             settings.workstation = Workstation {
-                hall_code: workstation.hall_code.trim().to_owned(),
+                hall_code: hall.to_owned(),
                 hall_name_zh: workstation.hall_name_zh.trim().to_owned(),
                 hall_name_en: workstation.hall_name_en.trim().to_owned(),
                 window_number: number.to_owned(),
             };
+        }
+
+        for (key, value, target) in [
+            (
+                "case_numbers",
+                file.numbering.case_numbers,
+                &mut settings.case_numbers,
+            ),
+            (
+                "document_numbers",
+                file.numbering.document_numbers,
+                &mut settings.document_numbers,
+            ),
+        ] {
+            let Some(pattern) = value else { continue };
+            match NumberingRule::new(pattern.trim()) {
+                Ok(rule) => *target = rule,
+                Err(offline_cache::CacheError::Refused {
+                    message_zh,
+                    message_en,
+                    ..
+                }) => problem("numbering", key, message_zh, message_en),
+                Err(other) => problem("numbering", key, "编号规则无效".into(), other.to_string()),
+            }
+        }
+
+        if let Some(url) = file.progress.url {
+            let url = url.trim();
+            let parsed = url::Url::parse(url);
+            match parsed {
+                Ok(parsed) if parsed.scheme() == "https" && url.contains("{case_number}") => {
+                    settings.progress.url = Some(url.to_owned());
+                }
+                Ok(parsed) if parsed.scheme() != "https" => problem(
+                    "progress",
+                    "url",
+                    format!("“{url}”须为 https 地址（回执二维码打开的进度查询页）"),
+                    format!("“{url}” must be an https address (the progress page the receipt's QR code opens)"),
+                ),
+                Ok(_) => problem(
+                    "progress",
+                    "url",
+                    "地址中须含 {case_number}，二维码才能打开这件办件的进度".into(),
+                    "the address needs {case_number}, so the QR code opens this case's progress".into(),
+                ),
+                Err(error) => problem(
+                    "progress",
+                    "url",
+                    format!("“{url}”不是有效地址（{error}）"),
+                    format!("“{url}” is not a valid address ({error})"),
+                ),
+            }
+        }
+        if let Some(phone) = file.progress.phone {
+            let phone = phone.trim();
+            if phone.is_empty()
+                || phone.len() > 20
+                || !phone.chars().all(|c| c.is_ascii_digit() || c == '-')
+            {
+                problem(
+                    "progress",
+                    "phone",
+                    format!("“{phone}”不是电话号码：最多 20 位数字或连字符"),
+                    format!("“{phone}” is not a phone number: at most 20 digits or hyphens"),
+                );
+            } else {
+                settings.progress.phone = phone.to_owned();
+            }
         }
 
         let backoffice = file.backoffice;
@@ -773,6 +938,56 @@ mod tests {
             settings.folders.capture,
             Some(PathBuf::from("/var/spool/onewindow/capture"))
         );
+        let store = settings.store_options();
+        assert_eq!(
+            (
+                store.hall_code.as_str(),
+                store.window.as_str(),
+                store.agency.as_str()
+            ),
+            ("310104", "05", "徐汇政务")
+        );
+        assert_eq!(
+            settings.progress.url_for("31010405202612040001").as_deref(),
+            Some("https://zwfw.example.gov.cn/progress?case=31010405202612040001")
+        );
+    }
+
+    #[test]
+    fn numbering_and_progress_problems_are_reported_with_their_lines() {
+        let text = "[workstation]\nhall_code = \"31 01\"\nhall_name_zh = \"徐汇\"\nhall_name_en = \"Xuhui\"\nwindow_number = \"05\"\nagency_short_name = \"徐汇 政务\"\n\n[numbering]\ncase_numbers = \"{hall}{yyyymmdd}{seq:4}\"\ndocument_numbers = \"{agency}{window}{kind}〔{yyyy}〕{sequence}号\"\n\n[progress]\nurl = \"http://zwfw.example.gov.cn/progress\"\nphone = \"call us\"\n";
+        let problems = Settings::parse(text, &shipped()).unwrap_err();
+        let found: Vec<(&str, Option<usize>)> = problems
+            .iter()
+            .map(|problem| (problem.key.as_str(), problem.line))
+            .collect();
+        assert_eq!(
+            found,
+            vec![
+                ("workstation.hall_code", Some(2)),
+                ("workstation.agency_short_name", Some(6)),
+                ("numbering.case_numbers", Some(9)),
+                ("numbering.document_numbers", Some(10)),
+                ("progress.url", Some(13)),
+                ("progress.phone", Some(14)),
+            ]
+        );
+        // Without the window, two windows of the hall would share numbers.
+        assert!(problems[2].message_en.contains("{window}"), "{problems:?}");
+        assert!(problems[2].message_zh.contains("窗口号"), "{problems:?}");
+        assert!(
+            problems[3].message_en.contains("{sequence}"),
+            "{problems:?}"
+        );
+        assert!(problems[4].message_en.contains("https"), "{problems:?}");
+        // A hall without its own 机关代字 uses its name, never the sample's.
+        let named = Settings::parse(
+            "[workstation]\nhall_code = \"310104\"\nhall_name_zh = \"徐汇区行政服务中心\"\nhall_name_en = \"Xuhui\"\nwindow_number = \"05\"\n",
+            &shipped(),
+        )
+        .unwrap();
+        assert_eq!(named.agency_short_name, "徐汇区行政服务中心");
+        assert_eq!(named.progress.url, None);
     }
 
     #[test]

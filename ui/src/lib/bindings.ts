@@ -249,6 +249,27 @@ export const commands = {
 	syncNow: () => typedError<SyncOverview_Serialize, UiError>(__TAURI_INVOKE("sync_now")),
 	/**  Puts a quarantined case back in the queue after it was corrected. */
 	retryQuarantined: (rowId: number) => typedError<SyncOverview_Serialize, UiError>(__TAURI_INVOKE("retry_quarantined", { rowId })),
+	/**
+	 *  The materials a back office asked for (a case in supplement_requested)
+	 *  were handed in at the window: the case goes back to review and the
+	 *  supplement is sent to the back office. The note says what was received.
+	 */
+	recordSupplement: (caseId: string, note: string) => typedError<CaseRow_Serialize, UiError>(__TAURI_INVOKE("record_supplement", { caseId, note })),
+	/**
+	 *  "Send all again": every case of `system` a back office refused goes
+	 *  back in the queue (each audited under the signed-in user).
+	 */
+	retryAllQuarantined: (system: string) => typedError<SyncOverview_Serialize, UiError>(__TAURI_INVOKE("retry_all_quarantined", { system })),
+	/**
+	 *  A supervisor corrects fields of a refused case (old and new values kept,
+	 *  audited) and sends it again.
+	 */
+	correctQuarantined: (rowId: number, corrections: FieldCorrectionInput[], note: string) => typedError<SyncOverview_Serialize, UiError>(__TAURI_INVOKE("correct_quarantined", { rowId, corrections, note })),
+	/**
+	 *  Sending to a paused system starts again now (its token or address was
+	 *  mended).
+	 */
+	resumeSystem: (system: string) => typedError<SyncOverview_Serialize, UiError>(__TAURI_INVOKE("resume_system", { system })),
 	/**  The CUPS printers of this machine. */
 	listPrinters: () => typedError<string[], UiError>(__TAURI_INVOKE("list_printers")),
 	/**  Chooses the printer and its paper; remembered across restarts. */
@@ -271,7 +292,12 @@ export const commands = {
 	 *  and marked 副本, logged with its hash.
 	 */
 	printDocument: (caseId: string, number: string, copy: boolean) => typedError<PrintJob, UiError>(__TAURI_INVOKE("print_document", { caseId, number, copy })),
-	/**  Saves an issued document (as stored) to the exports folder; returns the path. */
+	/**
+	 *  Saves an issued document (as stored) to the exports folder; returns the
+	 *  path. The file is readable by this account only (0600) and written whole
+	 *  (`offline_cache::exports`); the saving is audited (who, which case, which
+	 *  number, the file name) before the file appears under its name.
+	 */
 	saveDocument: (caseId: string, number: string) => typedError<string, UiError>(__TAURI_INVOKE("save_document", { caseId, number })),
 	/**
 	 *  The recovery key made at this start, as a person types it, until an
@@ -976,6 +1002,14 @@ export type DraftRow = {
 
 /**  An export's file format. */
 export type ExportFormat = "csv" | "xlsx";
+
+/**  One field of a refused case as the supervisor corrects it. */
+export type FieldCorrectionInput = {
+	item_id: string,
+	field_id: string,
+	/**  The new value, as the form holds it (text, number, ...). */
+	value: unknown,
+};
 
 /**  A bad rating waiting for its follow-up. */
 export type FollowUpRow = FollowUpRow_Serialize | FollowUpRow_Deserialize;
@@ -1914,6 +1948,13 @@ export type SyncOverview_Serialize = {
 	key_store_warning: UiError | null,
 };
 
+/**  Why sending to a system is paused, and since when. */
+export type SystemPause = {
+	since: string,
+	reason_zh: string,
+	reason_en: string,
+};
+
 /**  One system's sync state. */
 export type SystemSync = SystemSync_Serialize | SystemSync_Deserialize;
 
@@ -1927,6 +1968,12 @@ export type SystemSync_Deserialize = {
 	last_success_at?: string | null,
 	/**  False when no token is saved for it: it is not synced. */
 	has_token: boolean,
+	/**
+	 *  Set while the system refuses the window itself (token, address,
+	 *  TLS): sending to it is paused, its cases wait; why, for the
+	 *  administrator.
+	 */
+	paused?: SystemPause | null,
 };
 
 /**  One system's sync state. */
@@ -1939,6 +1986,12 @@ export type SystemSync_Serialize = {
 	last_success_at: string | null,
 	/**  False when no token is saved for it: it is not synced. */
 	has_token: boolean,
+	/**
+	 *  Set while the system refuses the window itself (token, address,
+	 *  TLS): sending to it is paused, its cases wait; why, for the
+	 *  administrator.
+	 */
+	paused: SystemPause | null,
 };
 
 /**  One ticket as the queue screen shows it. */

@@ -2833,6 +2833,15 @@ fn a_lost_store_key_is_recovered_in_the_window_with_the_recovery_key() {
     let status = invoke(&mock, "session_status", json!({})).unwrap();
     assert_eq!(status["first_start"], false, "{status}");
     sign_in_as(&mock, "admin");
+    // The recovery is in the store's audit chain.
+    sign_in_as(&mock, "supervisor");
+    let entries = invoke(
+        &mock,
+        "audit_entries",
+        json!({ "query": { "from": null, "to": null, "actor": null, "action": "store.recovered", "subject": null } }),
+    )
+    .unwrap();
+    assert_eq!(entries.as_array().unwrap().len(), 1, "{entries}");
     drop(mock);
     // And the next start finds the key.
     let mock = start_with(root.path(), "main", &options);

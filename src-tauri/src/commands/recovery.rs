@@ -55,7 +55,7 @@ pub async fn pending_recovery_key(state: State<'_, AppState>) -> Result<Option<S
 #[tauri::command]
 #[specta::specta]
 pub async fn acknowledge_recovery_key(state: State<'_, AppState>) -> Result<(), UiError> {
-    require(&state, "acknowledge_recovery_key")?;
+    let admin = require(&state, "acknowledge_recovery_key")?;
     if state.mode() == Mode::Practice {
         return Err(practice_refused());
     }
@@ -67,6 +67,16 @@ pub async fn acknowledge_recovery_key(state: State<'_, AppState>) -> Result<(), 
         .map_err(|error| cache_error(&error))?;
     service.set_pending_recovery_key(None);
     tracing::info!("an administrator confirmed keeping the recovery key");
+    service
+        .store
+        .record_act(
+            admin,
+            "store.recovery_key_kept",
+            "store".into(),
+            serde_json::json!({}),
+        )
+        .await
+        .map_err(|error| cache_error(&error))?;
     Ok(())
 }
 
@@ -75,7 +85,7 @@ pub async fn acknowledge_recovery_key(state: State<'_, AppState>) -> Result<(), 
 #[tauri::command]
 #[specta::specta]
 pub async fn renew_recovery_key(state: State<'_, AppState>) -> Result<String, UiError> {
-    require(&state, "renew_recovery_key")?;
+    let admin = require(&state, "renew_recovery_key")?;
     if state.mode() == Mode::Practice {
         return Err(practice_refused());
     }
@@ -94,6 +104,16 @@ pub async fn renew_recovery_key(state: State<'_, AppState>) -> Result<String, Ui
     let shown = recovery.display().to_string();
     service.set_pending_recovery_key(Some(recovery));
     tracing::info!("an administrator made a new recovery key");
+    service
+        .store
+        .record_act(
+            admin,
+            "store.recovery_key_renewed",
+            "store".into(),
+            serde_json::json!({}),
+        )
+        .await
+        .map_err(|error| cache_error(&error))?;
     Ok(shown)
 }
 
@@ -138,7 +158,22 @@ pub async fn recover_store<R: Runtime>(
     if state.service_options.background {
         next.spawn_loop(app.clone(), state.service_options.interval);
     }
+    // Nobody can be signed in while the store is closed: the act is the
+    // workstation's, recorded in the store it opened.
+    let opened = next.store.clone();
     drop(state.swap_service(Ok(next)));
     tracing::warn!("the case store was opened with its recovery key");
+    opened
+        .record_act(
+            offline_cache::cases::Actor {
+                user_id: "workstation".into(),
+                role: offline_cache::lifecycle::Role::System,
+            },
+            "store.recovered",
+            "store".into(),
+            serde_json::json!({}),
+        )
+        .await
+        .map_err(|error| cache_error(&error))?;
     Ok(())
 }

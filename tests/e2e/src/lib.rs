@@ -79,6 +79,7 @@ pub struct Home {
     _cleanup: Option<tempfile::TempDir>,
     key_file: bool,
     catalog: Option<PathBuf>,
+    calendar: Option<PathBuf>,
 }
 
 impl Home {
@@ -100,6 +101,7 @@ impl Home {
                     _cleanup: None,
                     key_file: false,
                     catalog: None,
+                    calendar: None,
                 }
             }
             None => {
@@ -109,9 +111,17 @@ impl Home {
                     _cleanup: Some(guard),
                     key_file: false,
                     catalog: None,
+                    calendar: None,
                 }
             }
         }
+    }
+
+    /// The app of this home reads its working-day calendar from `dir`
+    /// (`ONEWINDOW_CALENDAR_DIR`) instead of the shipped one.
+    pub fn with_calendar(mut self, dir: PathBuf) -> Self {
+        self.calendar = Some(dir);
+        self
     }
 
     /// The app of this home loads the catalogue in `dir`
@@ -158,6 +168,11 @@ impl Home {
             self.catalog
                 .clone()
                 .map(|dir| ("ONEWINDOW_CATALOG_DIR".into(), dir)),
+        )
+        .chain(
+            self.calendar
+                .clone()
+                .map(|dir| ("ONEWINDOW_CALENDAR_DIR".into(), dir)),
         )
         .collect()
     }

@@ -1123,3 +1123,42 @@ async fn the_workstation_locks_itself_when_idle_and_keeps_the_draft() {
     assert_eq!(identifier.as_deref(), profile.id_number.as_deref());
     app.close().await;
 }
+
+/// A hall whose calendar has no holiday notice for the dates counted (here
+/// an empty calendar folder: this year's notice not loaded yet, as every
+/// hall has it before the State Council publishes next year's): the window
+/// still proposes a date, marks it as estimated from the statutory
+/// holidays, and the receipt prints that it is.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_date_counted_without_the_holiday_notice_is_shown_and_printed_as_estimated() {
+    let calendar = tempfile::tempdir().unwrap();
+    let home = Home::new().with_calendar(calendar.path().to_path_buf());
+    let app = App::start(&home, "intake-provisional").await;
+    let (profile, values) = sample();
+    start_intake(&app).await;
+    type_applicant(&app, &profile).await;
+    next_step(&app, "form").await;
+    fill_form(&app, &values).await;
+    wait_until_form_is_complete(&app).await;
+    next_step(&app, "materials").await;
+    app.chord(&[], F9).await;
+    app.wait_for("[data-testid^=material-status-] option[value=received]:checked")
+        .await;
+    next_step(&app, "decision").await;
+    app.wait_for("[data-testid=intake-flow][data-dirty=false]")
+        .await;
+    app.wait_for("[data-testid=proposal-kind][data-kind=accept]")
+        .await;
+    app.wait_for("[data-testid=due-on][data-provisional=true]")
+        .await;
+    let note = app.text("[data-testid=provisional-dates]").await;
+    assert!(note.contains("法定节假日"), "{note}");
+    app.screenshot("intake-decision-provisional-zh").await;
+    app.chord(&[Key::Control], ENTER).await;
+    app.wait_for("[data-testid=intake-done]").await;
+    let case_number = app.text("[data-testid=case-number]").await;
+    let document_number = app.text("[data-testid=document-number]").await;
+    let text = saved_document(&app, &case_number, &document_number).await;
+    assert!(text.contains("按法定节假日推算"), "{text}");
+    app.close().await;
+}

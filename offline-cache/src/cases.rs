@@ -509,11 +509,14 @@ pub(crate) fn apply_event(
         return Ok(to);
     }
     if let Some(action) = event.outbox_action() {
+        // A supplement goes only to the back offices that asked for it.
         let mut sub_cases = transaction.prepare_cached(
-            "SELECT id, back_office FROM sub_cases WHERE case_id = ?1 ORDER BY back_office",
+            "SELECT id, back_office FROM sub_cases WHERE case_id = ?1 AND (?2 != 'supplement' OR state = 'supplement_requested') ORDER BY back_office",
         )?;
         let targets: Vec<(String, String)> = sub_cases
-            .query_map(params![case_id], |row| Ok((row.get(0)?, row.get(1)?)))?
+            .query_map(params![case_id, action], |row| {
+                Ok((row.get(0)?, row.get(1)?))
+            })?
             .collect::<Result<Vec<(String, String)>, _>>()?;
         for (sub_case_id, back_office) in targets {
             crate::store::exec(transaction,

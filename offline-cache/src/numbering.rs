@@ -147,6 +147,18 @@ impl NumberingRule {
                 "it needs the window, {window}: every window counts on its own, so without it two windows issue the same number".into(),
             ));
         }
+        // Window numbers differ in length, so an unpadded sequence right
+        // beside the window would read the same for two windows (window 1's
+        // number 12 and window 11's number 2 are both "112").
+        if width.is_none()
+            && (pattern.contains("{window}{seq}") || pattern.contains("{seq}{window}"))
+        {
+            return Err(invalid(
+                pattern,
+                "不补零的序号 {seq} 不能紧挨窗口号 {window}（窗口 1 的第 12 号与窗口 11 的第 2 号会相同），请在两者之间加字符或改用 {seq:N}".into(),
+                "an unpadded {seq} must not stand right beside {window} (window 1's number 12 and window 11's number 2 would read the same): put a character between them, or use {seq:N}".into(),
+            ));
+        }
         let mut rest = pattern.replace(sequence, "");
         for placeholder in PLACEHOLDERS {
             rest = rest.replace(placeholder, "");
@@ -253,6 +265,15 @@ mod tests {
         assert!(NumberingRule::new("{window}{yyyy}{seq:10}").is_err());
         assert!(NumberingRule::new("{window}{yyyy}-{seq:6}").is_ok());
         // Without the window two workstations of a hall count the same numbers.
+        for beside in ["{yyyy}{window}{seq}号", "{yyyy}{seq}{window}"] {
+            assert_eq!(
+                NumberingRule::new(beside).unwrap_err().code(),
+                "numbering_rule_invalid",
+                "{beside}"
+            );
+        }
+        assert!(NumberingRule::new("{yyyy}{window}-{seq}号").is_ok());
+        assert!(NumberingRule::new("{yyyy}{window}{seq:4}").is_ok());
         let error = NumberingRule::new("{hall}{yyyymmdd}{seq:4}").unwrap_err();
         assert_eq!(error.code(), "numbering_rule_invalid");
         assert!(error.to_string().contains("{window}"), "{error}");

@@ -34,18 +34,20 @@ use crate::store::exec;
 
 /// Marks the rows whose requests are about to leave, and returns those that
 /// still may go (a row deleted or quarantined since it was read stays home).
+/// Rows are named by id and key: a deleted row's id is given to the next
+/// row written, which must not pass for it.
 pub(crate) fn mark_sending(
     transaction: &Transaction,
-    row_ids: &[i64],
+    rows: &[(i64, String)],
     at: &str,
 ) -> Result<Vec<i64>, CacheError> {
-    let mut sendable = Vec::with_capacity(row_ids.len());
+    let mut sendable = Vec::with_capacity(rows.len());
     let mut statement = transaction.prepare_cached(
-        "UPDATE outbox SET sent_at = coalesce(sent_at, ?2) WHERE id = ?1 AND quarantined = 0 RETURNING id",
+        "UPDATE outbox SET sent_at = coalesce(sent_at, ?2) WHERE id = ?1 AND idempotency_key = ?3 AND quarantined = 0 RETURNING id",
     )?;
-    for row_id in row_ids {
+    for (row_id, key) in rows {
         if let Some(id) = statement
-            .query_row(params![row_id, at], |row| row.get::<_, i64>(0))
+            .query_row(params![row_id, at, key], |row| row.get::<_, i64>(0))
             .optional()?
         {
             sendable.push(id);
@@ -54,7 +56,9 @@ pub(crate) fn mark_sending(
     Ok(sendable)
 }
 
-/// Queues a withdrawal of `sub_case_id` unless one is already waiting.
+/// Queues a withdrawal of `sub_case_id` unless one that has not left yet is
+/// waiting (it will name what the sub-case holds when it goes); one that has
+/// left names an earlier submission, so a new one is queued.
 fn queue_withdrawal(
     transaction: &Transaction,
     case_id: &str,
@@ -65,7 +69,7 @@ fn queue_withdrawal(
     at: &str,
 ) -> Result<(), CacheError> {
     let waiting: i64 = transaction.query_row(
-        "SELECT count(*) FROM outbox WHERE sub_case_id = ?1 AND action = 'withdraw'",
+        "SELECT count(*) FROM outbox WHERE sub_case_id = ?1 AND action = 'withdraw' AND sent_at IS NULL AND quarantined = 0",
         params![sub_case_id],
         |row| row.get(0),
     )?;
@@ -115,6 +119,12 @@ pub(crate) fn on_terminate(
             Ok((row.get(0)?, row.get(1)?, row.get(2)?))
         })?
         .collect::<Result<_, _>>()?;
+    // Materials that were never sent after all: the case is ended.
+    exec(
+        transaction,
+        "DELETE FROM outbox WHERE case_id = ?1 AND action = 'supplement' AND (sent_at IS NULL OR quarantined = 1)",
+        params![case_id],
+    )?;
     for (sub_case_id, back_office, receipt) in sub_cases {
         // Sent: marked before its request left, or answered at least once.
         let submissions: Vec<(i64, bool, String)> = transaction
@@ -196,11 +206,49 @@ pub(crate) fn late_acknowledgement(
         )
         .optional()?;
     if let Some((sub_case_id, held)) = &sub_case {
-        if held.is_none() {
+        // A receipt held from a submission withdrawn before a reopening is
+        // stale: the late one is the sub-case's now.
+        let withdrawn: bool = transaction.query_row(
+            "SELECT state = 'withdrawn' FROM sub_cases WHERE id = ?1",
+            params![sub_case_id],
+            |row| row.get(0),
+        )?;
+        if held.is_none() || withdrawn {
             exec(
                 transaction,
                 "UPDATE sub_cases SET remote_receipt = ?2, updated_at = ?3 WHERE id = ?1",
                 params![sub_case_id, receipts.join(","), at],
+            )?;
+        }
+        // A withdrawal waiting (not sent yet) names this receipt too, for a
+        // back office that withdraws by receipt only.
+        let waiting: Vec<(i64, String)> = transaction
+            .prepare_cached(
+                "SELECT id, payload FROM outbox WHERE sub_case_id = ?1 AND action = 'withdraw' AND sent_at IS NULL",
+            )?
+            .query_map(params![sub_case_id], |row| Ok((row.get(0)?, row.get(1)?)))?
+            .collect::<Result<_, _>>()?;
+        for (row_id, payload) in waiting {
+            let mut payload: serde_json::Value =
+                serde_json::from_str(&payload).unwrap_or_else(|_| json!({}));
+            let mut named: Vec<String> = payload["receipts"]
+                .as_array()
+                .map(|all| {
+                    all.iter()
+                        .filter_map(|one| one.as_str().map(str::to_owned))
+                        .collect()
+                })
+                .unwrap_or_default();
+            for receipt in receipts {
+                if !named.contains(receipt) {
+                    named.push(receipt.clone());
+                }
+            }
+            payload["receipts"] = json!(named);
+            exec(
+                transaction,
+                "UPDATE outbox SET payload = ?2 WHERE id = ?1",
+                params![row_id, payload.to_string()],
             )?;
         }
         if state.as_deref() == Some("terminated") {

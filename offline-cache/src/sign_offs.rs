@@ -406,16 +406,23 @@ pub fn decide(
     let at_text = at.to_rfc3339();
     if approve && request.kind == RequestKind::Reopen {
         let case_id = request.case_id.clone().unwrap_or_default();
-        let cancelled: Vec<String> = {
+        // Withdrawals that never reached the back office (not sent, or
+        // quarantined: refused there, or no endpoint) are cancelled: what
+        // they were to withdraw is still there, or may be.
+        let cancelled: Vec<(String, Option<String>, Option<String>)> = {
             let mut statement = transaction.prepare(
-                "SELECT sub_case_id FROM outbox WHERE case_id = ?1 AND action = 'withdraw' AND sent_at IS NULL AND sub_case_id IS NOT NULL",
+                "SELECT o.sub_case_id, json_extract(o.payload, '$.submission_key'), s.remote_receipt
+                 FROM outbox o JOIN sub_cases s ON s.id = o.sub_case_id
+                 WHERE o.case_id = ?1 AND o.action = 'withdraw' AND (o.sent_at IS NULL OR o.quarantined = 1)",
             )?;
-            let rows = statement.query_map(params![case_id], |row| row.get(0))?;
+            let rows = statement.query_map(params![case_id], |row| {
+                Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+            })?;
             rows.collect::<Result<_, _>>()?
         };
         crate::store::exec(
             &transaction,
-            "DELETE FROM outbox WHERE case_id = ?1 AND action = 'withdraw' AND sent_at IS NULL",
+            "DELETE FROM outbox WHERE case_id = ?1 AND action = 'withdraw' AND (sent_at IS NULL OR quarantined = 1)",
             params![case_id],
         )?;
         let state = apply_event(
@@ -436,13 +443,30 @@ pub fn decide(
             &at_text,
             None,
         )?;
-        // Sub-cases whose withdrawal never left are still at the back office.
-        for sub_case in cancelled {
-            crate::store::exec(
-                &transaction,
-                "DELETE FROM outbox WHERE sub_case_id = ?1 AND action = 'submit' AND sent_at IS NULL",
-                params![sub_case],
-            )?;
+        // A sub-case whose withdrawal never left and that holds a receipt is
+        // still at the back office: nothing is sent again. One without a
+        // receipt may or may not be there (its answer never came): it is
+        // sent again under its first submission's key, so a back office that
+        // has it answers with the receipt it gave, and one that has not
+        // takes it now.
+        for (sub_case, submission_key, receipt) in cancelled {
+            match (receipt, submission_key) {
+                (Some(_), _) => {
+                    crate::store::exec(
+                        &transaction,
+                        "DELETE FROM outbox WHERE sub_case_id = ?1 AND action = 'submit' AND sent_at IS NULL",
+                        params![sub_case],
+                    )?;
+                }
+                (None, Some(key)) => {
+                    crate::store::exec(
+                        &transaction,
+                        "UPDATE outbox SET idempotency_key = ?2 WHERE sub_case_id = ?1 AND action = 'submit' AND sent_at IS NULL",
+                        params![sub_case, key],
+                    )?;
+                }
+                (None, None) => {}
+            }
         }
     }
     transaction.execute(

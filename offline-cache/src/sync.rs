@@ -456,10 +456,10 @@ impl SyncEngine {
             .await?;
         // Written before any request leaves: from now on each of these rows
         // may have reached its back office (see `crate::outbox`).
-        let row_ids: Vec<i64> = jobs
+        let row_ids: Vec<(i64, String)> = jobs
             .iter()
             .filter(|job| self.targets.contains_key(&job.back_office))
-            .map(|job| job.row_id)
+            .map(|job| (job.row_id, job.key.clone()))
             .collect();
         let sendable: std::collections::HashSet<i64> = self
             .store
@@ -654,7 +654,7 @@ impl SyncEngine {
                     .iter()
                     .map(|system| {
                         let count = |quarantined: i64| -> rusqlite::Result<i64> {
-                            connection.query_row("SELECT count(*) FROM outbox WHERE back_office = ?1 AND quarantined = ?2 AND action = 'submit'", params![system, quarantined], |row| row.get(0))
+                            connection.query_row("SELECT count(*) FROM outbox WHERE back_office = ?1 AND quarantined = ?2 AND action IN ('submit', 'withdraw', 'supplement')", params![system, quarantined], |row| row.get(0))
                         };
                         type State = (Option<String>, Option<String>, Option<String>, Option<String>);
                         let state: Option<State> = connection
@@ -728,10 +728,7 @@ impl SyncEngine {
         actor: Actor,
     ) -> Result<(), CacheError> {
         self.store
-            .write(move |connection| {
-                correct_row(connection, row_id, &corrections, &note, &actor)?;
-                retry_row(connection, row_id, &actor)
-            })
+            .write(move |connection| correct_row(connection, row_id, &corrections, &note, &actor))
             .await
     }
 
@@ -1080,7 +1077,8 @@ fn due_jobs(connection: &Connection, hall_code: &str) -> Result<Vec<Job>, CacheE
          FROM outbox o JOIN sub_cases s ON s.id = o.sub_case_id JOIN cases c ON c.id = o.case_id
          WHERE o.quarantined = 0 AND (o.next_attempt_at IS NULL OR o.next_attempt_at <= ?1)
            AND ((o.action = 'submit' AND c.state != 'terminated')
-             OR (o.action IN ('withdraw', 'supplement') AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.sub_case_id = o.sub_case_id AND p.action = 'submit')))
+             OR (o.action = 'withdraw' AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.sub_case_id = o.sub_case_id AND p.action = 'submit'))
+             OR (o.action = 'supplement' AND c.state != 'terminated' AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.sub_case_id = o.sub_case_id AND p.action = 'submit')))
          ORDER BY o.id LIMIT 20000",
     )?;
     type DueRow = (
@@ -1302,11 +1300,20 @@ fn followed_up(transaction: &rusqlite::Transaction, job: &Job) -> Result<(), Cac
         "DELETE FROM outbox WHERE id = ?1",
         params![job.row_id],
     )?;
+    // A withdrawal moves the sub-case only while it holds what was
+    // withdrawn (after a reopening it may hold a new submission's receipt).
+    let named = job
+        .follow_up
+        .as_ref()
+        .map(|follow_up| follow_up.receipts.join(","))
+        .unwrap_or_default();
     exec(
         transaction,
-        "UPDATE sub_cases SET state = ?4, updated_at = ?2 WHERE case_id = ?1 AND back_office = ?3",
-        params![job.case_id, at, job.back_office, state],
+        "UPDATE sub_cases SET state = ?4, updated_at = ?2 WHERE case_id = ?1 AND back_office = ?3
+           AND (?5 OR remote_receipt IS NULL OR remote_receipt = ?6)",
+        params![job.case_id, at, job.back_office, state, supplement, named],
     )?;
+    clear_pause(transaction, &job.back_office)?;
     audit::append(
         transaction,
         &at,
@@ -1365,6 +1372,17 @@ fn acknowledge(
     Ok(())
 }
 
+/// The system answered as one that takes the window (an acceptance, or a
+/// refusal of one case's data): a pause ends.
+fn clear_pause(transaction: &rusqlite::Transaction, system: &str) -> Result<(), CacheError> {
+    exec(
+        transaction,
+        "UPDATE sync_state SET paused_reason = NULL, paused_at = NULL, probe_at = NULL WHERE back_office = ?1 AND paused_reason IS NOT NULL",
+        params![system],
+    )?;
+    Ok(())
+}
+
 /// The system refused the window itself: it is paused (since the first such
 /// answer), probed again after `probe`; the row waits, nothing quarantined.
 fn pause(
@@ -1375,13 +1393,17 @@ fn pause(
     reason_en: &str,
 ) -> Result<(), CacheError> {
     let at = now();
-    let next =
-        at + chrono::Duration::from_std(probe).unwrap_or_else(|_| chrono::Duration::seconds(60));
+    let interval =
+        chrono::Duration::from_std(probe).unwrap_or_else(|_| chrono::Duration::seconds(60));
+    let next = at + interval;
     let reason = json!({ "zh": reason_zh, "en": reason_en }).to_string();
+    // The row that probed waits one interval more, so the next probe is
+    // another row's: one answer for one case (a withdrawal the system does
+    // not know) never holds up the system's other cases.
     exec(
         transaction,
         "UPDATE outbox SET next_attempt_at = ?2, last_error = ?3 WHERE id = ?1",
-        params![job.row_id, next.to_rfc3339(), reason_en],
+        params![job.row_id, (next + interval).to_rfc3339(), reason_en],
     )?;
     let was_paused: bool = transaction
         .query_row(
@@ -1466,6 +1488,8 @@ fn quarantine(
         "UPDATE outbox SET quarantined = 1, attempts = attempts + 1, last_error = ?2 WHERE id = ?1",
         params![job.row_id, reason],
     )?;
+    // The system answered about this case's data: it takes the window.
+    clear_pause(transaction, &job.back_office)?;
     let case_id: String = transaction.query_row(
         "SELECT case_id FROM outbox WHERE id = ?1",
         params![job.row_id],
@@ -1549,7 +1573,7 @@ fn correct_row(
                 ),
             });
         };
-        let new = correction.value.to_string();
+        let new = keep_kind(&old, &correction.value).to_string();
         exec(
             &transaction,
             "UPDATE field_values SET value = ?4 WHERE case_id = ?1 AND item_id = ?2 AND field_id = ?3",
@@ -1572,11 +1596,47 @@ fn correct_row(
         &case_id,
         &json!({ "row": row_id, "fields": fields, "role": actor.role.as_str() }),
     )?;
+    // Sent again in the same transaction: corrected and queued, or neither.
+    requeue(&transaction, row_id, actor)?;
     transaction.commit()?;
     Ok(())
 }
 
+/// A corrected value as the field held it: text stays text (an ID number
+/// or a postcode typed as digits must not become a number), a number or a
+/// yes/no typed as text becomes one when the old value was one.
+fn keep_kind(old: &str, new: &Value) -> Value {
+    let old: Value = serde_json::from_str(old).unwrap_or(Value::Null);
+    match (&old, new) {
+        (Value::String(_), Value::Number(number)) => Value::String(number.to_string()),
+        (Value::String(_), Value::Bool(flag)) => Value::String(flag.to_string()),
+        (Value::Number(_), Value::String(text)) => text
+            .trim()
+            .parse::<serde_json::Number>()
+            .map(Value::Number)
+            .unwrap_or_else(|_| new.clone()),
+        (Value::Bool(_), Value::String(text)) => match text.trim() {
+            "true" | "是" => Value::Bool(true),
+            "false" | "否" => Value::Bool(false),
+            _ => new.clone(),
+        },
+        _ => new.clone(),
+    }
+}
+
 fn retry_row(connection: &mut Connection, row_id: i64, actor: &Actor) -> Result<(), CacheError> {
+    let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    requeue(&transaction, row_id, actor)?;
+    transaction.commit()?;
+    Ok(())
+}
+
+/// A quarantined row back in the queue, audited under `actor`.
+fn requeue(
+    transaction: &rusqlite::Transaction,
+    row_id: i64,
+    actor: &Actor,
+) -> Result<(), CacheError> {
     if !matches!(actor.role, Role::Clerk | Role::Supervisor | Role::Admin) {
         return Err(CacheError::Refused {
             code: "not_allowed",
@@ -1586,7 +1646,6 @@ fn retry_row(connection: &mut Connection, row_id: i64, actor: &Actor) -> Result<
                     .into(),
         });
     }
-    let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let case_id: Option<String> = transaction
         .query_row(
             "SELECT case_id FROM outbox WHERE id = ?1 AND quarantined = 1",
@@ -1602,19 +1661,18 @@ fn retry_row(connection: &mut Connection, row_id: i64, actor: &Actor) -> Result<
         ),
     })?;
     exec(
-        &transaction,
+        transaction,
         "UPDATE outbox SET quarantined = 0, attempts = 0, next_attempt_at = NULL WHERE id = ?1",
         params![row_id],
     )?;
     audit::append(
-        &transaction,
+        transaction,
         &now().to_rfc3339(),
         &actor.user_id,
         "sync.retried",
         &case_id,
         &json!({ "row": row_id, "role": actor.role.as_str() }),
     )?;
-    transaction.commit()?;
     Ok(())
 }
 
@@ -1701,4 +1759,24 @@ fn apply_remote_state(
     }
     transaction.commit()?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A corrected value keeps the kind the field held: an ID number or a
+    /// postcode typed as digits stays text; a number typed as text becomes
+    /// a number where the field held one.
+    #[test]
+    fn a_corrected_value_keeps_the_kind_of_the_field() {
+        assert_eq!(
+            keep_kind("\"34052419800101001X\"", &json!("11010519491231002X")),
+            json!("11010519491231002X")
+        );
+        assert_eq!(keep_kind("\"430000\"", &json!(430071)), json!("430071"));
+        assert_eq!(keep_kind("1000000", &json!("2000000")), json!(2000000));
+        assert_eq!(keep_kind("true", &json!("否")), json!(false));
+        assert_eq!(keep_kind("12", &json!("很多")), json!("很多"));
+    }
 }

@@ -3104,13 +3104,13 @@ fn the_clerk_records_the_materials_a_back_office_asked_for() {
     sign_in_as(&mock, "clerk");
     let store = store(&mock);
     let (item, values) = backoffice_sim::sample_intakes().remove(0);
-    let case = tauri::async_runtime::block_on(store.record_intake(intake(
-        1,
-        "market-registration",
-        item,
-        values,
-    )))
-    .unwrap();
+    // Two back offices; only the market registration will ask for more.
+    let mut commit = intake(1, "market-registration", item, values);
+    commit.sub_cases.insert(
+        "seal-management".into(),
+        vec!["public-security.seal-filing".into()],
+    );
+    let case = tauri::async_runtime::block_on(store.record_intake(commit)).unwrap();
     let system = offline_cache::cases::Actor {
         user_id: "sync".into(),
         role: offline_cache::lifecycle::Role::System,
@@ -3128,6 +3128,17 @@ fn the_clerk_records_the_materials_a_back_office_asked_for() {
         ))
         .unwrap();
     }
+    // The market registration system is the one that asked.
+    let case_id = case.id.clone();
+    store
+        .write_blocking(move |connection| {
+            connection.execute(
+                "UPDATE sub_cases SET state = 'supplement_requested' WHERE case_id = ?1 AND back_office = 'market-registration'",
+                [&case_id],
+            )?;
+            Ok(())
+        })
+        .unwrap();
     let empty = invoke(
         &mock,
         "record_supplement",
@@ -3142,13 +3153,14 @@ fn the_clerk_records_the_materials_a_back_office_asked_for() {
     )
     .expect("the supplement is recorded");
     assert_eq!(row["state"], "in_review", "{row}");
+    // Only the back office that asked gets the supplement.
     let outbox = tauri::async_runtime::block_on(store.outbox()).unwrap();
-    assert!(
-        outbox
-            .iter()
-            .any(|entry| entry.action == "supplement" && entry.case_id == case.id),
-        "{outbox:?}"
-    );
+    let supplements: Vec<&str> = outbox
+        .iter()
+        .filter(|entry| entry.action == "supplement" && entry.case_id == case.id)
+        .map(|entry| entry.back_office.as_str())
+        .collect();
+    assert_eq!(supplements, ["market-registration"], "{outbox:?}");
     // Not twice: the case is no longer waiting for materials.
     let again = invoke(
         &mock,

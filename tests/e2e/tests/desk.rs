@@ -181,6 +181,10 @@ async fn the_clerk_records_the_materials_a_back_office_asked_for() {
                         None,
                     )?;
                 }
+                connection.execute(
+                    "UPDATE sub_cases SET state = 'supplement_requested' WHERE case_id = ?1 AND back_office = 'market-registration'",
+                    [&case.id],
+                )?;
                 Ok(case)
             })
             .expect("the case is seeded");

@@ -253,14 +253,27 @@ impl SyncService {
                 message_en: warning.message_en,
             });
         }
-        // The store opened with the key: a recovery key never confirmed (a
-        // store made before recovery keys, or a start that ended before an
-        // administrator saw it) is made again now, to be shown.
+        // The store opened with the key. A store made before recovery keys
+        // gets one now, to be shown. One made but never confirmed is not
+        // replaced behind the administrator's back (a printed key would stop
+        // working at the next start): the window asks for a new one to be
+        // made in Settings.
         let pending = match obtained.recovery {
             Some(recovery) => Some(recovery),
             None => match offline_cache::recovery::state(&store_file) {
                 Ok(offline_cache::recovery::RecoveryState::Acknowledged) => None,
-                Ok(_) => {
+                Ok(offline_cache::recovery::RecoveryState::Unacknowledged) => {
+                    tracing::warn!("the recovery key was never confirmed as kept");
+                    if service.key_warning.is_none() {
+                        service.key_warning = Some(UiError {
+                            code: "recovery_key_unconfirmed".into(),
+                            message_zh: "办件库的恢复密钥尚未确认抄存。如果管理员没有抄存，请在“设置”中生成新的恢复密钥并妥善保存。".into(),
+                            message_en: "The case store's recovery key was never confirmed as kept. If the administrator did not write it down, make a new one in Settings and keep it safe.".into(),
+                        });
+                    }
+                    None
+                }
+                Ok(offline_cache::recovery::RecoveryState::Missing) => {
                     let recovery = offline_cache::recovery::RecoveryKey::random();
                     match offline_cache::recovery::seal(&store_file, &obtained.key, &recovery) {
                         Ok(()) => Some(recovery),
@@ -485,6 +498,20 @@ impl SyncService {
             .map_err(|error| cache_error(&error))?;
         self.wake.notify_one();
         Ok(count)
+    }
+
+    /// The values a refused row sent, per item.
+    pub async fn refused_values(
+        &self,
+        row_id: u32,
+    ) -> Result<
+        std::collections::BTreeMap<String, serde_json::Map<String, serde_json::Value>>,
+        UiError,
+    > {
+        self.engine
+            .refused_values(i64::from(row_id))
+            .await
+            .map_err(|error| cache_error(&error))
     }
 
     /// A supervisor's correction of a refused case, then its retry.

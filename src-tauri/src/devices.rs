@@ -404,12 +404,13 @@ pub fn spawn<R: Runtime>(app: &AppHandle<R>) {
             let folder = folder.clone();
             // Off the watcher's thread: a card may wait for its photo.
             std::thread::spawn(move || {
+                // Signed in, not locked, and not idle past the idle lock
+                // (which Rust applies when it is next asked).
                 let may_show = || {
-                    handle
-                        .state::<AppState>()
-                        .session
-                        .get()
-                        .is_some_and(|session| !session.locked)
+                    matches!(
+                        crate::access::session_now(&handle.state::<AppState>(), false),
+                        crate::access::Activity::Active(_)
+                    )
                 };
                 let event = read_card_file(&folder, &path, catalog.as_deref(), &may_show);
                 // Nothing at all reaches a signed-out or locked window.

@@ -245,6 +245,19 @@ fn a_card_read_while_signed_out_or_locked_never_reaches_the_window() {
     let locked = drop_card(&folder, "card-b.json", &card_json("乙某", None));
     wait_gone(&locked);
 
+    // Idle past the idle lock (5 minutes): Rust has locked it, though no
+    // command has asked since; the card does not reach the window.
+    invoke(&mock, "unlock_session", json!({ "password": PASSWORD })).expect("unlock");
+    {
+        use tauri::Manager;
+        mock._app
+            .state::<onewindow_lib::state::AppState>()
+            .session
+            .advance_clock(Duration::from_secs(6 * 60));
+    }
+    let idle = drop_card(&folder, "card-d.json", &card_json("丁某", None));
+    wait_gone(&idle);
+
     invoke(&mock, "unlock_session", json!({ "password": PASSWORD })).expect("unlock");
     drop_card(&folder, "card-c.json", &card_json("丙某", None));
     let event = next_event(&events);

@@ -85,6 +85,7 @@ const APP_COMMANDS: &[&str] = &[
     "record_supplement",
     "retry_all_quarantined",
     "correct_quarantined",
+    "refused_case_fields",
     "resume_system",
     "list_printers",
     "set_printing",

@@ -466,6 +466,15 @@ pub fn transition(
     if event == Event::ApproveHandoff {
         refuse_own_case(&transaction, case_id, actor)?;
     }
+    // A supplement says what was handed in: the back office is told, and
+    // the case's history keeps it.
+    if event == Event::Supplement && note.is_none_or(|note| note.trim().is_empty()) {
+        return Err(CacheError::Refused {
+            code: "note_required",
+            message_zh: "请写明收到了哪些补正材料".into(),
+            message_en: "Say which materials were handed in".into(),
+        });
+    }
     let state = apply_event(
         &transaction,
         case_id,

@@ -686,6 +686,31 @@ impl SyncEngine {
         self.store.read(quarantined_rows).await
     }
 
+    /// The values a refused row sent, per item of its sub-case, for the
+    /// supervisor who corrects them.
+    pub async fn refused_values(
+        &self,
+        row_id: i64,
+    ) -> Result<BTreeMap<String, Map<String, Value>>, CacheError> {
+        self.store
+            .read(move |connection| {
+                let row: Option<(String, String)> = connection
+                    .query_row(
+                        "SELECT o.case_id, s.items FROM outbox o JOIN sub_cases s ON s.id = o.sub_case_id WHERE o.id = ?1 AND o.quarantined = 1",
+                        params![row_id],
+                        |row| Ok((row.get(0)?, row.get(1)?)),
+                    )
+                    .optional()?;
+                let (case_id, items) = row.ok_or_else(|| not_quarantined(row_id))?;
+                let items: Vec<String> = serde_json::from_str(&items)
+                    .map_err(|error| CacheError::Database(error.to_string()))?;
+                let mut values = crate::cases::case_values(connection, &case_id)?;
+                values.retain(|item, _| items.contains(item));
+                Ok(values)
+            })
+            .await
+    }
+
     /// Puts a quarantined row back in the queue after the case was corrected.
     pub async fn retry_quarantined(&self, row_id: i64, actor: Actor) -> Result<(), CacheError> {
         self.store
@@ -1506,6 +1531,17 @@ fn quarantine(
     Ok(())
 }
 
+/// The refusal for a row that is not among the refused ones.
+fn not_quarantined(row_id: i64) -> CacheError {
+    CacheError::Refused {
+        code: "not_quarantined",
+        message_zh: format!("第 {row_id} 条待发记录不在退回列表中（可能已重发）"),
+        message_en: format!(
+            "Outbox row {row_id} is not among the refused ones (it may have been sent again)"
+        ),
+    }
+}
+
 /// One field of a refused case, as a supervisor corrects it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FieldCorrection {
@@ -1543,13 +1579,7 @@ fn correct_row(
             |row| row.get(0),
         )
         .optional()?;
-    let case_id = case_id.ok_or_else(|| CacheError::Refused {
-        code: "not_quarantined",
-        message_zh: format!("第 {row_id} 条待发记录不在退回列表中（可能已重发）"),
-        message_en: format!(
-            "Outbox row {row_id} is not among the refused ones (it may have been sent again)"
-        ),
-    })?;
+    let case_id = case_id.ok_or_else(|| not_quarantined(row_id))?;
     let at = now().to_rfc3339();
     let mut fields = Vec::new();
     for correction in corrections {
@@ -1653,13 +1683,7 @@ fn requeue(
             |row| row.get(0),
         )
         .optional()?;
-    let case_id = case_id.ok_or_else(|| CacheError::Refused {
-        code: "not_quarantined",
-        message_zh: format!("第 {row_id} 条待发记录不在退回列表中（可能已重发）"),
-        message_en: format!(
-            "Outbox row {row_id} is not among the refused ones (it may have been sent again)"
-        ),
-    })?;
+    let case_id = case_id.ok_or_else(|| not_quarantined(row_id))?;
     exec(
         transaction,
         "UPDATE outbox SET quarantined = 0, attempts = 0, next_attempt_at = NULL WHERE id = ?1",

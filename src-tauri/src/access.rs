@@ -127,6 +127,7 @@ pub const COMMANDS: &[(&str, Access)] = &[
     ("retry_quarantined", Access::Roles(&[Supervisor, Admin])),
     ("retry_all_quarantined", Access::Roles(&[Supervisor, Admin])),
     ("correct_quarantined", Access::Roles(&[Supervisor])),
+    ("refused_case_fields", Access::Roles(&[Supervisor])),
     ("resume_system", Access::Roles(&[Supervisor, Admin])),
     ("list_printers", Access::Roles(&[Clerk, Supervisor, Admin])),
     ("set_printing", Access::Roles(&[Clerk, Supervisor, Admin])),

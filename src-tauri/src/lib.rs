@@ -117,6 +117,7 @@ macro_rules! specta_builder_for {
                 commands::cases::record_supplement,
                 commands::sync::retry_all_quarantined,
                 commands::sync::correct_quarantined,
+                commands::sync::refused_case_fields,
                 commands::sync::resume_system,
                 commands::printing::list_printers,
                 commands::printing::set_printing::<$runtime>,

@@ -295,6 +295,24 @@ fn the_built_in_demo_back_office_syncs_cases_and_quarantines_a_refusal() {
     .unwrap_err();
     assert_eq!(refused["code"], "not_allowed", "{refused}");
     sign_in_as(&mock, "supervisor");
+    // The supervisor sees what the refused case sent, by label, to pick
+    // the field to correct (no ids to type).
+    let fields = invoke(
+        &mock,
+        "refused_case_fields",
+        json!({ "rowId": held["row_id"] }),
+    )
+    .expect("the supervisor sees the refused case's fields");
+    let name = fields
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|field| field["field_id"] == "entity_name")
+        .unwrap_or_else(|| panic!("{fields}"))
+        .clone();
+    assert_eq!(name["item_name_zh"], "有限责任公司设立登记", "{name}");
+    assert!(!name["label_zh"].as_str().unwrap().is_empty(), "{name}");
+    assert_eq!(name["value"], "武汉示例科技有限公司", "{name}");
     // Retried without a correction, it is refused again; nothing is lost.
     let again = invoke(
         &mock,
@@ -1699,6 +1717,7 @@ fn walk_arguments(command: &str) -> Value {
         "record_supplement" => {
             json!({ "caseId": "00000000-0000-4000-8000-000000000000", "note": "原件" })
         }
+        "refused_case_fields" => json!({ "rowId": 1 }),
         "correct_quarantined" => json!({
             "rowId": 1,
             "corrections": [{ "item_id": "market.company-establishment", "field_id": "entity_name", "value": "x" }],
@@ -3169,4 +3188,37 @@ fn the_clerk_records_the_materials_a_back_office_asked_for() {
     )
     .unwrap_err();
     assert_eq!(again["code"], "illegal_transition", "{again}");
+}
+
+/// A recovery key shown but never confirmed is not replaced at the next
+/// start (the key an administrator printed must keep working): the window
+/// asks instead for a new one to be made in Settings.
+#[test]
+fn an_unconfirmed_recovery_key_is_kept_and_the_window_asks_about_it() {
+    let root = tempfile::tempdir().unwrap();
+    let options = services();
+    let sealed = root.path().join("cases").join("cases.key-recovery");
+    {
+        let mock = start_with(root.path(), "main", &options);
+        sign_in_as(&mock, "admin");
+        let shown = invoke(&mock, "pending_recovery_key", json!({})).unwrap();
+        assert!(shown.is_string(), "{shown}");
+    }
+    let before = file_digest(&sealed).expect("the recovery file");
+    let mock = start_with(root.path(), "main", &options);
+    sign_in_as(&mock, "admin");
+    assert_eq!(
+        file_digest(&sealed).unwrap(),
+        before,
+        "the printed key was replaced"
+    );
+    assert_eq!(
+        invoke(&mock, "pending_recovery_key", json!({})).unwrap(),
+        Value::Null
+    );
+    let overview = invoke(&mock, "sync_status", json!({})).unwrap();
+    assert_eq!(
+        overview["key_store_warning"]["code"], "recovery_key_unconfirmed",
+        "{overview}"
+    );
 }

@@ -135,13 +135,6 @@ pub async fn record_supplement(
     note: String,
 ) -> Result<CaseRow, UiError> {
     let actor = require(&state, "record_supplement")?;
-    if note.trim().is_empty() {
-        return Err(UiError {
-            code: "note_required".into(),
-            message_zh: "请写明收到了哪些补正材料".into(),
-            message_en: "Say which materials were handed in".into(),
-        });
-    }
     let sync = state.service()?;
     let error = |error: offline_cache::CacheError| cache_error(&error);
     sync.store

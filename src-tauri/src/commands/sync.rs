@@ -101,6 +101,53 @@ pub async fn resume_system(
     sync.pass().await
 }
 
+/// One field of a refused case, as the supervisor sees it to correct it.
+#[derive(Debug, Clone, serde::Serialize, specta::Type)]
+pub struct RefusedField {
+    pub item_id: String,
+    pub item_name_zh: String,
+    pub item_name_en: String,
+    pub field_id: String,
+    pub label_zh: String,
+    pub label_en: String,
+    /// The value as sent, as text (a repeat group's rows as JSON).
+    pub value: String,
+}
+
+/// The fields a refused case sent, with their labels and values, so the
+/// supervisor picks the one the back office named instead of typing ids.
+#[tauri::command]
+#[specta::specta]
+pub async fn refused_case_fields(
+    state: State<'_, AppState>,
+    row_id: u32,
+) -> Result<Vec<RefusedField>, UiError> {
+    require(&state, "refused_case_fields")?;
+    let sync = state.service()?;
+    let values = sync.refused_values(row_id).await?;
+    let catalog = state.catalog();
+    let mut fields = Vec::new();
+    for (item_id, item_values) in values {
+        let item = catalog.as_ref().and_then(|catalog| catalog.item(&item_id));
+        for (field_id, value) in item_values {
+            let field = item.and_then(|item| item.field(&field_id));
+            fields.push(RefusedField {
+                item_name_zh: item.map_or_else(|| item_id.clone(), |item| item.name_zh.clone()),
+                item_name_en: item.map_or_else(|| item_id.clone(), |item| item.name_en.clone()),
+                label_zh: field.map_or_else(|| field_id.clone(), |field| field.label_zh.clone()),
+                label_en: field.map_or_else(|| field_id.clone(), |field| field.label_en.clone()),
+                value: match &value {
+                    serde_json::Value::String(text) => text.clone(),
+                    other => other.to_string(),
+                },
+                item_id: item_id.clone(),
+                field_id,
+            });
+        }
+    }
+    Ok(fields)
+}
+
 /// One field of a refused case as the supervisor corrects it.
 #[derive(Debug, Clone, serde::Deserialize, specta::Type)]
 pub struct FieldCorrectionInput {

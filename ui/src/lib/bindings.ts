@@ -266,6 +266,11 @@ export const commands = {
 	 */
 	correctQuarantined: (rowId: number, corrections: FieldCorrectionInput[], note: string) => typedError<SyncOverview_Serialize, UiError>(__TAURI_INVOKE("correct_quarantined", { rowId, corrections, note })),
 	/**
+	 *  The fields a refused case sent, with their labels and values, so the
+	 *  supervisor picks the one the back office named instead of typing ids.
+	 */
+	refusedCaseFields: (rowId: number) => typedError<RefusedField[], UiError>(__TAURI_INVOKE("refused_case_fields", { rowId })),
+	/**
 	 *  Sending to a paused system starts again now (its token or address was
 	 *  mended).
 	 */
@@ -1740,6 +1745,18 @@ export type ReadyRow = {
 	/**  `approved` or `refused`. */
 	outcome: string,
 	ready_since: string,
+};
+
+/**  One field of a refused case, as the supervisor sees it to correct it. */
+export type RefusedField = {
+	item_id: string,
+	item_name_zh: string,
+	item_name_en: string,
+	field_id: string,
+	label_zh: string,
+	label_en: string,
+	/**  The value as sent, as text (a repeat group's rows as JSON). */
+	value: string,
 };
 
 /**  A scenario as the trainer's editor sends it. */

@@ -567,7 +567,6 @@ export const en: MessageShape = {
     resume: "Resume sending",
     correct: "Correct",
     correctHint: "Correct the field the back office refused (the old and the new value are kept and audited), then send it again.",
-    correctItem: "Item code",
     correctField: "Field",
     correctValue: "Corrected value",
     correctNote: "Reason for the correction",

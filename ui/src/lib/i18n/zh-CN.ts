@@ -555,7 +555,6 @@ export const zhCN = {
     resume: "恢复发送",
     correct: "更正",
     correctHint: "更正被后台退回的字段（原值与新值都会保存并记入审计），然后重新推送。",
-    correctItem: "事项编码",
     correctField: "字段",
     correctValue: "更正后的值",
     correctNote: "更正理由",

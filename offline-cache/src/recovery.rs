@@ -267,7 +267,13 @@ pub fn unseal(store_file: &Path, recovery: &RecoveryKey) -> Result<StoreKey, Cac
         message_en: format!("The recovery file {} is damaged, so the recovery key cannot open the store. The file was left untouched; restore it from backup.", path.display()),
     }
     };
-    if sealed.version != 1 || sealed.kdf != "argon2id" {
+    // The cost is read from the file: a damaged or altered one must not make
+    // anyone at the window wait for ever or run out of memory.
+    if sealed.version != 1
+        || sealed.kdf != "argon2id"
+        || !(8..=4 * MEMORY_KIB).contains(&sealed.memory_kib)
+        || !(1..=4 * PASSES).contains(&sealed.passes)
+    {
         return Err(damaged());
     }
     let salt = hex::decode(&sealed.salt).map_err(|_| damaged())?;
@@ -372,6 +378,31 @@ mod tests {
             "recovery_key_mistyped"
         );
         assert_eq!(format!("{key:?}"), "RecoveryKey(…)");
+    }
+
+    /// An altered cost in the file (a huge memory size or pass count) is a
+    /// damaged file, refused at once, not an allocation that ends the app.
+    #[test]
+    fn an_altered_cost_in_the_recovery_file_is_refused_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let store_file = dir.path().join("cases.db");
+        let recovery = RecoveryKey::random();
+        seal(&store_file, &StoreKey::random(), &recovery).unwrap();
+        let path = recovery_file(&store_file);
+        let good: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        for (field, value) in [("memory_kib", u32::MAX), ("passes", 1_000_000)] {
+            let mut altered = good.clone();
+            altered[field] = serde_json::json!(value);
+            std::fs::write(&path, altered.to_string()).unwrap();
+            let started = std::time::Instant::now();
+            let error = unseal(&store_file, &recovery).unwrap_err();
+            assert_eq!(error.code(), "recovery_file_damaged", "{field}");
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(2),
+                "{field}"
+            );
+        }
     }
 
     #[test]

@@ -116,13 +116,24 @@ pub fn reserve_number(
     if exists.is_none() {
         return Err(CacheError::UnknownCase(document.case_id.clone()));
     }
+    // A reservation of another period (a render that failed on 31
+    // December, retried in January) carries the wrong year: it stays unused
+    // and a number of this period is drawn.
     let reserved: Option<String> = transaction
         .query_row(
-            "SELECT document_number FROM documents WHERE case_id = ?1 AND kind = ?2 AND content_sha256 = '' ORDER BY id LIMIT 1",
+            "SELECT document_number, issued_at FROM documents WHERE case_id = ?1 AND kind = ?2 AND content_sha256 = '' ORDER BY id DESC LIMIT 1",
             params![document.case_id, document.kind],
-            |row| row.get(0),
+            |row| Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?)),
         )
-        .optional()?;
+        .optional()?
+        .filter(|(_, issued_at)| {
+            chrono::DateTime::parse_from_rfc3339(issued_at).is_ok_and(|reserved_at| {
+                options
+                    .document_numbers
+                    .same_period(reserved_at.date_naive(), document.at.date_naive())
+            })
+        })
+        .map(|(number, _)| number);
     let number = match reserved {
         Some(number) => number,
         None => {

@@ -186,6 +186,17 @@ impl NumberingRule {
         })
     }
 
+    /// Whether two days share a sequence (the same day for a daily rule,
+    /// the same year for a yearly one): a number reserved on one is valid
+    /// on the other.
+    pub fn same_period(&self, one: NaiveDate, other: NaiveDate) -> bool {
+        if self.daily {
+            one == other
+        } else {
+            one.format("%Y").to_string() == other.format("%Y").to_string()
+        }
+    }
+
     /// The rule as written.
     pub fn pattern(&self) -> &str {
         &self.pattern

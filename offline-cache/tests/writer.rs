@@ -267,3 +267,47 @@ async fn a_render_that_panics_fails_alone_and_the_next_issue_gets_a_sound_number
     assert!(store.verify_audit().unwrap().is_ok());
     store.integrity_check().unwrap();
 }
+
+/// A render that fails on the last evening of the year, retried the next
+/// morning: the number reserved in 2026 is not printed on a 2027 document;
+/// the retry gets the new year's first number.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_reservation_from_last_year_is_not_printed_on_this_years_document() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = StoreKey::random();
+    let store =
+        CaseStore::<Production>::open(&dir.path().join("store"), &key, StoreOptions::default())
+            .unwrap();
+    let vault = Arc::new(AttachmentVault::open(&dir.path().join("vault"), &key).unwrap());
+    let case_id = uuid::Uuid::new_v4().to_string();
+    store
+        .record_intake(sample::intake(
+            &case_id,
+            1,
+            at("2026-12-31T17:20:00+08:00"),
+            1,
+            0,
+        ))
+        .await
+        .unwrap();
+    let failed = store
+        .issue_document(
+            vault.clone(),
+            new_document(&case_id, "2026-12-31T17:25:00+08:00"),
+            |_number: &str| -> Result<Vec<u8>, String> {
+                Err("the printer font is missing".into())
+            },
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(failed.code(), "bad_input", "{failed}");
+    let issued = store
+        .issue_document(
+            vault,
+            new_document(&case_id, "2027-01-04T08:40:00+08:00"),
+            |number: &str| Ok(format!("%PDF receipt {number}").into_bytes()),
+        )
+        .await
+        .unwrap();
+    assert!(issued.number.ends_with("〔2027〕1号"), "{}", issued.number);
+}

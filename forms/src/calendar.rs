@@ -243,6 +243,14 @@ impl WorkingCalendar {
             .map_err(|error| vec![SourceError::from_toml(path, text, &error)])?;
         let at = |offset: usize, message: String| SourceError::at(path, text, offset, message);
         let year = *file.year.get_ref();
+        // A typo (2207, or a number past chrono's dates) is refused at its
+        // line, never kept as a year's notice.
+        if !(2000..=2100).contains(&year) {
+            return Err(vec![at(
+                file.year.span().start,
+                format!("{year} is not a year this calendar can hold: use 2000 to 2100"),
+            )]);
+        }
         let near = |day: NaiveDate| (year - 1..=year + 1).contains(&day.year());
         let mut errors = Vec::new();
         let mut holidays = BTreeSet::new();
@@ -584,6 +592,22 @@ mod tests {
         TimeLimit {
             days,
             unit: DayUnit::WorkingDays,
+        }
+    }
+
+    /// A year a calendar cannot hold (a typo) is refused at its line.
+    #[test]
+    fn a_year_out_of_range_is_refused_at_its_line() {
+        for year in ["2207", "2147483647"] {
+            let text = format!("year = {year}\nsource = \"通知\"\n");
+            let problems = WorkingCalendar::default()
+                .add_year_text(Path::new("typo.toml"), &text)
+                .unwrap_err();
+            assert!(
+                problems[0].to_string().contains("typo.toml:1"),
+                "{}",
+                problems[0]
+            );
         }
     }
 

@@ -91,7 +91,7 @@ pub enum FormsError {
     #[error("{} problem(s) in the files:\n{}", .0.len(), list(.0))]
     Load(Vec<SourceError>),
     /// A date falls in a year whose working-day calendar is not loaded.
-    #[error("no working-day calendar is loaded for {year}: add forms/calendar/{year}.toml from the State Council's holiday notice")]
+    #[error("no working-day calendar is loaded for {year}, and it cannot be estimated: an administrator loads the State Council's holiday notice for {year} in Settings")]
     CalendarMissing { year: i32 },
 }
 
@@ -121,7 +121,7 @@ impl FormsError {
                 list(errors)
             ),
             FormsError::CalendarMissing { year } => format!(
-                "尚未载入 {year} 年工作日历，无法计算承诺办结日期。请管理员按国务院放假通知添加 forms/calendar/{year}.toml。"
+                "尚未载入 {year} 年工作日历，也无法按法定节假日推算，不能计算承诺办结日期。请管理员在“设置”中载入国务院 {year} 年放假安排文件。"
             ),
         }
     }

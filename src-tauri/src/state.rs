@@ -398,7 +398,16 @@ impl AppState {
                 None
             }
         };
-        match self.load_calendar() {
+        // A damaged file among the loaded notices must not take the whole
+        // calendar with it: the configured folder alone is used then.
+        let calendar = self.load_calendar().or_else(|error| {
+            tracing::warn!(
+                code = error.code(),
+                "the loaded holiday notices did not load; the calendar folder alone is used:\n{error}"
+            );
+            forms::calendar::WorkingCalendar::load_dir(&settings.folders.calendar)
+        });
+        match calendar {
             Ok(calendar) => {
                 *self
                     .calendar

@@ -79,16 +79,17 @@ pub async fn load_calendar_file(
         .file_name()
         .map(|name| name.to_string_lossy().into_owned())
         .unwrap_or_else(|| "calendar.toml".into());
-    let loaded = match state.load_calendar() {
-        Ok(calendar) => calendar,
-        Err(forms::FormsError::Load(problems)) => return Err(invalid(&shown, &problems)),
-        Err(other) => {
-            return Err(invalid(
-                &shown,
-                &[forms::SourceError::file(&folder, other.to_string())],
-            ))
-        }
-    };
+    // The calendar in use must load before a year is added to it; its own
+    // problems are named as its, not as the chosen file's.
+    let loaded = state.load_calendar().map_err(|error| UiError {
+        code: "calendar_folder_invalid".into(),
+        message_zh: format!(
+            "现有的日历文件有错误，未载入新文件，日历未改动。请系统管理员先改正：\n{error}"
+        ),
+        message_en: format!(
+            "The calendar files already in use have problems; the new file was not loaded and the calendar is unchanged. Ask the system administrator to correct them first:\n{error}"
+        ),
+    })?;
     let year = loaded
         .check_year_text(Path::new(&shown), &text)
         .map_err(|problems| invalid(&shown, &problems))?;

@@ -6,6 +6,7 @@ export const en: MessageShape = {
     catalogReplaced: "The catalogue was updated: version {version} is in use. Open intakes keep the versions they started on.",
     catalogInvalid: "The changed catalogue has {count} problem(s) and was not taken; version {version} stays in use. Details: Settings → Catalogue.",
     dismiss: "Dismiss",
+    calendarMissing: "The holiday schedule for {year} is not loaded; dates counted into it are estimated from the statutory holidays. Once the State Council publishes it, load it in Settings → Working-day calendar.",
     name: "OneWindow",
     loading: "Loading…",
     skipToMain: "Skip to main content",

@@ -4,6 +4,7 @@ export const zhCN = {
     catalogReplaced: "事项目录已更新，现用版本 {version}。正在办理的受理仍按原版本办理。",
     catalogInvalid: "修改后的事项目录有 {count} 处错误，未启用，仍使用版本 {version}。详见“设置 → 事项目录”。",
     dismiss: "知道了",
+    calendarMissing: "尚未载入 {year} 年放假安排，计入该年的日期按法定节假日推算。国务院公布后，请在“设置 → 工作日历”中载入。",
     name: "一窗通",
     loading: "正在加载…",
     skipToMain: "跳到主要内容",

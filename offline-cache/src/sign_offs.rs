@@ -290,13 +290,30 @@ fn make_request(
             ));
         }
     }
-    let waiting: Option<String> = transaction
+    let waiting: Option<(String, Option<String>, String, String)> = transaction
         .query_row(
-            "SELECT id FROM sign_off_requests WHERE state = 'waiting' AND kind = ?1 AND coalesce(case_id, '') = coalesce(?2, '') AND coalesce(draft_id, '') = coalesce(?3, '')",
+            "SELECT id, content_sha256, reason, detail FROM sign_off_requests WHERE state = 'waiting' AND kind = ?1 AND coalesce(case_id, '') = coalesce(?2, '') AND coalesce(draft_id, '') = coalesce(?3, '')",
             params![kind.as_str(), case_id, draft_id],
-            |row| row.get(0),
+            |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)),
         )
         .optional()?;
+    // Asked again for other content or reasons: the waiting request lapses
+    // and a new one is made, so a supervisor who loaded the old one can
+    // never approve what they did not see (its id is no longer waiting).
+    let waiting = match waiting {
+        Some((old, old_sha, old_reason, old_detail))
+            if old_sha.as_deref() != content_sha256
+                || old_reason != reason
+                || serde_json::from_str::<Value>(&old_detail).ok().as_ref() != Some(detail) =>
+        {
+            transaction.execute(
+                "UPDATE sign_off_requests SET state = 'lapsed', lapsed_at = ?2 WHERE id = ?1",
+                params![old, at.to_rfc3339()],
+            )?;
+            None
+        }
+        other => other.map(|(id, ..)| id),
+    };
     let id = match waiting {
         Some(id) => {
             transaction.execute(
@@ -373,6 +390,13 @@ pub fn decide(
     }
     let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let request = request_by_id(&transaction, id)?;
+    if request.state == "lapsed" {
+        return Err(refused(
+            "request_changed",
+            "该申请已被经办人更新，请刷新后查看新的申请再签批。".into(),
+            "The clerk changed this request: refresh, and decide on the new one.".into(),
+        ));
+    }
     if request.state != "waiting" {
         return Err(refused(
             "already_decided",

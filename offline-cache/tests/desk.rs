@@ -298,6 +298,20 @@ async fn a_reopening_waits_for_a_supervisor_and_sends_the_case_on_without_a_dupl
     let waiting = store.waiting_requests().await.unwrap();
     assert_eq!(waiting.len(), 1);
     assert_eq!(waiting[0].reason, "材料已补齐（原件）");
+    // The request asked first changed under the supervisor: deciding it
+    // from a view loaded before is refused; the new one is decided.
+    let stale = store
+        .decide_sign_off(
+            asked.id.clone(),
+            true,
+            Some("同意".into()),
+            supervisor(),
+            at(today),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(stale.code(), "request_changed");
+    let asked = waiting[0].clone();
     // A clerk cannot decide it.
     let not_allowed = store
         .decide_sign_off(asked.id.clone(), true, None, clerk.clone(), at(today))
